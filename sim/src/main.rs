@@ -1,0 +1,157 @@
+//! `ado-sim`: serves a simulated Azure DevOps organization until SIGINT/SIGTERM.
+//!
+//! Prints `listening on http://ADDR` on stdout once bound (and writes the port to
+//! `--port-file`), so scripts can start it on port 0 and find it.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use ado_sim::{BudgetConfig, FaultConfig, Pat, Sim, SimConfig};
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ado-sim",
+    version,
+    about = "A fake Azure DevOps organization over HTTP"
+)]
+struct Cli {
+    /// Address to bind; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value = "contoso")]
+    org: String,
+    #[arg(long, default_value_t = 3)]
+    projects: usize,
+    #[arg(long, default_value_t = 4)]
+    repos_per_project: usize,
+    #[arg(long, default_value_t = 100)]
+    prs_per_repo: usize,
+    /// End of the generated history (RFC 3339); default: midnight UTC today.
+    #[arg(long)]
+    start_time: Option<chrono::DateTime<chrono::Utc>>,
+    /// Accepted token, `TOKEN[:scope,scope]` (repeatable). Default: `demo-pat` with all scopes.
+    #[arg(long = "pat")]
+    pats: Vec<String>,
+    /// Write the bound port number to this file.
+    #[arg(long)]
+    port_file: Option<PathBuf>,
+    /// Usage budget drain rate (requests per second); enables the budget with --budget-burst.
+    #[arg(long, requires = "budget_burst")]
+    budget_rate: Option<f64>,
+    /// Usage budget capacity (requests).
+    #[arg(long, requires = "budget_rate")]
+    budget_burst: Option<f64>,
+    /// Fraction of the burst above which requests are delayed.
+    #[arg(long, default_value_t = 0.8)]
+    budget_delay_threshold: f64,
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    #[arg(long, default_value_t = 0)]
+    latency_jitter_ms: u64,
+    /// Probability of a 500/503 answer.
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+    /// Probability of a connection reset in the middle of a 200 body.
+    #[arg(long, default_value_t = 0.0)]
+    reset_rate: f64,
+}
+
+impl Cli {
+    fn config(&self) -> SimConfig {
+        let mut pats: Vec<Pat> = self.pats.iter().map(|p| Pat::parse_cli(p)).collect();
+        if pats.is_empty() {
+            pats.push(Pat::full(ado_sim::DEMO_PAT));
+        }
+        let budget = match (self.budget_rate, self.budget_burst) {
+            (Some(rate_per_sec), Some(burst)) => Some(BudgetConfig {
+                rate_per_sec,
+                burst,
+                delay_threshold: self.budget_delay_threshold,
+            }),
+            _ => None,
+        };
+        SimConfig {
+            org: self.org.clone(),
+            seed: self.seed,
+            projects: self.projects,
+            repos_per_project: self.repos_per_project,
+            prs_per_repo: self.prs_per_repo,
+            pats,
+            budget,
+            faults: FaultConfig {
+                latency_ms: self.latency_ms,
+                latency_jitter_ms: self.latency_jitter_ms,
+                error_rate: self.error_rate,
+                reset_rate: self.reset_rate,
+            },
+            start_time: self.start_time,
+        }
+    }
+}
+
+fn write_atomically(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, contents)?;
+    std::fs::rename(&tmp, path)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let sim = Sim::new(cli.config());
+    let running = match sim.serve(cli.addr).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ado-sim: cannot bind {}: {e}", cli.addr);
+            return std::process::ExitCode::from(2);
+        }
+    };
+    // The port file first, so whoever sees the stdout line can read the file too; written
+    // via a rename so a poller never reads it half-written.
+    if let Some(path) = &cli.port_file {
+        if let Err(e) = write_atomically(path, &running.addr.port().to_string()) {
+            eprintln!("ado-sim: cannot write {}: {e}", path.display());
+            return std::process::ExitCode::from(2);
+        }
+    }
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "listening on http://{}", running.addr);
+    let _ = out.flush();
+    shutdown_signal().await;
+    running.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}

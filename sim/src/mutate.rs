@@ -1,0 +1,349 @@
+//! Mutations: the org moving on between two syncs, so incremental sync can be checked.
+//!
+//! One call applies `changes` changes drawn from a PRNG seeded with the call's seed. Timestamps
+//! are the real current time, so a client that remembers "when I last synced" finds new and
+//! closed PRs with `minTime` (API_FACTS §4.3). Changes that only an open PR can undergo (votes,
+//! reviewers, titles, pushes, completion, abandonment) only touch active PRs, as in ADO, where
+//! closed PRs are frozen. Such changes cannot be found by any time filter — that is the point:
+//! a client must re-scan active PRs.
+//!
+//! Repository deletion is rare and predictable: exactly one per call when `changes ≥ 20`, never
+//! the last live repository of a project. Its PRs vanish from every endpoint.
+
+use serde_json::{Value, json};
+
+use crate::data;
+use crate::model::{Org, PrStatus, Repo};
+use crate::rng::Rng;
+use crate::time;
+
+#[derive(Clone, Copy)]
+enum Kind {
+    CreatePr,
+    Complete,
+    Abandon,
+    Vote,
+    AddReviewer,
+    Retitle,
+    Push,
+    Reactivate,
+    CreateRepo,
+}
+
+const KINDS: [(Kind, u32); 9] = [
+    (Kind::CreatePr, 20),
+    (Kind::Complete, 15),
+    (Kind::Abandon, 5),
+    (Kind::Vote, 18),
+    (Kind::AddReviewer, 10),
+    (Kind::Retitle, 10),
+    (Kind::Push, 15),
+    (Kind::Reactivate, 4),
+    (Kind::CreateRepo, 1),
+];
+
+/// Calls with at least this many changes delete one repository.
+pub(crate) const DELETE_REPO_MIN_CHANGES: usize = 20;
+
+#[derive(Default)]
+struct Counts {
+    created: u64,
+    completed: u64,
+    abandoned: u64,
+    votes: u64,
+    reviewers: u64,
+    retitled: u64,
+    pushes: u64,
+    repos_deleted: u64,
+    repos_created: u64,
+    reactivated: u64,
+}
+
+pub(crate) fn mutate(org: &mut Org, seed: u64, changes: usize) -> Value {
+    let mut rng = Rng::derive(seed, 0x00D1_FF5E);
+    let mut c = Counts::default();
+    let delete_at = (changes >= DELETE_REPO_MIN_CHANGES).then(|| rng.index(changes));
+    let weights: Vec<u32> = KINDS.iter().map(|(_, w)| *w).collect();
+    for i in 0..changes {
+        if delete_at == Some(i) && delete_repo(org, &mut rng) {
+            c.repos_deleted += 1;
+            org.change_id += 1;
+            continue;
+        }
+        // A kind may not apply (no active PR with reviewers, nothing abandoned…): draw again.
+        for _ in 0..20 {
+            let kind = KINDS[rng.weighted(&weights)].0;
+            if apply(org, &mut rng, kind, &mut c) {
+                org.change_id += 1;
+                break;
+            }
+        }
+    }
+    json!({ "changed": {
+        "pull_requests_created": c.created,
+        "pull_requests_completed": c.completed,
+        "pull_requests_abandoned": c.abandoned,
+        "votes_changed": c.votes,
+        "reviewers_added": c.reviewers,
+        "pull_requests_retitled": c.retitled,
+        "pushes": c.pushes,
+        "repositories_deleted": c.repos_deleted,
+        "repositories_created": c.repos_created,
+        "pull_requests_reactivated": c.reactivated,
+    }})
+}
+
+fn random_with_status(org: &Org, rng: &mut Rng, status: PrStatus) -> Option<u32> {
+    let ids = org.global.ids(Some(status));
+    (!ids.is_empty()).then(|| ids[rng.index(ids.len())])
+}
+
+/// Now, but strictly after `after` (keeps closedDate > creationDate within one call).
+fn now_after(after: i64) -> i64 {
+    time::now_ticks().max(after + 1)
+}
+
+fn apply(org: &mut Org, rng: &mut Rng, kind: Kind, c: &mut Counts) -> bool {
+    match kind {
+        Kind::CreatePr => {
+            let ok = create_pr(org, rng);
+            c.created += u64::from(ok);
+            ok
+        }
+        Kind::CreateRepo => {
+            if org.projects.is_empty() {
+                return false;
+            }
+            create_repo(org, rng);
+            c.repos_created += 1;
+            true
+        }
+        Kind::Reactivate => {
+            let Some(id) = random_with_status(org, rng, PrStatus::Abandoned) else {
+                return false;
+            };
+            org.set_status(id, PrStatus::Active);
+            let pr = &mut org.prs[id as usize - 1];
+            pr.closed = None;
+            pr.closed_by = None;
+            c.reactivated += 1;
+            true
+        }
+        _ => {
+            let Some(id) = random_with_status(org, rng, PrStatus::Active) else {
+                return false;
+            };
+            change_active(org, rng, id, kind, c)
+        }
+    }
+}
+
+fn change_active(org: &mut Org, rng: &mut Rng, id: u32, kind: Kind, c: &mut Counts) -> bool {
+    let users = org.user_count;
+    let i = id as usize - 1;
+    match kind {
+        Kind::Complete | Kind::Abandon => {
+            let to = if matches!(kind, Kind::Complete) {
+                PrStatus::Completed
+            } else {
+                PrStatus::Abandoned
+            };
+            org.set_status(id, to);
+            let merge_commit = rng.sha();
+            let closer = rng.index(users);
+            let pr = &mut org.prs[i];
+            pr.closed = Some(now_after(pr.creation));
+            pr.closed_by = Some(closer);
+            pr.is_draft = false;
+            if to == PrStatus::Completed {
+                pr.merge_status = "succeeded";
+                pr.merge_commit = Some(merge_commit);
+                c.completed += 1;
+            } else {
+                c.abandoned += 1;
+            }
+            true
+        }
+        Kind::Vote => {
+            let n = org.prs[i].reviewers.len();
+            if n == 0 {
+                return false;
+            }
+            let r = rng.index(n);
+            let old = org.prs[i].reviewers[r].vote;
+            let choices: Vec<i8> = [10, 5, 0, -5, -10]
+                .into_iter()
+                .filter(|v| *v != old)
+                .collect();
+            let rv = &mut org.prs[i].reviewers[r];
+            rv.vote = *rng.pick(&choices);
+            rv.has_declined = false;
+            c.votes += 1;
+            true
+        }
+        Kind::AddReviewer => {
+            let pr = &org.prs[i];
+            let free: Vec<usize> = (0..users)
+                .filter(|u| *u != pr.created_by && !pr.reviewers.iter().any(|r| r.identity == *u))
+                .collect();
+            if free.is_empty() {
+                return false;
+            }
+            let u = *rng.pick(&free);
+            let mut reviewer = data::user_reviewer(rng, u, PrStatus::Active);
+            reviewer.vote = 0;
+            reviewer.has_declined = false;
+            org.prs[i].reviewers.push(reviewer);
+            c.reviewers += 1;
+            true
+        }
+        Kind::Retitle => {
+            let mut t = data::title(rng);
+            if t == org.prs[i].title {
+                t.push_str(" (revised)");
+            }
+            org.prs[i].title = t;
+            c.retitled += 1;
+            true
+        }
+        Kind::Push => {
+            let sha = rng.sha();
+            let merge_id = rng.guid();
+            let status = *rng.pick(&["succeeded", "succeeded", "succeeded", "conflicts", "queued"]);
+            let pr = &mut org.prs[i];
+            pr.source_commit = sha;
+            pr.merge_id = merge_id;
+            pr.merge_status = status;
+            c.pushes += 1;
+            true
+        }
+        Kind::CreatePr | Kind::CreateRepo | Kind::Reactivate => false,
+    }
+}
+
+fn create_pr(org: &mut Org, rng: &mut Rng) -> bool {
+    let live: Vec<usize> = (0..org.repos.len())
+        .filter(|r| !org.repos[*r].deleted)
+        .collect();
+    if live.is_empty() {
+        return false;
+    }
+    let repo = *rng.pick(&live);
+    let id = org.next_pr_id();
+    let creation = now_after(org.last_creation());
+    let mut pr = data::new_pr(rng, org, id, repo, creation, PrStatus::Active, None);
+    for r in &mut pr.reviewers {
+        r.vote = 0;
+        r.has_declined = false;
+    }
+    org.add_pr(pr);
+    true
+}
+
+fn create_repo(org: &mut Org, rng: &mut Rng) {
+    let project = rng.index(org.projects.len());
+    let n = org.repos.len() + 1;
+    let mut name = format!("service-{n}");
+    while org
+        .repos
+        .iter()
+        .any(|r| r.project == project && r.name.eq_ignore_ascii_case(&name))
+    {
+        name.push('x');
+    }
+    let repo = Repo {
+        id: rng.guid(),
+        name,
+        project,
+        size: rng.range(0, 50_000) as u64,
+        deleted: false,
+    };
+    org.add_repo(repo);
+}
+
+fn delete_repo(org: &mut Org, rng: &mut Rng) -> bool {
+    let eligible: Vec<usize> = (0..org.repos.len())
+        .filter(|&r| !org.repos[r].deleted && org.live_repo_count(org.repos[r].project) >= 2)
+        .collect();
+    if eligible.is_empty() {
+        return false;
+    }
+    let r = *rng.pick(&eligible);
+    org.delete_repo(r);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Sizes, generate};
+
+    fn org() -> Org {
+        let sizes = Sizes {
+            projects: 2,
+            repos_per_project: 3,
+            prs_per_repo: 50,
+        };
+        generate("contoso", 5, &sizes, time::today_midnight_ticks())
+    }
+
+    #[test]
+    fn applies_the_requested_number_of_changes() {
+        let mut o = org();
+        let before_active = o.global.ids(Some(PrStatus::Active)).len();
+        let v = mutate(&mut o, 11, 40);
+        let total: u64 = v["changed"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|x| x.as_u64().unwrap())
+            .sum();
+        assert_eq!(total, 40);
+        assert_eq!(v["changed"]["repositories_deleted"], 1);
+        let created = v["changed"]["pull_requests_created"].as_u64().unwrap();
+        assert!(created > 0);
+        // Creation order and index invariants still hold.
+        for w in o.prs.windows(2) {
+            assert!(w[0].creation < w[1].creation);
+        }
+        assert!(before_active > 0);
+        for id in o.global.ids(Some(PrStatus::Active)) {
+            let pr = &o.prs[*id as usize - 1];
+            assert_eq!(pr.status, PrStatus::Active);
+            assert!(pr.closed.is_none());
+        }
+        for pr in &o.prs {
+            if let Some(c) = pr.closed {
+                assert!(c > pr.creation);
+            }
+        }
+    }
+
+    #[test]
+    fn same_seed_same_changes() {
+        let (mut a, mut b) = (org(), org());
+        assert_eq!(mutate(&mut a, 3, 25), mutate(&mut b, 3, 25));
+        let ta: Vec<_> = a
+            .prs
+            .iter()
+            .map(|p| (p.status, p.title.clone(), p.source_commit.clone()))
+            .collect();
+        let tb: Vec<_> = b
+            .prs
+            .iter()
+            .map(|p| (p.status, p.title.clone(), p.source_commit.clone()))
+            .collect();
+        assert_eq!(ta, tb);
+    }
+
+    #[test]
+    fn never_deletes_the_last_repository() {
+        let mut o = org();
+        for s in 0..10 {
+            mutate(&mut o, s, 20);
+        }
+        for p in 0..o.projects.len() {
+            assert!(o.live_repo_count(p) >= 1);
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The `/_sim/` admin API: the library's controls over HTTP, for the `ado-sim` binary.
+//!
+//! No authentication, no faults, not counted in the statistics: tests must always be able to
+//! read the truth and reset the simulator, whatever state they put it in.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{BudgetConfig, FaultConfig, Pat, Sim};
+
+fn json_response(status: StatusCode, v: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        v.to_string(),
+    )
+        .into_response()
+}
+
+fn bad_request(msg: String) -> Response {
+    json_response(StatusCode::BAD_REQUEST, &json!({ "error": msg }))
+}
+
+/// `GET /_sim/truth`.
+pub(crate) async fn truth(State(sim): State<Sim>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        sim.truth_bytes(),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct MutateBody {
+    seed: u64,
+    changes: usize,
+}
+
+/// `POST /_sim/mutate` with `{"seed": S, "changes": N}`.
+pub(crate) async fn mutate(State(sim): State<Sim>, body: Bytes) -> Response {
+    match serde_json::from_slice::<MutateBody>(&body) {
+        Ok(b) => json_response(StatusCode::OK, &sim.mutate(b.seed, b.changes)),
+        Err(e) => bad_request(format!(
+            "expected {{\"seed\": u64, \"changes\": usize}}: {e}"
+        )),
+    }
+}
+
+/// `GET /_sim/stats`.
+pub(crate) async fn stats(State(sim): State<Sim>) -> Response {
+    json_response(StatusCode::OK, &sim.stats())
+}
+
+/// `DELETE /_sim/stats`.
+pub(crate) async fn reset_stats(State(sim): State<Sim>) -> Response {
+    sim.reset_stats();
+    json_response(StatusCode::OK, &sim.stats())
+}
+
+fn current(sim: &Sim) -> Value {
+    json!({ "faults": sim.faults(), "budget": sim.budget() })
+}
+
+/// `GET /_sim/faults`: the current fault and budget settings.
+pub(crate) async fn faults(State(sim): State<Sim>) -> Response {
+    json_response(StatusCode::OK, &current(&sim))
+}
+
+/// `POST /_sim/faults`: every key optional — `latency_ms`, `latency_jitter_ms`, `error_rate`,
+/// `reset_rate`, `budget` (an object, or `null` to remove it), `revoke` (tokens), `add_pats`
+/// (`[{"token", "scopes"}]`). Absent keys keep their value.
+pub(crate) async fn set_faults(State(sim): State<Sim>, body: Bytes) -> Response {
+    let v: Value = match serde_json::from_slice(&body) {
+        Ok(Value::Object(m)) => Value::Object(m),
+        Ok(_) => return bad_request("expected a JSON object".into()),
+        Err(e) => return bad_request(e.to_string()),
+    };
+    let mut f: FaultConfig = sim.faults();
+    let num = |k: &str| v.get(k).and_then(Value::as_f64);
+    if let Some(x) = v.get("latency_ms").and_then(Value::as_u64) {
+        f.latency_ms = x;
+    }
+    if let Some(x) = v.get("latency_jitter_ms").and_then(Value::as_u64) {
+        f.latency_jitter_ms = x;
+    }
+    if let Some(x) = num("error_rate") {
+        f.error_rate = x;
+    }
+    if let Some(x) = num("reset_rate") {
+        f.reset_rate = x;
+    }
+    let budget = match v.get("budget") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(b) => match serde_json::from_value::<BudgetConfig>(b.clone()) {
+            Ok(b) => Some(Some(b)),
+            Err(e) => return bad_request(format!("budget: {e}")),
+        },
+    };
+    let revoke: Vec<String> = match v.get("revoke") {
+        None => Vec::new(),
+        Some(r) => match serde_json::from_value(r.clone()) {
+            Ok(r) => r,
+            Err(e) => return bad_request(format!("revoke: {e}")),
+        },
+    };
+    let add: Vec<Pat> = match v.get("add_pats") {
+        None => Vec::new(),
+        Some(r) => match serde_json::from_value(r.clone()) {
+            Ok(r) => r,
+            Err(e) => return bad_request(format!("add_pats: {e}")),
+        },
+    };
+    sim.set_faults(f);
+    if let Some(b) = budget {
+        sim.set_budget(b);
+    }
+    for p in add {
+        sim.add_pat(p);
+    }
+    for t in &revoke {
+        sim.revoke_pat(t);
+    }
+    json_response(StatusCode::OK, &current(&sim))
+}

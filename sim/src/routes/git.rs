@@ -1,0 +1,218 @@
+//! Git resources: repositories and pull requests, with ADO's paging rules.
+//!
+//! Repository lists are not paginated (API_FACTS §1.3). PR lists follow §1.2 and §4.3:
+//! `$top` defaults to 101 and is capped at 1000, `$skip` offsets, newest first (pullRequestId
+//! descending), `searchCriteria.status` defaults to active, `minTime` (inclusive) / `maxTime`
+//! (exclusive) apply to creationDate or, with `queryTimeRangeType=closed`, to closedDate, which
+//! open PRs do not have. Enum values may come as names or as the numbers the Node client sends.
+//! Keys are accepted with or without the `searchCriteria.` prefix, as ADO's model binder does.
+
+use axum::http::StatusCode;
+
+use super::core::{parse_count, project_not_found};
+use super::{Query, Reply};
+use crate::json::{self, List};
+use crate::model::{Org, PrQuery, PrStatus, Scope, TimeRange};
+use crate::{Sim, read};
+
+/// Page size when `$top` is absent (undocumented but observed, API_FACTS §1.2).
+pub(crate) const DEFAULT_TOP: usize = 101;
+/// Largest page ADO returns whatever `$top` asks for (API_FACTS §1.2).
+pub(crate) const MAX_TOP: usize = 1000;
+
+fn repo_not_found(key: &str) -> Reply {
+    Reply::error(
+        StatusCode::NOT_FOUND,
+        &format!(
+            "TF401019: The Git repository with name or identifier {key} does not exist or you do \
+             not have permissions for the operation you are attempting."
+        ),
+        "GitRepositoryNotFoundException",
+    )
+}
+
+fn pr_not_found() -> Reply {
+    Reply::error(
+        StatusCode::NOT_FOUND,
+        "TF401180: The requested pull request was not found.",
+        "GitPullRequestNotFoundException",
+    )
+}
+
+fn bad_value(key: &str, v: &str) -> Reply {
+    Reply::error(
+        StatusCode::BAD_REQUEST,
+        &format!("The value '{v}' is not valid for parameter '{key}'."),
+        "InvalidArgumentValueException",
+    )
+}
+
+/// Resolves the optional project and repository segments of a route.
+fn resolve(
+    org: &Org,
+    project: Option<&str>,
+    repo: Option<&str>,
+) -> Result<(Option<usize>, Option<usize>), Reply> {
+    let p = match project {
+        Some(key) => Some(
+            org.find_project(key)
+                .ok_or_else(|| project_not_found(key))?,
+        ),
+        None => None,
+    };
+    let r = match repo {
+        Some(key) => Some(org.find_repo(key, p).ok_or_else(|| repo_not_found(key))?),
+        None => None,
+    };
+    Ok((p, r))
+}
+
+/// `GET [{project}/]_apis/git/repositories`: live repositories ordered by name.
+pub(super) fn repositories(sim: &Sim, project: Option<&str>) -> Reply {
+    let base = sim.base_url();
+    let org = read(&sim.inner.state);
+    let p = match resolve(&org, project, None) {
+        Ok((p, _)) => p,
+        Err(e) => return e,
+    };
+    let value: Vec<_> = org
+        .repos_by_name(p)
+        .into_iter()
+        .map(|r| json::repository(&base, &org, &org.repos[r]))
+        .collect();
+    Reply::json(&List::new(value))
+}
+
+/// `GET [{project}/]_apis/git/repositories/{idOrName}`.
+pub(super) fn repository(sim: &Sim, project: Option<&str>, repo: &str) -> Reply {
+    let base = sim.base_url();
+    let org = read(&sim.inner.state);
+    match resolve(&org, project, Some(repo)) {
+        Ok((_, Some(r))) => Reply::json(&json::repository(&base, &org, &org.repos[r])),
+        Ok((_, None)) => repo_not_found(repo),
+        Err(e) => e,
+    }
+}
+
+/// A `searchCriteria.*` value, with or without the prefix.
+fn criterion<'q>(query: &'q Query, name: &str) -> Option<&'q str> {
+    query
+        .get(&format!("searchcriteria.{name}"))
+        .or_else(|| query.get(name))
+        .filter(|v| !v.is_empty())
+}
+
+fn parse_status(v: Option<&str>) -> Result<Option<PrStatus>, Reply> {
+    let Some(v) = v else {
+        return Ok(Some(PrStatus::Active));
+    };
+    match v.to_ascii_lowercase().as_str() {
+        // notSet behaves as the default, active.
+        "notset" | "0" | "active" | "1" => Ok(Some(PrStatus::Active)),
+        "abandoned" | "2" => Ok(Some(PrStatus::Abandoned)),
+        "completed" | "3" => Ok(Some(PrStatus::Completed)),
+        "all" | "4" => Ok(None),
+        _ => Err(bad_value("searchCriteria.status", v)),
+    }
+}
+
+fn parse_range(v: Option<&str>) -> Result<TimeRange, Reply> {
+    match v.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("created" | "notset" | "0" | "1") => Ok(TimeRange::Created),
+        Some("closed" | "2") => Ok(TimeRange::Closed),
+        Some(_) => Err(bad_value(
+            "searchCriteria.queryTimeRangeType",
+            v.unwrap_or_default(),
+        )),
+    }
+}
+
+fn parse_time(query: &Query, name: &str) -> Result<Option<i64>, Reply> {
+    match criterion(query, name) {
+        None => Ok(None),
+        Some(v) => crate::time::parse(v)
+            .map(Some)
+            .ok_or_else(|| bad_value(&format!("searchCriteria.{name}"), v)),
+    }
+}
+
+fn parse_query(org: &Org, project: Option<usize>, query: &Query) -> Result<PrQuery, Reply> {
+    let repo = match criterion(query, "repositoryid") {
+        Some(key) => Some(
+            org.find_repo(key, project)
+                .ok_or_else(|| repo_not_found(key))?,
+        ),
+        None => None,
+    };
+    let owned = |name: &str| criterion(query, name).map(str::to_string);
+    Ok(PrQuery {
+        status: parse_status(criterion(query, "status"))?,
+        time_range: parse_range(criterion(query, "querytimerangetype"))?,
+        min_time: parse_time(query, "mintime")?,
+        max_time: parse_time(query, "maxtime")?,
+        repo,
+        creator_id: owned("creatorid"),
+        reviewer_id: owned("reviewerid"),
+        source_ref: owned("sourcerefname"),
+        target_ref: owned("targetrefname"),
+        skip: parse_count(query, "$skip")?.unwrap_or(0),
+        top: parse_count(query, "$top")?
+            .unwrap_or(DEFAULT_TOP)
+            .min(MAX_TOP),
+    })
+}
+
+/// `GET {project}/_apis/git/repositories/{repo}/pullrequests` (repo given) and
+/// `GET {project}/_apis/git/pullrequests` (project only).
+pub(super) fn pull_requests(
+    sim: &Sim,
+    project: Option<&str>,
+    repo: Option<&str>,
+    query: &Query,
+) -> Reply {
+    let base = sim.base_url();
+    let org = read(&sim.inner.state);
+    let (p, r) = match resolve(&org, project, repo) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let q = match parse_query(&org, p, query) {
+        Ok(q) => q,
+        Err(e) => return e,
+    };
+    let scope = match (r, p) {
+        (Some(r), _) => Scope::Repo(r),
+        (None, Some(p)) => Scope::Project(p),
+        (None, None) => return project_not_found(""),
+    };
+    let value: Vec<_> = org
+        .query(scope, &q)
+        .into_iter()
+        .map(|id| json::pull_request(&base, &org, &org.prs[id as usize - 1], true))
+        .collect();
+    Reply::json(&List::new(value))
+}
+
+/// `GET [{project}/]_apis/git/[repositories/{repo}/]pullrequests/{id}`: the whole description.
+pub(super) fn pull_request(
+    sim: &Sim,
+    project: Option<&str>,
+    repo: Option<&str>,
+    id: &str,
+) -> Reply {
+    let base = sim.base_url();
+    let org = read(&sim.inner.state);
+    let (p, r) = match resolve(&org, project, repo) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let Ok(id) = id.trim().parse::<u32>() else {
+        return bad_value("pullRequestId", id);
+    };
+    match org.pr(id) {
+        Some(pr) if p.is_none_or(|p| org.pr_project(pr) == p) && r.is_none_or(|r| pr.repo == r) => {
+            Reply::json(&json::pull_request(&base, &org, pr, false))
+        }
+        _ => pr_not_found(),
+    }
+}

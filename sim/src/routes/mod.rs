@@ -1,0 +1,650 @@
+//! The HTTP surface: URL matching, and the checks every ADO request goes through.
+//!
+//! ADO matches routes case-insensitively (`pullRequests` and `pullrequests` both work, and
+//! Microsoft's Python client lower-cases the organization for discovery, CLIENT_DISCOVERY.md),
+//! and clients percent-encode segments and query keys (`%24top`, API_FACTS §7). axum's router
+//! is case-sensitive, so `_apis` URLs are matched here by hand on decoded segments; only the
+//! `/_sim/` admin API uses axum routes.
+//!
+//! Order of the checks for an `_apis` request, chosen so each failure looks like ADO's:
+//! injected latency → authentication (203 / 401) → usage budget (429, or a delay) → PAT scope
+//! (403) → api-version (400) → injected 5xx → the handler → injected mid-body reset.
+//! Discovery (`OPTIONS`, `ResourceAreas`) skips all of them: clients call it unauthenticated.
+
+pub(crate) mod admin;
+mod core;
+mod git;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::Serialize;
+
+use crate::{Sim, auth, faults, lock, read};
+
+pub(crate) fn router(sim: Sim) -> Router {
+    Router::new()
+        .route("/_sim/truth", get(admin::truth))
+        .route("/_sim/mutate", post(admin::mutate))
+        .route("/_sim/stats", get(admin::stats).delete(admin::reset_stats))
+        .route("/_sim/faults", get(admin::faults).post(admin::set_faults))
+        .fallback(dispatch)
+        .with_state(sim)
+}
+
+/// A response computed while the org lock is held: plain data, turned into HTTP afterwards.
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+    pub content_type: String,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+const JSON: &str = "application/json; charset=utf-8";
+
+impl Reply {
+    pub(crate) fn json<T: Serialize>(value: &T) -> Reply {
+        Reply {
+            status: StatusCode::OK,
+            body: serde_json::to_vec(value).unwrap_or_default(),
+            content_type: JSON.to_string(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// ADO's error envelope (API_FACTS §3): `$id, innerException, message, typeName, typeKey,
+    /// errorCode, eventId`.
+    pub(crate) fn error(status: StatusCode, message: &str, type_key: &str) -> Reply {
+        let body = Envelope {
+            id: "1",
+            inner_exception: None,
+            message,
+            type_name: type_name(type_key),
+            type_key,
+            error_code: 0,
+            event_id: 3000,
+        };
+        Reply {
+            status,
+            ..Reply::json(&body)
+        }
+    }
+
+    pub(crate) fn with_header(mut self, name: &'static str, value: String) -> Reply {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+/// ADO's error body, fields in ADO's order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a> {
+    #[serde(rename = "$id")]
+    id: &'a str,
+    inner_exception: Option<()>,
+    message: &'a str,
+    type_name: String,
+    type_key: &'a str,
+    error_code: i32,
+    event_id: i32,
+}
+
+/// The .NET type behind a `typeKey`, as ADO prints it in `typeName`.
+fn type_name(type_key: &str) -> String {
+    let ns = match type_key {
+        "ProjectDoesNotExistWithNameException" => "Microsoft.TeamFoundation.Core.WebApi",
+        "GitRepositoryNotFoundException" | "GitPullRequestNotFoundException" => {
+            "Microsoft.TeamFoundation.Git.Server"
+        }
+        k if k.starts_with("Vss") => "Microsoft.VisualStudio.Services.WebApi",
+        "InvalidArgumentValueException" => "Microsoft.TeamFoundation.SourceControl.WebServer",
+        _ => "Microsoft.TeamFoundation.Framework.Server",
+    };
+    format!("{ns}.{type_key}, {ns}")
+}
+
+/// Query parameters with percent-decoded, lower-cased keys (ADO binds them case-insensitively).
+pub(crate) struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub(crate) fn parse(raw: &str) -> Query {
+        Query(
+            raw.split('&')
+                .filter(|kv| !kv.is_empty())
+                .map(|kv| {
+                    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                    (decode(k, true).to_lowercase(), decode(v, true))
+                })
+                .collect(),
+        )
+    }
+
+    /// The first value of `key` (give it in lower case).
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Percent-decoding; `plus` also turns `+` into a space (query strings only).
+pub(crate) fn decode(s: &str, plus: bool) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' if plus => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An `_apis` resource the simulator serves (after authentication).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Api {
+    ConnectionData,
+    Projects,
+    Project(String),
+    Repositories {
+        project: Option<String>,
+    },
+    Repository {
+        project: Option<String>,
+        repo: String,
+    },
+    PullRequestsRepo {
+        project: Option<String>,
+        repo: String,
+    },
+    PullRequestsProject {
+        project: String,
+    },
+    PullRequest {
+        project: Option<String>,
+        repo: Option<String>,
+        id: String,
+    },
+}
+
+impl Api {
+    /// The endpoint label used in the statistics.
+    fn label(&self) -> &'static str {
+        match self {
+            Api::ConnectionData => "connectionData",
+            Api::Projects => "projects",
+            Api::Project(_) => "project",
+            Api::Repositories { .. } => "repositories",
+            Api::Repository { .. } => "repository",
+            Api::PullRequestsRepo { .. } => "pullrequests_repo",
+            Api::PullRequestsProject { .. } => "pullrequests_project",
+            Api::PullRequest { .. } => "pullrequest",
+        }
+    }
+
+    /// PAT scopes that grant access (any one of them).
+    fn scopes(&self) -> &'static [&'static str] {
+        match self {
+            Api::ConnectionData | Api::Projects | Api::Project(_) => &["vso.project", "vso.code"],
+            _ => &["vso.code"],
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    Discovery(Option<String>),
+    ResourceAreas,
+    Api(Api),
+    NotFound,
+    MethodNotAllowed,
+}
+
+impl Route {
+    fn label(&self) -> &'static str {
+        match self {
+            Route::Discovery(_) => "options",
+            Route::ResourceAreas => "resourceAreas",
+            Route::Api(a) => a.label(),
+            Route::NotFound | Route::MethodNotAllowed => "unknown",
+        }
+    }
+}
+
+fn match_route(method: &Method, path: &str, org: &str) -> Route {
+    let segs: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| decode(s, false))
+        .collect();
+    let Some(k) = segs.iter().position(|s| s.eq_ignore_ascii_case("_apis")) else {
+        return Route::NotFound;
+    };
+    let (prefix, rest) = (&segs[..k], &segs[k + 1..]);
+    let org_ok = prefix.first().is_some_and(|o| o.eq_ignore_ascii_case(org));
+    if method == Method::OPTIONS {
+        // Discovery at the organization and, as the Python client's fallback, at the host root.
+        return match prefix.len() {
+            0 => Route::Discovery(rest.first().cloned()),
+            1 if org_ok => Route::Discovery(rest.first().cloned()),
+            _ => Route::NotFound,
+        };
+    }
+    if !org_ok || prefix.len() > 2 {
+        return Route::NotFound;
+    }
+    let project = prefix.get(1).cloned();
+    let lc: Vec<String> = rest.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let lc: Vec<&str> = lc.iter().map(String::as_str).collect();
+    let arg = |i: usize| rest[i].clone();
+    let route = match (project.is_some(), lc.as_slice()) {
+        (false, ["resourceareas", ..]) => Route::ResourceAreas,
+        (false, ["connectiondata"]) => Route::Api(Api::ConnectionData),
+        (false, ["projects"]) => Route::Api(Api::Projects),
+        (false, ["projects", _]) => Route::Api(Api::Project(arg(1))),
+        (_, ["git", "repositories"]) => Route::Api(Api::Repositories { project }),
+        (_, ["git", "repositories", _]) => Route::Api(Api::Repository {
+            project,
+            repo: arg(2),
+        }),
+        (_, ["git", "repositories", _, "pullrequests"]) => Route::Api(Api::PullRequestsRepo {
+            project,
+            repo: arg(2),
+        }),
+        (_, ["git", "repositories", _, "pullrequests", _]) => Route::Api(Api::PullRequest {
+            project,
+            repo: Some(arg(2)),
+            id: arg(4),
+        }),
+        (true, ["git", "pullrequests"]) => Route::Api(Api::PullRequestsProject {
+            project: project.unwrap_or_default(),
+        }),
+        (_, ["git", "pullrequests", _]) => Route::Api(Api::PullRequest {
+            project,
+            repo: None,
+            id: arg(2),
+        }),
+        _ => Route::NotFound,
+    };
+    if route != Route::NotFound && method != Method::GET && method != Method::HEAD {
+        return Route::MethodNotAllowed;
+    }
+    route
+}
+
+/// Where a request's api-version came from, validated (API_FACTS §0, CLIENT_DISCOVERY.md:
+/// the Python client sends it only in `Accept`).
+fn api_version(query: &Query, headers: &HeaderMap, method: &Method) -> Result<String, Reply> {
+    let from_accept = || {
+        headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| {
+                let lower = v.to_ascii_lowercase();
+                let at = lower.find("api-version=")? + "api-version=".len();
+                let tail = &v[at..];
+                let end = tail
+                    .find(|c: char| c == ';' || c == ',' || c.is_whitespace())
+                    .unwrap_or(tail.len());
+                Some(tail[..end].to_string())
+            })
+    };
+    let Some(v) = query
+        .get("api-version")
+        .map(str::to_string)
+        .or_else(from_accept)
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Err(Reply::error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "No api-version was supplied for the \"{method}\" request. The version must be \
+                 supplied either as part of the Accept header (e.g. \"application/json; \
+                 api-version=1.0\") or as a query parameter (e.g. '?api-version=1.0')."
+            ),
+            "VssVersionNotSpecifiedException",
+        ));
+    };
+    let v = v.trim().to_string();
+    let (number, preview) = match v.split_once('-') {
+        Some((n, p)) => (n, Some(p)),
+        None => (v.as_str(), None),
+    };
+    let preview_ok = preview.is_none_or(|p| {
+        let p = p.to_ascii_lowercase();
+        p == "preview"
+            || p.strip_prefix("preview.")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    });
+    let parsed = number
+        .split_once('.')
+        .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
+    let Some((major, minor)) = parsed.filter(|_| preview_ok) else {
+        return Err(Reply::error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "The api-version '{v}' is not valid. Specify a version such as '7.1' or \
+                 '7.1-preview.1'."
+            ),
+            "VssInvalidApiVersionException",
+        ));
+    };
+    if (major, minor) > (7, 2) {
+        return Err(Reply::error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "The requested REST API version of {number} is out of range for this server. \
+                 The latest REST API version this server supports is 7.2."
+            ),
+            "VssVersionOutOfRangeException",
+        ));
+    }
+    Ok(v)
+}
+
+fn unix_now() -> f64 {
+    crate::time::seconds_f64(crate::time::now_ticks())
+}
+
+/// Counts the request and turns a [`Reply`] into the HTTP response.
+fn finish(
+    sim: &Sim,
+    label: &str,
+    token: Option<&str>,
+    reply: Reply,
+    extra: &[(&'static str, String)],
+    reset: bool,
+) -> Response {
+    lock(&sim.inner.stats).record(label, token, reply.status.as_u16());
+    tracing::debug!(
+        endpoint = label,
+        status = reply.status.as_u16(),
+        reset,
+        "request"
+    );
+    let mut resp = Response::builder()
+        .status(reply.status)
+        .header(header::CONTENT_TYPE, reply.content_type);
+    for (k, v) in reply.headers.iter().chain(extra) {
+        resp = resp.header(*k, v);
+    }
+    let body = if reset {
+        faults::broken_body(reply.body)
+    } else {
+        Body::from(reply.body)
+    };
+    resp.body(body).unwrap_or_else(|_| {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    })
+}
+
+async fn dispatch(State(sim): State<Sim>, req: Request) -> Response {
+    let (parts, _body) = req.into_parts();
+    let route = match_route(&parts.method, parts.uri.path(), &sim.inner.org_name);
+    let label = route.label();
+    let query = Query::parse(parts.uri.query().unwrap_or(""));
+    let api = match route {
+        Route::Discovery(area) => {
+            return finish(
+                &sim,
+                label,
+                None,
+                core::discovery(area.as_deref()),
+                &[],
+                false,
+            );
+        }
+        Route::ResourceAreas => {
+            return finish(&sim, label, None, core::resource_areas(), &[], false);
+        }
+        Route::NotFound => {
+            let r = Reply::error(
+                StatusCode::NOT_FOUND,
+                &format!("The resource '{}' could not be found.", parts.uri.path()),
+                "ResourceNotFoundException",
+            );
+            return finish(&sim, label, None, r, &[], false);
+        }
+        Route::MethodNotAllowed => {
+            let r = Reply::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!(
+                    "The requested resource does not support http method '{}'.",
+                    parts.method
+                ),
+                "MethodNotAllowedException",
+            );
+            return finish(&sim, label, None, r, &[], false);
+        }
+        Route::Api(api) => api,
+    };
+
+    let request_no = sim
+        .inner
+        .request_counter
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let draw = faults::draw(&lock(&sim.inner.faults), sim.inner.seed, request_no);
+    if !draw.latency.is_zero() {
+        tokio::time::sleep(draw.latency).await;
+    }
+
+    let authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let caller = read(&sim.inner.pats).authenticate(authorization);
+    let (token, scopes) = match caller {
+        auth::Caller::Known { token, scopes } => (token, scopes),
+        auth::Caller::Rejected { presented } => {
+            let suppress = parts
+                .headers
+                .get("x-tfs-fedauthredirect")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("suppress"));
+            let reply = if suppress {
+                Reply::error(
+                    StatusCode::UNAUTHORIZED,
+                    auth::UNAUTHORIZED_MESSAGE,
+                    "UnauthorizedRequestException",
+                )
+            } else {
+                Reply {
+                    status: StatusCode::NON_AUTHORITATIVE_INFORMATION,
+                    body: auth::SIGN_IN_PAGE.as_bytes().to_vec(),
+                    content_type: "text/html; charset=utf-8".to_string(),
+                    headers: Vec::new(),
+                }
+            };
+            return finish(&sim, label, presented.as_deref(), reply, &[], false);
+        }
+    };
+    let who = Some(token.as_str());
+
+    let admission = lock(&sim.inner.budget).admit(&token, Instant::now(), unix_now());
+    let mut rate_headers = Vec::new();
+    if let Some(a) = admission {
+        rate_headers = a.headers;
+        if a.blocked {
+            lock(&sim.inner.stats).throttled();
+            let reply = Reply::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TF400733: The request has been canceled: Request was blocked due to exceeding \
+                 usage of resource 'Core' in namespace 'User'.",
+                "RequestBlockedException",
+            );
+            return finish(&sim, label, who, reply, &rate_headers, false);
+        }
+        if !a.delay.is_zero() {
+            lock(&sim.inner.stats).delayed();
+            tokio::time::sleep(a.delay).await;
+        }
+    }
+
+    if !auth::has_scope(&scopes, api.scopes()) {
+        let reply = Reply::error(
+            StatusCode::FORBIDDEN,
+            &auth::missing_scope_message(api.scopes()),
+            "UnauthorizedRequestException",
+        );
+        return finish(&sim, label, who, reply, &rate_headers, false);
+    }
+
+    let version = match api_version(&query, &parts.headers, &parts.method) {
+        Ok(v) => v,
+        Err(reply) => return finish(&sim, label, who, reply, &rate_headers, false),
+    };
+
+    if let Some(code) = draw.error {
+        let (message, key) = faults::error_message(code);
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let reply = Reply::error(status, message, key);
+        return finish(&sim, label, who, reply, &rate_headers, false);
+    }
+
+    let mut reply = match &api {
+        Api::ConnectionData => core::connection_data(&sim, &token),
+        Api::Projects => core::projects(&sim, &query),
+        Api::Project(key) => core::project(&sim, key),
+        Api::Repositories { project } => git::repositories(&sim, project.as_deref()),
+        Api::Repository { project, repo } => git::repository(&sim, project.as_deref(), repo),
+        Api::PullRequestsRepo { project, repo } => {
+            git::pull_requests(&sim, project.as_deref(), Some(repo), &query)
+        }
+        Api::PullRequestsProject { project } => {
+            git::pull_requests(&sim, Some(project), None, &query)
+        }
+        Api::PullRequest { project, repo, id } => {
+            git::pull_request(&sim, project.as_deref(), repo.as_deref(), id)
+        }
+    };
+    if reply.status == StatusCode::OK && reply.content_type == JSON {
+        reply.content_type = format!("{JSON}; api-version={version}");
+    }
+    let reset = draw.reset && reply.status == StatusCode::OK;
+    finish(&sim, label, who, reply, &rate_headers, reset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(method: Method, path: &str) -> Route {
+        match_route(&method, path, "contoso")
+    }
+
+    #[test]
+    fn routes_match_case_insensitively() {
+        assert_eq!(
+            r(Method::GET, "/Contoso/_apis/projects"),
+            Route::Api(Api::Projects)
+        );
+        assert_eq!(
+            r(
+                Method::GET,
+                "/contoso/P1/_apis/git/repositories/R1/pullRequests"
+            ),
+            Route::Api(Api::PullRequestsRepo {
+                project: Some("P1".into()),
+                repo: "R1".into()
+            })
+        );
+        assert_eq!(
+            r(Method::GET, "/contoso/P1/_APIS/Git/PullRequests"),
+            Route::Api(Api::PullRequestsProject {
+                project: "P1".into()
+            })
+        );
+        assert_eq!(
+            r(Method::GET, "/contoso/_apis/git/pullrequests/12"),
+            Route::Api(Api::PullRequest {
+                project: None,
+                repo: None,
+                id: "12".into()
+            })
+        );
+        assert_eq!(r(Method::GET, "/other/_apis/projects"), Route::NotFound);
+        assert_eq!(
+            r(Method::GET, "/contoso/_apis/ResourceAreas"),
+            Route::ResourceAreas
+        );
+        assert_eq!(r(Method::OPTIONS, "/_apis"), Route::Discovery(None));
+        assert_eq!(
+            r(Method::OPTIONS, "/CONTOSO/_apis/git"),
+            Route::Discovery(Some("git".into()))
+        );
+        assert_eq!(
+            r(Method::POST, "/contoso/_apis/projects"),
+            Route::MethodNotAllowed
+        );
+        assert_eq!(
+            r(Method::GET, "/contoso/My%20Project/_apis/git/repositories"),
+            Route::Api(Api::Repositories {
+                project: Some("My Project".into())
+            })
+        );
+    }
+
+    #[test]
+    fn query_keys_are_decoded() {
+        let q = Query::parse("%24top=5&searchCriteria.Status=all&x=a+b%2Fc");
+        assert_eq!(q.get("$top"), Some("5"));
+        assert_eq!(q.get("searchcriteria.status"), Some("all"));
+        assert_eq!(q.get("x"), Some("a b/c"));
+        assert_eq!(decode("100%", false), "100%");
+        assert_eq!(decode("%zz", false), "%zz");
+    }
+
+    #[test]
+    fn api_versions() {
+        let h = HeaderMap::new();
+        let q = |s: &str| Query::parse(s);
+        assert!(api_version(&q("api-version=7.1"), &h, &Method::GET).is_ok());
+        assert!(api_version(&q("api-version=7.1-preview.1"), &h, &Method::GET).is_ok());
+        assert!(api_version(&q("api-version=7.2-preview.3"), &h, &Method::GET).is_ok());
+        assert!(api_version(&q("api-version=5.0"), &h, &Method::GET).is_ok());
+        let out = api_version(&q("api-version=8.0"), &h, &Method::GET)
+            .err()
+            .unwrap();
+        assert_eq!(out.status, StatusCode::BAD_REQUEST);
+        assert!(String::from_utf8_lossy(&out.body).contains("version of 8.0 is out of range"));
+        let out = api_version(&q(""), &h, &Method::GET).err().unwrap();
+        assert!(String::from_utf8_lossy(&out.body).contains("VssVersionNotSpecifiedException"));
+        assert!(api_version(&q("api-version=banana"), &h, &Method::GET).is_err());
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT,
+            "application/json;api-version=7.1-preview.4;excludeUrls=true"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            api_version(&q(""), &h, &Method::GET).ok().as_deref(),
+            Some("7.1-preview.4")
+        );
+    }
+}
