@@ -1,0 +1,84 @@
+//! `store::Error`: what can go wrong between the daemon and its database.
+
+/// An error of the storage layer. Messages never contain a password: URLs are shown with
+/// their credentials removed (see [`redact_url`]).
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `database.url` has a scheme other than `sqlite:`, `postgres:` or `postgresql:`.
+    #[error("unsupported database URL scheme `{scheme}`: expected `sqlite:` or `postgres:`")]
+    UnsupportedUrl { scheme: String },
+
+    /// The URL does not parse, or the database cannot be opened or reached (file not writable,
+    /// server down, authentication refused, database missing).
+    #[error("cannot connect to the {backend} database at {url}")]
+    Connect {
+        backend: &'static str,
+        /// The database URL with any user name and password removed.
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// A schema migration failed, or the database has migrations this binary does not know
+    /// (it was migrated by a newer version) or whose checksum changed.
+    #[error("cannot apply the database migrations")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+
+    /// A statement of one store operation (`op`, e.g. `apply pull_requests`) failed.
+    #[error("database operation `{op}` failed")]
+    Query {
+        op: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// A stored value does not parse back into its row field (e.g. a malformed timestamp in a
+    /// SQLite text column that something other than this daemon wrote).
+    #[error("corrupt value in the database: {what}")]
+    Corrupt { what: String },
+}
+
+impl Error {
+    /// Wraps a sqlx error of operation `op`; for `map_err(Error::query("…"))`.
+    pub(crate) fn query(op: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
+        move |source| Self::Query { op, source }
+    }
+}
+
+/// `url` with the user name and password removed, for messages and logs:
+/// `postgres://ado:secret@db:5432/x` becomes `postgres://db:5432/x`. A URL that does not parse
+/// is reduced to its scheme so nothing secret can leak from it.
+pub(crate) fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.has_host() {
+                // Both setters only fail for URLs without a host, excluded above.
+                let _ = parsed.set_username("");
+                let _ = parsed.set_password(None);
+            }
+            // Query parameters can carry a password too (`?password=`): drop them all.
+            parsed.set_query(None);
+            parsed.to_string()
+        }
+        Err(_) => format!("{}:…", url.split(':').next().unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redact_url_removes_credentials() {
+        assert_eq!(
+            redact_url("postgres://ado:s3cret@db.example:5432/ingest?sslmode=require&password=x"),
+            "postgres://db.example:5432/ingest"
+        );
+        assert_eq!(
+            redact_url("sqlite://ado-ingest.db"),
+            "sqlite://ado-ingest.db"
+        );
+        assert_eq!(redact_url("not a url with:secret"), "not a url with:…");
+    }
+}
