@@ -1,0 +1,437 @@
+//! Everything HTTP and ADO JSON; nothing of SQL.
+//!
+//! [`Client`] is the one place requests are sent: it builds the URL from an [`Endpoint`], adds
+//! the api-version, takes a token from the connector's [`TokenPool`], classifies the response
+//! into [`Error`] and retries what is worth retrying (429 / 5xx / timeouts / resets) with
+//! exponential, jittered backoff that honours the server's `Retry-After`.
+
+pub mod endpoint;
+pub mod error;
+pub mod models;
+pub mod paging;
+pub mod pool;
+
+pub use endpoint::Endpoint;
+pub use error::Error;
+pub use pool::TokenPool;
+
+use crate::config::HttpSettings;
+use crate::metrics::Metrics;
+use backon::{ExponentialBuilder, Retryable};
+use chrono::{DateTime, Utc};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use url::Url;
+
+/// Sent on every request so an invalid token gets a 401 instead of a sign-in page redirect
+/// (API_FACTS §3).
+const SUPPRESS_REDIRECT: (&str, &str) = ("X-TFS-FedAuthRedirect", "Suppress");
+/// Continuation header, read case-insensitively (API_FACTS §1.1).
+const CONTINUATION_HEADER: &str = "x-ms-continuationtoken";
+
+/// One decoded response.
+#[derive(Debug)]
+pub struct Response<T> {
+    pub body: T,
+    /// `x-ms-continuationtoken`, when the server sent one.
+    pub continuation: Option<String>,
+    /// When the request that produced this body was sent (the observation time of its rows).
+    pub sent_at: DateTime<Utc>,
+}
+
+/// An ADO client for one connector: its token pool, concurrency limit and retry policy.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    api_version: String,
+    connector: String,
+    pool: Arc<TokenPool>,
+    metrics: Arc<Metrics>,
+    inflight: Semaphore,
+    http_settings: HttpSettings,
+}
+
+impl Client {
+    /// `base` is the organization (or Server collection) URL.
+    pub fn new(
+        connector: &str,
+        base: &str,
+        api_version: &str,
+        http_settings: &HttpSettings,
+        concurrency: usize,
+        pool: Arc<TokenPool>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, Error> {
+        let mut base = Url::parse(base).map_err(|e| Error::Url {
+            endpoint: "organization",
+            detail: format!("{base}: {e}"),
+        })?;
+        // Path segments are appended below the organization; a trailing slash would add an
+        // empty segment.
+        if let Ok(mut segs) = base.path_segments_mut() {
+            segs.pop_if_empty();
+        }
+        crate::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("ado-ingest/", env!("CARGO_PKG_VERSION")))
+            .timeout(http_settings.timeout)
+            .connect_timeout(http_settings.connect_timeout)
+            // A redirect is a sign-in page or a moved collection: report it, never follow it
+            // with the token attached (API_FACTS §3).
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(concurrency.max(1))
+            .build()
+            .map_err(|e| Error::Url {
+                endpoint: "client",
+                detail: e.to_string(),
+            })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                api_version: api_version.to_string(),
+                connector: connector.to_string(),
+                pool,
+                metrics,
+                inflight: Semaphore::new(concurrency.max(1)),
+                http_settings: http_settings.clone(),
+            }),
+        })
+    }
+
+    /// The connector's token pool.
+    pub fn pool(&self) -> &TokenPool {
+        &self.inner.pool
+    }
+
+    /// The metrics this client records into.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// The URL of `endpoint` with `query` and the api-version.
+    pub fn url(&self, endpoint: &Endpoint, query: &[(&str, String)]) -> Result<Url, Error> {
+        let mut url = self.inner.base.clone();
+        url.path_segments_mut()
+            .map_err(|_| Error::Url {
+                endpoint: endpoint.label(),
+                detail: format!("{} cannot be a base URL", self.inner.base),
+            })?
+            .extend(endpoint.segments());
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+            q.append_pair("api-version", &self.inner.api_version);
+        }
+        Ok(url)
+    }
+
+    /// GETs `endpoint` and decodes the JSON body, retrying transient failures.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+        query: &[(&str, String)],
+    ) -> Result<Response<T>, Error> {
+        let url = self.url(endpoint, query)?;
+        let label = endpoint.label();
+        let s = &self.inner.http_settings;
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(s.min_backoff)
+            .with_max_delay(s.max_backoff)
+            .with_max_times(s.max_retries)
+            .with_jitter();
+        (|| self.attempt::<T>(label, &url))
+            .retry(backoff)
+            .when(Error::is_retryable)
+            .adjust(|e, dur| match e {
+                // The pool already holds the token back until the server's Retry-After has
+                // passed (and sends the retry to another token if one is ready), so the retry
+                // itself need not wait again.
+                Error::Throttled { .. } => dur.map(|_| Duration::from_millis(10)),
+                _ => dur,
+            })
+            .notify(|e, dur| {
+                self.inner.metrics.retry();
+                tracing::warn!(
+                    connector = %self.inner.connector,
+                    endpoint = label,
+                    error = %e,
+                    retry_in_ms = dur.as_millis() as u64,
+                    "request failed; retrying"
+                );
+            })
+            .await
+    }
+
+    /// One attempt: moves on to another token when one is refused, so an auth failure is
+    /// never a retry of the same token.
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        label: &'static str,
+        url: &Url,
+    ) -> Result<Response<T>, Error> {
+        let inner = &self.inner;
+        let _permit = inner
+            .inflight
+            .acquire()
+            .await
+            .map_err(|_| Error::Cancelled)?;
+        loop {
+            let lease = inner.pool.acquire().await?;
+            let sent_at = Utc::now();
+            let started = std::time::Instant::now();
+            let result = inner
+                .http
+                .get(url.clone())
+                .header(AUTHORIZATION, inner.pool.auth_header(lease))
+                .header(SUPPRESS_REDIRECT.0, SUPPRESS_REDIRECT.1)
+                .header(ACCEPT, "application/json")
+                .send()
+                .await;
+            let response = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    inner.metrics.request(label, 0);
+                    return Err(Error::Transient {
+                        endpoint: label,
+                        status: None,
+                        detail: describe_reqwest(&e),
+                    });
+                }
+            };
+            let status = response.status().as_u16();
+            inner.metrics.request(label, status);
+            inner.pool.observe(lease, status, response.headers());
+            tracing::debug!(
+                connector = %inner.connector,
+                endpoint = label,
+                status,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "response"
+            );
+            let headers = response.headers().clone();
+            let is_json = headers
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ct| ct.contains("json"));
+            // ADO answers an invalid or expired token with 203 and an HTML sign-in page, or a
+            // 401 when the redirect is suppressed; any 2xx that is not JSON is the same trap
+            // and must never be parsed as data (API_FACTS §3).
+            if status == 401 || status == 203 || ((200..300).contains(&status) && !is_json) {
+                inner.pool.retire(lease, label, status);
+                tracing::debug!(
+                    connector = %inner.connector,
+                    endpoint = label,
+                    token = inner.pool.name(lease),
+                    status,
+                    "token refused; trying the next one"
+                );
+                continue;
+            }
+            let bytes = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    return Err(Error::Transient {
+                        endpoint: label,
+                        status: Some(status),
+                        detail: format!("body cut short: {}", describe_reqwest(&e)),
+                    });
+                }
+            };
+            return classify(label, status, &headers, &bytes).map(|body| Response {
+                body,
+                continuation: headers
+                    .get(CONTINUATION_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+                    .filter(|t| !t.is_empty()),
+                sent_at,
+            });
+        }
+    }
+}
+
+/// Turns a non-auth response into a value or a typed error.
+fn classify<T: DeserializeOwned>(
+    label: &'static str,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, Error> {
+    match status {
+        200..=299 => serde_json::from_slice(body).map_err(|e| Error::BadResponse {
+            endpoint: label,
+            reason: e.to_string(),
+            snippet: snippet(body),
+        }),
+        300..=399 => Err(Error::Api {
+            endpoint: label,
+            status,
+            type_key: "Redirect".into(),
+            message: format!(
+                "redirected to {}; set organization.url to the final URL",
+                headers
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("(no location)")
+            ),
+        }),
+        403 => Err(Error::Permission {
+            endpoint: label,
+            message: envelope(body).1,
+        }),
+        404 => Err(Error::NotFound {
+            endpoint: label,
+            message: envelope(body).1,
+        }),
+        429 => Err(Error::Throttled {
+            endpoint: label,
+            retry_after: pool::ServerHints::parse(headers).retry_after,
+        }),
+        500..=599 => Err(Error::Transient {
+            endpoint: label,
+            status: Some(status),
+            detail: format!("HTTP {status}: {}", envelope(body).1),
+        }),
+        _ => {
+            let (type_key, message) = envelope(body);
+            Err(Error::Api {
+                endpoint: label,
+                status,
+                type_key,
+                message,
+            })
+        }
+    }
+}
+
+/// ADO's error envelope: `{message, typeKey, …}` (API_FACTS §3); falls back to a body snippet.
+fn envelope(body: &[u8]) -> (String, String) {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Envelope {
+        #[serde(default)]
+        type_key: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    }
+    match serde_json::from_slice::<Envelope>(body) {
+        Ok(e) => (
+            e.type_key.unwrap_or_default(),
+            e.message.unwrap_or_else(|| snippet(body)),
+        ),
+        Err(_) => (String::new(), snippet(body)),
+    }
+}
+
+/// The first 200 characters of a body, on one line.
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    one_line.trim().to_string()
+}
+
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect failed"
+    } else if e.is_body() || e.is_decode() {
+        "body error"
+    } else {
+        "request failed"
+    };
+    let mut detail = format!("{kind}: {e}");
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        detail.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    detail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_extracts_type_key_and_message() {
+        let body = br#"{"$id":"1","innerException":null,"message":"VS402337: too many","typeName":"x","typeKey":"WorkItemTrackingQueryResultSizeLimitExceededException","errorCode":0,"eventId":3200}"#;
+        let (k, m) = envelope(body);
+        assert_eq!(k, "WorkItemTrackingQueryResultSizeLimitExceededException");
+        assert_eq!(m, "VS402337: too many");
+        assert_eq!(envelope(b"<html>\n<body>").1, "<html> <body>");
+    }
+
+    #[test]
+    fn classify_maps_statuses_to_variants() {
+        let h = HeaderMap::new();
+        assert!(matches!(
+            classify::<serde_json::Value>("projects", 503, &h, b"{}"),
+            Err(Error::Transient { .. })
+        ));
+        assert!(matches!(
+            classify::<serde_json::Value>("projects", 403, &h, b"{}"),
+            Err(Error::Permission { .. })
+        ));
+        assert!(matches!(
+            classify::<serde_json::Value>("projects", 404, &h, b"{}"),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            classify::<serde_json::Value>(
+                "projects",
+                400,
+                &h,
+                b"{\"typeKey\":\"K\",\"message\":\"M\"}"
+            ),
+            Err(Error::Api { status: 400, .. })
+        ));
+        assert!(matches!(
+            classify::<Vec<u32>>("projects", 200, &h, b"{\"not\":\"a list\"}"),
+            Err(Error::BadResponse { .. })
+        ));
+    }
+
+    #[test]
+    fn url_appends_segments_and_api_version() {
+        let pool = Arc::new(TokenPool::new("repos", vec![], 1.0, 1, Default::default()));
+        let c = Client::new(
+            "repos",
+            "https://ado.corp.example/tfs/DefaultCollection/",
+            "7.1",
+            &HttpSettings::default(),
+            1,
+            pool,
+            Default::default(),
+        )
+        .unwrap();
+        let u = c
+            .url(
+                &Endpoint::ProjectPullRequests {
+                    project: "My Project".into(),
+                },
+                &[("$top", "1000".into())],
+            )
+            .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://ado.corp.example/tfs/DefaultCollection/My%20Project/_apis/git/pullrequests?%24top=1000&api-version=7.1"
+        );
+    }
+}

@@ -1,0 +1,401 @@
+//! The token pool of one connector: several PATs, each with its own client-side limiter
+//! (governor), a server-hint pause and health.
+//!
+//! A request takes the token that is ready soonest. ADO first slows an identity down (HTTP 200
+//! with `Retry-After` / `X-RateLimit-*`) and only then blocks it with 429 (API_FACTS §2), so
+//! every response's headers feed back into the token that sent it: `Retry-After` pauses the
+//! token, and a low `X-RateLimit-Remaining` paces it at the rate the server drains usage, which
+//! keeps a run below the 429 line. A token answered 401/203 is retired with a log line naming
+//! it (by its configured name); when none is left the connector fails with
+//! `invalid_credentials`. Owns no HTTP calls itself.
+
+use crate::ado::Error;
+use crate::config::Token;
+use crate::metrics::Metrics;
+use base64::Engine;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::{HeaderMap, HeaderValue};
+use secrecy::ExposeSecret;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Start pacing a token when fewer than this share of its server budget remains.
+const PACE_BELOW_REMAINING: f64 = 0.5;
+/// Longest pause any single server hint may impose (ADO delays are at most 30 s, API_FACTS §2).
+const MAX_HINT_PAUSE: Duration = Duration::from_secs(60);
+/// Longest single sleep in `acquire`, so retirements and new hints are noticed promptly.
+const MAX_IDLE_SLEEP: Duration = Duration::from_millis(500);
+
+struct Slot {
+    name: String,
+    header: HeaderValue,
+    limiter: DefaultDirectRateLimiter,
+    hint: Mutex<Hint>,
+    retired: AtomicBool,
+}
+
+#[derive(Default)]
+struct Hint {
+    /// Do not send before this instant (`Retry-After`, 429).
+    pause_until: Option<Instant>,
+    /// Minimum spacing between requests while the server budget runs low.
+    spacing: Duration,
+    /// Earliest instant for the next request under `spacing`.
+    next_at: Option<Instant>,
+}
+
+/// The tokens of one connector.
+pub struct TokenPool {
+    connector: String,
+    slots: Vec<Slot>,
+    rotate: AtomicUsize,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for TokenPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPool")
+            .field("connector", &self.connector)
+            .field(
+                "tokens",
+                &self.slots.iter().map(|s| &s.name).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// Which token a request was sent with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease(usize);
+
+impl TokenPool {
+    /// Builds a pool; `requests_per_second` and `burst` configure each token's limiter.
+    pub fn new(
+        connector: &str,
+        tokens: Vec<Token>,
+        requests_per_second: f64,
+        burst: u32,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let period = Duration::from_secs_f64(1.0 / requests_per_second.max(0.001));
+        let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        let slots = tokens
+            .into_iter()
+            .map(|t| {
+                let encoded = base64::engine::general_purpose::STANDARD
+                    .encode(format!(":{}", t.secret.expose_secret()));
+                let mut header = HeaderValue::from_str(&format!("Basic {encoded}"))
+                    .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
+                header.set_sensitive(true);
+                let quota = Quota::with_period(period)
+                    .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+                    .allow_burst(burst);
+                Slot {
+                    name: t.name,
+                    header,
+                    limiter: RateLimiter::direct(quota),
+                    hint: Mutex::new(Hint::default()),
+                    retired: AtomicBool::new(false),
+                }
+            })
+            .collect();
+        Self {
+            connector: connector.to_string(),
+            slots,
+            rotate: AtomicUsize::new(0),
+            metrics,
+        }
+    }
+
+    /// Waits for the token that is ready soonest and reserves one request on it.
+    pub async fn acquire(&self) -> Result<Lease, Error> {
+        let n = self.slots.len();
+        let clock = DefaultClock::default();
+        loop {
+            let start = self.rotate.fetch_add(1, Ordering::Relaxed);
+            let now = Instant::now();
+            let mut best: Option<(Duration, bool)> = None; // (wait, is_server_hint)
+            let mut alive = 0;
+            for k in 0..n {
+                let i = (start + k) % n;
+                let slot = &self.slots[i];
+                if slot.retired.load(Ordering::Acquire) {
+                    continue;
+                }
+                alive += 1;
+                let hint_wait = {
+                    let Ok(mut h) = slot.hint.lock() else {
+                        continue;
+                    };
+                    let until = match (h.pause_until, h.next_at) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                    match until {
+                        Some(t) if t > now => Some(t - now),
+                        _ => {
+                            // Ready as far as the server is concerned; now the local ceiling.
+                            match slot.limiter.check() {
+                                Ok(()) => {
+                                    h.next_at = (!h.spacing.is_zero()).then(|| now + h.spacing);
+                                    return Ok(Lease(i));
+                                }
+                                Err(not_until) => {
+                                    let w = not_until.wait_time_from(clock.now());
+                                    if best.is_none_or(|(b, _)| w < b) {
+                                        best = Some((w, false));
+                                    }
+                                    None
+                                }
+                            }
+                        }
+                    }
+                };
+                if let Some(w) = hint_wait
+                    && best.is_none_or(|(b, _)| w < b)
+                {
+                    best = Some((w, true));
+                }
+            }
+            if alive == 0 {
+                return Err(Error::InvalidCredentials {
+                    connector: self.connector.clone(),
+                    tokens: self.slots.iter().map(|s| s.name.clone()).collect(),
+                });
+            }
+            let (wait, hinted) = best.unwrap_or((Duration::from_millis(1), false));
+            let wait = wait.clamp(Duration::from_micros(100), MAX_IDLE_SLEEP);
+            if hinted {
+                self.metrics.throttle_pause(wait);
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// The `Authorization` header of a leased token (marked sensitive: never printed).
+    pub fn auth_header(&self, lease: Lease) -> HeaderValue {
+        self.slots[lease.0].header.clone()
+    }
+
+    /// The configured name of a leased token, for logs.
+    pub fn name(&self, lease: Lease) -> &str {
+        &self.slots[lease.0].name
+    }
+
+    /// Feeds a response's rate-limit headers back into the token that sent it.
+    pub fn observe(&self, lease: Lease, status: u16, headers: &HeaderMap) {
+        let hints = ServerHints::parse(headers);
+        let slot = &self.slots[lease.0];
+        let Ok(mut h) = slot.hint.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        if let Some(ra) = hints.retry_after {
+            let until = now + ra.min(MAX_HINT_PAUSE);
+            if h.pause_until.is_none_or(|p| p < until) {
+                h.pause_until = Some(until);
+            }
+            tracing::debug!(
+                connector = %self.connector,
+                token = %slot.name,
+                status,
+                retry_after_ms = ra.as_millis() as u64,
+                "server asked to slow down"
+            );
+        }
+        h.spacing = hints.pacing().unwrap_or(Duration::ZERO);
+    }
+
+    /// Removes a token after 401/203, logging its configured name (never its value).
+    pub fn retire(&self, lease: Lease, endpoint: &str, status: u16) {
+        let slot = &self.slots[lease.0];
+        if !slot.retired.swap(true, Ordering::AcqRel) {
+            self.metrics.token_retired();
+            let left = self.alive();
+            tracing::error!(
+                connector = %self.connector,
+                token = %slot.name,
+                endpoint,
+                status,
+                tokens_left = left,
+                "token refused by Azure DevOps; removed from the pool"
+            );
+        }
+    }
+
+    /// Tokens still in the pool.
+    pub fn alive(&self) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| !s.retired.load(Ordering::Acquire))
+            .count()
+    }
+
+    /// Names of retired tokens.
+    pub fn retired_names(&self) -> Vec<String> {
+        self.slots
+            .iter()
+            .filter(|s| s.retired.load(Ordering::Acquire))
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
+    /// Number of tokens configured.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}
+
+/// Rate-limit headers of one response (API_FACTS §2 "Headers").
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServerHints {
+    pub retry_after: Option<Duration>,
+    pub limit: Option<f64>,
+    pub remaining: Option<f64>,
+    /// Seconds from now until usage would drain to zero (`X-RateLimit-Reset` is epoch seconds).
+    pub reset_in: Option<f64>,
+    pub delay: Option<f64>,
+}
+
+impl ServerHints {
+    pub fn parse(headers: &HeaderMap) -> Self {
+        let num = |name: &str| -> Option<f64> {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v >= 0.0)
+        };
+        let now_epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        Self {
+            retry_after: num("retry-after").map(Duration::from_secs_f64),
+            limit: num("x-ratelimit-limit"),
+            remaining: num("x-ratelimit-remaining"),
+            reset_in: num("x-ratelimit-reset").map(|r| (r - now_epoch).max(0.0)),
+            delay: num("x-ratelimit-delay"),
+        }
+    }
+
+    /// When the remaining budget is low, the spacing between requests that matches the rate
+    /// at which the server drains usage: `(reset − now) / used`. Sending no faster than that
+    /// keeps `Remaining` from reaching zero, so no 429 ever comes.
+    pub fn pacing(&self) -> Option<Duration> {
+        let (limit, remaining, reset_in) = (self.limit?, self.remaining?, self.reset_in?);
+        if limit <= 0.0 || remaining >= limit * PACE_BELOW_REMAINING {
+            return None;
+        }
+        let used = (limit - remaining).max(1.0);
+        let secs = (reset_in / used).min(MAX_HINT_PAUSE.as_secs_f64());
+        (secs > 0.0).then(|| Duration::from_secs_f64(secs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn pool(n: usize, rps: f64, burst: u32) -> TokenPool {
+        let tokens = (0..n)
+            .map(|i| Token {
+                name: format!("tok{i}"),
+                secret: SecretString::from(format!("secret-{i}")),
+            })
+            .collect();
+        TokenPool::new("repos", tokens, rps, burst, Arc::new(Metrics::default()))
+    }
+
+    fn headers(pairs: &[(&str, String)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[tokio::test]
+    async fn retiring_every_token_gives_invalid_credentials() {
+        let p = pool(2, 100.0, 10);
+        let a = p.acquire().await.unwrap();
+        p.retire(a, "projects", 401);
+        let b = p.acquire().await.unwrap();
+        assert_ne!(a, b, "a retired token is never handed out again");
+        p.retire(b, "projects", 203);
+        match p.acquire().await {
+            Err(Error::InvalidCredentials { tokens, .. }) => assert_eq!(tokens.len(), 2),
+            other => panic!("expected InvalidCredentials, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn retry_after_moves_requests_to_the_other_token() {
+        let p = pool(2, 1000.0, 100);
+        let a = p.acquire().await.unwrap();
+        p.observe(a, 429, &headers(&[("retry-after", "30".into())]));
+        for _ in 0..10 {
+            let l = p.acquire().await.unwrap();
+            assert_ne!(
+                l, a,
+                "a paused token must not be used while another is ready"
+            );
+        }
+    }
+
+    #[test]
+    fn auth_header_is_basic_with_empty_user_and_sensitive() {
+        let p = pool(1, 1.0, 1);
+        let h = p.auth_header(Lease(0));
+        assert!(h.is_sensitive());
+        let expected = base64::engine::general_purpose::STANDARD.encode(":secret-0");
+        assert_eq!(h.to_str().unwrap(), format!("Basic {expected}"));
+        assert!(!format!("{p:?}").contains("secret-0"));
+    }
+
+    #[test]
+    fn pacing_starts_when_remaining_runs_low() {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let high = ServerHints::parse(&headers(&[
+            ("x-ratelimit-limit", "200".into()),
+            ("x-ratelimit-remaining", "150".into()),
+            ("x-ratelimit-reset", format!("{}", now + 10.0)),
+        ]));
+        assert_eq!(high.pacing(), None);
+        let low = ServerHints::parse(&headers(&[
+            ("x-ratelimit-limit", "20".into()),
+            ("x-ratelimit-remaining", "2".into()),
+            ("x-ratelimit-reset", format!("{}", now + 1.8)),
+        ]));
+        let pace = low.pacing().unwrap().as_secs_f64();
+        assert!(
+            (0.05..0.15).contains(&pace),
+            "18 used draining in 1.8 s → ~0.1 s, got {pace}"
+        );
+    }
+
+    #[tokio::test]
+    async fn governor_limits_each_token() {
+        let p = pool(1, 20.0, 1);
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            p.acquire().await.unwrap();
+        }
+        // 5 requests at 20/s with burst 1 need at least 4 periods of 50 ms.
+        assert!(t0.elapsed() >= Duration::from_millis(180));
+    }
+}

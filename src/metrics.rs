@@ -1,0 +1,136 @@
+//! Process metrics: counters for every request, retry, throttle pause and upserted row.
+//!
+//! Plain atomics and one small map, cheap on the hot path; rendered as Prometheus text for
+//! `/metrics` and read by the progress reporter. Owns no I/O.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Counters shared by the client, the pool and the connectors.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: AtomicU64,
+    retries: AtomicU64,
+    throttle_pauses: AtomicU64,
+    throttle_pause_ms: AtomicU64,
+    throttled_429: AtomicU64,
+    tokens_retired: AtomicU64,
+    rows: AtomicU64,
+    items: AtomicU64,
+    by_endpoint_status: Mutex<BTreeMap<(String, u16), u64>>,
+}
+
+/// A copy of the counters at one instant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub requests: u64,
+    pub retries: u64,
+    pub throttle_pauses: u64,
+    pub throttle_pause_ms: u64,
+    pub throttled_429: u64,
+    pub tokens_retired: u64,
+    pub rows: u64,
+    pub items: u64,
+}
+
+impl Metrics {
+    /// One HTTP response (or transport failure, status 0) from `endpoint`.
+    pub fn request(&self, endpoint: &str, status: u16) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if status == 429 {
+            self.throttled_429.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Ok(mut m) = self.by_endpoint_status.lock() {
+            *m.entry((endpoint.to_string(), status)).or_default() += 1;
+        }
+    }
+    /// One retry of a failed request.
+    pub fn retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+    /// The pool waited on a server hint (Retry-After / X-RateLimit-*) before sending.
+    pub fn throttle_pause(&self, waited: Duration) {
+        self.throttle_pauses.fetch_add(1, Ordering::Relaxed);
+        self.throttle_pause_ms
+            .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
+    }
+    /// A token left the pool.
+    pub fn token_retired(&self) {
+        self.tokens_retired.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Rows written to the store.
+    pub fn rows(&self, n: u64) {
+        self.rows.fetch_add(n, Ordering::Relaxed);
+    }
+    /// Source entities fetched (PRs, repositories, projects).
+    pub fn items(&self, n: u64) {
+        self.items.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            throttle_pauses: self.throttle_pauses.load(Ordering::Relaxed),
+            throttle_pause_ms: self.throttle_pause_ms.load(Ordering::Relaxed),
+            throttled_429: self.throttled_429.load(Ordering::Relaxed),
+            tokens_retired: self.tokens_retired.load(Ordering::Relaxed),
+            rows: self.rows.load(Ordering::Relaxed),
+            items: self.items.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Requests per (endpoint, status).
+    pub fn by_endpoint_status(&self) -> BTreeMap<(String, u16), u64> {
+        self.by_endpoint_status
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
+    /// Prometheus text exposition.
+    pub fn render_prometheus(&self) -> String {
+        let s = self.snapshot();
+        let mut out = String::new();
+        for (name, help, v) in [
+            (
+                "ado_ingest_retries_total",
+                "Retried ADO requests.",
+                s.retries,
+            ),
+            (
+                "ado_ingest_throttle_pauses_total",
+                "Pauses on server rate-limit hints.",
+                s.throttle_pauses,
+            ),
+            (
+                "ado_ingest_throttle_pause_seconds_total",
+                "Time spent in those pauses.",
+                s.throttle_pause_ms / 1000,
+            ),
+            (
+                "ado_ingest_tokens_retired_total",
+                "Tokens removed from a pool after 401/203.",
+                s.tokens_retired,
+            ),
+            (
+                "ado_ingest_rows_upserted_total",
+                "Rows written to the database.",
+                s.rows,
+            ),
+        ] {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
+            ));
+        }
+        out.push_str("# HELP ado_ingest_requests_total ADO responses by endpoint and status.\n# TYPE ado_ingest_requests_total counter\n");
+        for ((ep, st), v) in self.by_endpoint_status() {
+            out.push_str(&format!(
+                "ado_ingest_requests_total{{endpoint=\"{ep}\",status=\"{st}\"}} {v}\n"
+            ));
+        }
+        out
+    }
+}
