@@ -1,0 +1,689 @@
+//! Configuration: the TOML file, `ADO_INGEST__…` environment overrides, secret references and
+//! validation. Owns [`Settings`]; knows nothing of HTTP or SQL.
+//!
+//! Order of precedence: defaults in code < the file < environment variables
+//! (`ADO_INGEST__SECTION__KEY`, double underscore between levels). Unknown keys are rejected
+//! with the key's name and the file, so a typo never silently disables something. Validation
+//! runs after loading and reports every problem at once.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Environment variable prefix for overrides.
+pub const ENV_PREFIX: &str = "ADO_INGEST";
+
+/// Errors while loading or validating the configuration.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file named with `--config` does not exist or cannot be read.
+    #[error("cannot read config file {file}: {reason}")]
+    Read { file: String, reason: String },
+    /// The file or an environment override does not fit the expected shape (unknown key,
+    /// wrong type); the message names the key.
+    #[error("invalid configuration in {file}: {message}")]
+    Shape { file: String, message: String },
+    /// Values parsed but make no sense together; every problem is listed.
+    #[error("invalid configuration in {file}:\n  - {}", problems.join("\n  - "))]
+    Invalid { file: String, problems: Vec<String> },
+}
+
+/// The whole configuration tree.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub organization: OrganizationSettings,
+    #[serde(default)]
+    pub sync: SyncSettings,
+    #[serde(default)]
+    pub http: HttpSettings,
+    #[serde(default)]
+    pub connectors: ConnectorsSettings,
+    #[serde(default)]
+    pub server: ServerSettings,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://path.db` or `postgres://user@host:5432/db`.
+    pub url: String,
+}
+
+/// `[organization]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationSettings {
+    /// Services organization URL or a Server collection URL.
+    pub url: String,
+    /// Optional project allow-list (names or ids); default every project the tokens see.
+    #[serde(default)]
+    pub projects: Vec<String>,
+    /// REST api-version sent with every call.
+    #[serde(default = "default_api_version")]
+    pub api_version: String,
+    /// Key stored in every row's `org` column; default: the last path segment of `url`.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// `[sync]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    /// Backfill horizon (a date `2024-01-01` or RFC 3339 time); absent: full history.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Incremental look-back that absorbs clock skew and late writes.
+    #[serde(default = "default_overlap", deserialize_with = "de_duration")]
+    pub overlap: Duration,
+    /// Full id-set comparison period (used by `run`).
+    #[serde(default = "default_reconcile", deserialize_with = "de_duration")]
+    pub reconcile_every: Duration,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            since: None,
+            overlap: default_overlap(),
+            reconcile_every: default_reconcile(),
+        }
+    }
+}
+
+/// `[http]`: how every ADO request is made.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Whole-request timeout.
+    #[serde(default = "default_timeout", deserialize_with = "de_duration")]
+    pub timeout: Duration,
+    /// TCP/TLS connect timeout.
+    #[serde(default = "default_connect_timeout", deserialize_with = "de_duration")]
+    pub connect_timeout: Duration,
+    /// Retries of one request on 429 / 5xx / timeouts / resets before the run fails.
+    #[serde(default = "default_max_retries")]
+    pub max_retries: usize,
+    /// First retry delay; doubles (with jitter) up to `max_backoff`.
+    #[serde(default = "default_min_backoff", deserialize_with = "de_duration")]
+    pub min_backoff: Duration,
+    /// Longest wait between two retries.
+    #[serde(default = "default_max_backoff", deserialize_with = "de_duration")]
+    pub max_backoff: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            timeout: default_timeout(),
+            connect_timeout: default_connect_timeout(),
+            max_retries: default_max_retries(),
+            min_backoff: default_min_backoff(),
+            max_backoff: default_max_backoff(),
+        }
+    }
+}
+
+/// `[connectors.*]`: a connector whose section is absent is disabled.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorsSettings {
+    #[serde(default)]
+    pub repos: Option<ConnectorSettings>,
+}
+
+/// One connector's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorSettings {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// The token pool: `env:VAR`, `file:/path`, or `{ name = "…", secret = "env:VAR" }`.
+    #[serde(default)]
+    pub tokens: Vec<TokenRef>,
+    /// Client-side ceiling per token.
+    #[serde(default = "default_rps")]
+    pub requests_per_second: f64,
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+    /// Requests in flight for this connector.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Polling period in `run`.
+    #[serde(default = "default_interval", deserialize_with = "de_duration")]
+    pub interval: Duration,
+}
+
+/// `[server]` (used by `run`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            webhook_secret: None,
+        }
+    }
+}
+
+/// A token as written in the config: a reference, optionally with a display name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum TokenRef {
+    Plain(String),
+    Named { name: String, secret: String },
+}
+
+/// A resolved token: its display name (for logs) and its secret value.
+#[derive(Clone)]
+pub struct Token {
+    /// What logs and errors show: the configured name or the reference (`env:VAR`), never
+    /// the value.
+    pub name: String,
+    pub secret: SecretString,
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("name", &self.name)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+fn default_api_version() -> String {
+    "7.1".into()
+}
+fn default_overlap() -> Duration {
+    Duration::from_secs(600)
+}
+fn default_reconcile() -> Duration {
+    Duration::from_secs(24 * 3600)
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_max_retries() -> usize {
+    8
+}
+fn default_min_backoff() -> Duration {
+    Duration::from_millis(200)
+}
+fn default_max_backoff() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_true() -> bool {
+    true
+}
+fn default_rps() -> f64 {
+    10.0
+}
+fn default_burst() -> u32 {
+    20
+}
+fn default_concurrency() -> usize {
+    8
+}
+fn default_interval() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+/// Parses `500ms`, `30s`, `10m`, `24h`, `7d` (a bare number is seconds).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (examples: 500ms, 30s, 10m, 24h)"))?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        other => {
+            return Err(format!(
+                "`{s}`: unknown duration unit `{other}` (use ms, s, m, h or d)"
+            ));
+        }
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("`{s}` is not a valid duration"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Secs(u64),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Text(s) => parse_duration(&s).map_err(serde::de::Error::custom),
+        Raw::Secs(n) => Ok(Duration::from_secs(n)),
+    }
+}
+
+impl Settings {
+    /// Loads `file` (if given) and the environment, then validates. `file` that is `Some` must
+    /// exist; `None` means "no file" (everything from the environment).
+    pub fn load(file: Option<&Path>) -> Result<Self, Error> {
+        Self::load_with_env(file, std::env::vars())
+    }
+
+    /// Like [`Settings::load`], with the environment given explicitly (for tests).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, Error> {
+        let file_label = file
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "(environment)".to_string());
+        let text = match file {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| Error::Read {
+                file: file_label.clone(),
+                reason: e.to_string(),
+            })?),
+            None => None,
+        };
+        Self::from_toml(text.as_deref(), &file_label, env)
+    }
+
+    /// Parses TOML `text` (labelled `label` in errors) plus the environment, then validates.
+    pub fn from_toml(
+        text: Option<&str>,
+        label: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, Error> {
+        let file_label = label.to_string();
+        let mut builder = config::Config::builder();
+        if let Some(text) = text {
+            builder = builder.add_source(config::File::from_str(text, config::FileFormat::Toml));
+        }
+        let env: BTreeMap<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
+            .collect();
+        let env_source = config::Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator("__")
+            .separator("__")
+            .list_separator(",")
+            .with_list_parse_key("connectors.repos.tokens")
+            .with_list_parse_key("organization.projects")
+            .try_parsing(true)
+            .source(Some(env.into_iter().collect()));
+        builder = builder.add_source(env_source);
+        let cfg = builder.build().map_err(|e| Error::Shape {
+            file: file_label.clone(),
+            message: e.to_string(),
+        })?;
+        let settings: Settings = cfg.try_deserialize().map_err(|e| Error::Shape {
+            file: file_label.clone(),
+            message: describe_shape_error(&e.to_string()),
+        })?;
+        settings.validate(&file_label)?;
+        Ok(settings)
+    }
+
+    /// Checks values that parse but make no sense; lists every problem.
+    fn validate(&self, file: &str) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        let db = &self.database.url;
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres:")
+            || db.starts_with("postgresql:"))
+        {
+            problems.push(format!(
+                "database.url: `{}` must start with sqlite:// or postgres://",
+                redact_url(db)
+            ));
+        }
+        match url::Url::parse(&self.organization.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            Ok(u) => problems.push(format!(
+                "organization.url: `{}` must be an http(s) URL such as https://dev.azure.com/contoso",
+                u
+            )),
+            Err(e) => problems.push(format!(
+                "organization.url: `{}` is not a URL ({e}); expected e.g. https://dev.azure.com/contoso",
+                self.organization.url
+            )),
+        }
+        if self.organization.api_version.trim().is_empty() {
+            problems.push("organization.api_version: must not be empty".into());
+        }
+        if let Some(since) = &self.sync.since
+            && parse_since(since).is_none()
+        {
+            problems.push(format!(
+                "sync.since: `{since}` is not a date (YYYY-MM-DD) or RFC 3339 time"
+            ));
+        }
+        if self.http.timeout.is_zero() {
+            problems.push("http.timeout: must be positive".into());
+        }
+        if self.http.max_backoff < self.http.min_backoff {
+            problems.push("http.max_backoff: must be at least http.min_backoff".into());
+        }
+        let mut any_enabled = false;
+        for (name, c) in self.connectors.iter() {
+            if !c.enabled {
+                continue;
+            }
+            any_enabled = true;
+            if c.tokens.is_empty() {
+                problems.push(format!(
+                    "connectors.{name}.tokens: an enabled connector needs at least one token"
+                ));
+            }
+            for (i, t) in c.tokens.iter().enumerate() {
+                if let Err(e) = resolve_secret(t.reference()) {
+                    problems.push(format!("connectors.{name}.tokens[{i}]: {e}"));
+                }
+            }
+            if !(c.requests_per_second.is_finite() && c.requests_per_second > 0.0) {
+                problems.push(format!(
+                    "connectors.{name}.requests_per_second: must be a positive number"
+                ));
+            }
+            if c.burst == 0 {
+                problems.push(format!("connectors.{name}.burst: must be at least 1"));
+            }
+            if c.concurrency == 0 {
+                problems.push(format!("connectors.{name}.concurrency: must be at least 1"));
+            }
+            if c.interval.is_zero() {
+                problems.push(format!("connectors.{name}.interval: must be positive"));
+            }
+        }
+        if !any_enabled {
+            problems.push(
+                "connectors: no connector is enabled (add a [connectors.repos] section)".into(),
+            );
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid {
+                file: file.to_string(),
+                problems,
+            })
+        }
+    }
+
+    /// The key stored in every row's `org` column.
+    pub fn org_key(&self) -> String {
+        if let Some(n) = &self.organization.name {
+            return n.clone();
+        }
+        url::Url::parse(&self.organization.url)
+            .ok()
+            .and_then(|u| {
+                u.path_segments()
+                    .and_then(|mut s| s.rfind(|p| !p.is_empty()).map(str::to_string))
+                    .or_else(|| u.host_str().map(str::to_string))
+            })
+            .unwrap_or_else(|| self.organization.url.clone())
+    }
+
+    /// The backfill horizon, parsed.
+    pub fn since(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.sync.since.as_deref().and_then(parse_since)
+    }
+}
+
+impl ConnectorsSettings {
+    /// Every configured connector by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &ConnectorSettings)> {
+        [("repos", self.repos.as_ref())]
+            .into_iter()
+            .filter_map(|(n, c)| c.map(|c| (n, c)))
+    }
+
+    /// Names of the connectors this build knows.
+    pub const KNOWN: &'static [&'static str] = &["repos"];
+}
+
+impl TokenRef {
+    fn reference(&self) -> &str {
+        match self {
+            TokenRef::Plain(s) => s,
+            TokenRef::Named { secret, .. } => secret,
+        }
+    }
+
+    /// The name logs show for this token.
+    pub fn display_name(&self, index: usize) -> String {
+        match self {
+            TokenRef::Named { name, .. } => name.clone(),
+            TokenRef::Plain(s) if s.starts_with("env:") || s.starts_with("cred:") => s.clone(),
+            TokenRef::Plain(s) if s.starts_with("file:") => s.clone(),
+            TokenRef::Plain(_) => format!("tokens[{index}]"),
+        }
+    }
+}
+
+impl ConnectorSettings {
+    /// Resolves every token reference (already checked by validation).
+    pub fn resolve_tokens(&self) -> Result<Vec<Token>, String> {
+        self.tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                Ok(Token {
+                    name: t.display_name(i),
+                    secret: resolve_secret(t.reference())?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Resolves `env:VAR`, `file:/path` or a literal value. Error messages name the variable or
+/// file, never a secret value.
+pub fn resolve_secret(reference: &str) -> Result<SecretString, String> {
+    if let Some(var) = reference.strip_prefix("env:") {
+        match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_string())),
+            Ok(_) => Err(format!("environment variable {var} is empty")),
+            Err(_) => Err(format!("environment variable {var} is not set")),
+        }
+    } else if let Some(path) = reference.strip_prefix("file:") {
+        let p = PathBuf::from(path);
+        match std::fs::read_to_string(&p) {
+            Ok(v) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_string())),
+            Ok(_) => Err(format!("secret file {path} is empty")),
+            Err(e) => Err(format!("cannot read secret file {path}: {e}")),
+        }
+    } else if reference.starts_with("cred:") {
+        Err("cred: references need the credentials store, which this version does not have yet; use env: or file:".into())
+    } else if reference.trim().is_empty() {
+        Err("empty token".into())
+    } else {
+        Ok(SecretString::from(reference.to_string()))
+    }
+}
+
+/// True when a resolved token came from a literal in the file (logged as a warning).
+pub fn is_literal(t: &TokenRef) -> bool {
+    let r = t.reference();
+    !(r.starts_with("env:") || r.starts_with("file:") || r.starts_with("cred:"))
+}
+
+fn parse_since(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+/// Removes a password from a URL for messages.
+pub fn redact_url(u: &str) -> String {
+    match url::Url::parse(u) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => u.to_string(),
+    }
+}
+
+/// serde's messages say "unknown field `x`, expected one of …"; keep them, they name the key.
+fn describe_shape_error(msg: &str) -> String {
+    msg.to_string()
+}
+
+/// Exposes a secret for building an auth header; the only place outside `ado::pool` that
+/// reads a token's value is the credentials check in tests.
+pub fn expose(s: &SecretString) -> &str {
+    s.expose_secret()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ado-ingest.toml");
+        std::fs::write(&path, text).unwrap();
+        Settings::load_with_env(
+            Some(&path),
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    const GOOD: &str = r#"
+[database]
+url = "sqlite://x.db"
+[organization]
+url = "https://dev.azure.com/contoso"
+[connectors.repos]
+tokens = ["literal-token"]
+"#;
+
+    #[test]
+    fn defaults_fill_everything_but_the_required_keys() {
+        let s = load(GOOD, &[]).unwrap();
+        assert_eq!(s.organization.api_version, "7.1");
+        assert_eq!(s.sync.overlap, Duration::from_secs(600));
+        let r = s.connectors.repos.as_ref().unwrap();
+        assert!(r.enabled);
+        assert_eq!(r.burst, 20);
+        assert_eq!(s.org_key(), "contoso");
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_with_its_name_and_file() {
+        let err = load(&format!("{GOOD}\n[sync]\noverlapp = \"5m\"\n"), &[]).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("overlapp"), "{msg}");
+        assert!(msg.contains("ado-ingest.toml"), "{msg}");
+    }
+
+    #[test]
+    fn env_overrides_the_file() {
+        let s = load(
+            GOOD,
+            &[
+                ("ADO_INGEST__CONNECTORS__REPOS__BURST", "7"),
+                ("ADO_INGEST__SYNC__OVERLAP", "2m"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.connectors.repos.unwrap().burst, 7);
+        assert_eq!(s.sync.overlap, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = r#"
+[database]
+url = "mysql://x"
+[organization]
+url = "not a url"
+[connectors.repos]
+tokens = ["env:ADO_INGEST_TEST_SURELY_UNSET_VAR"]
+burst = 0
+"#;
+        let msg = load(text, &[]).unwrap_err().to_string();
+        for needle in [
+            "database.url",
+            "organization.url",
+            "ADO_INGEST_TEST_SURELY_UNSET_VAR is not set",
+            "connectors.repos.burst",
+        ] {
+            assert!(msg.contains(needle), "missing {needle} in {msg}");
+        }
+    }
+
+    #[test]
+    fn example_config_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("pat");
+        std::fs::write(&secret, "x").unwrap();
+        let secret = secret.display().to_string();
+        let text = include_str!("../config/example.toml")
+            .replace("env:ADO_REPOS_PAT_1", &format!("file:{secret}"))
+            .replace("file:/run/secrets/ado_pat_2", &format!("file:{secret}"));
+        let s = Settings::from_toml(Some(&text), "example.toml", std::iter::empty()).unwrap();
+        let repos = s.connectors.repos.unwrap();
+        assert_eq!(repos.resolve_tokens().unwrap()[1].name, "svc-repos-2");
+        assert_eq!(s.http.max_retries, HttpSettings::default().max_retries);
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("5 fortnights").is_err());
+    }
+
+    #[test]
+    fn token_debug_never_shows_the_value() {
+        let t = Token {
+            name: "env:X".into(),
+            secret: SecretString::from("hunter2".to_string()),
+        };
+        assert!(!format!("{t:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn org_key_is_the_collection_for_server_urls() {
+        let text = GOOD.replace(
+            "https://dev.azure.com/contoso",
+            "https://ado.corp.example/tfs/DefaultCollection/",
+        );
+        assert_eq!(load(&text, &[]).unwrap().org_key(), "DefaultCollection");
+    }
+}
