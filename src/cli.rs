@@ -1,0 +1,43 @@
+//! Command-line definitions (clap). Nothing else lives here.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Copies an Azure DevOps organization into SQLite or PostgreSQL and keeps it fresh.
+#[derive(Debug, Parser)]
+#[command(name = "ado-ingest", version, about)]
+pub struct Cli {
+    /// Configuration file (default: ./ado-ingest.toml when it exists).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Only these connectors (repeatable); default: every enabled connector.
+    #[arg(long = "connector", global = true, value_name = "NAME")]
+    pub connectors: Vec<String>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the bundled ADO simulator, backfill it into ./ado-ingest-demo.db and show the result.
+    Demo {
+        /// SQLite file to create (replaced if it exists).
+        #[arg(long, default_value = "ado-ingest-demo.db")]
+        db: PathBuf,
+    },
+    /// Ingest the full history (from sync.since) of the enabled connectors, resumably, then exit.
+    Backfill,
+    /// One incremental pass from the stored cursors, then exit (for cron).
+    Sync,
+    /// Apply the database schema migrations, then exit.
+    Migrate,
+}

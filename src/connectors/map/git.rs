@@ -1,0 +1,167 @@
+//! Git area mapping: repositories, pull requests, reviewers and the users they mention.
+
+use crate::ado::models::git::{GitPullRequest, GitRepository};
+use crate::ado::models::{IdentityRef, WithRaw};
+use crate::store::{PullRequestRow, RepositoryRow, ReviewerRow, UserRow};
+use std::collections::BTreeMap;
+
+/// A listed repository → its row.
+pub fn repository_row(r: &WithRaw<GitRepository>) -> RepositoryRow {
+    let v = &r.value;
+    RepositoryRow {
+        id: v.id.clone(),
+        project_id: v.project.id.clone(),
+        name: v.name.clone(),
+        default_branch: v.default_branch.clone(),
+        size: v.size,
+        is_disabled: v.is_disabled,
+        raw: r.raw.get().to_string(),
+    }
+}
+
+/// A listed pull request → its row with reviewers. `project_id` is the project the listing
+/// was made in; the PR's own repository reference wins when it names one.
+pub fn pull_request_row(p: &WithRaw<GitPullRequest>, project_id: &str) -> PullRequestRow {
+    let v = &p.value;
+    let mut reviewers: Vec<ReviewerRow> = v
+        .reviewers
+        .iter()
+        .map(|r| ReviewerRow {
+            reviewer_id: r.identity.id.clone(),
+            vote: r.vote,
+            is_required: r.is_required,
+            has_declined: r.has_declined,
+        })
+        .collect();
+    reviewers.sort();
+    reviewers.dedup_by(|a, b| a.reviewer_id == b.reviewer_id);
+    PullRequestRow {
+        id: v.pull_request_id,
+        repository_id: v.repository.id.clone(),
+        project_id: v
+            .repository
+            .project
+            .as_ref()
+            .map(|p| p.id.clone())
+            .unwrap_or_else(|| project_id.to_string()),
+        title: v.title.clone(),
+        status: v.status.clone(),
+        is_draft: v.is_draft,
+        created_by_id: v.created_by.as_ref().map(|c| c.id.clone()),
+        creation_date: v.creation_date,
+        closed_date: v.closed_date,
+        source_ref: v.source_ref_name.clone(),
+        target_ref: v.target_ref_name.clone(),
+        merge_status: v.merge_status.clone(),
+        last_merge_source_commit: v
+            .last_merge_source_commit
+            .as_ref()
+            .map(|c| c.commit_id.clone()),
+        last_merge_commit: v.last_merge_commit.as_ref().map(|c| c.commit_id.clone()),
+        raw: p.raw.get().to_string(),
+        reviewers,
+    }
+}
+
+fn user_row(i: &IdentityRef) -> UserRow {
+    UserRow {
+        id: i.id.clone(),
+        display_name: i.display_name.clone(),
+        unique_name: i.unique_name.clone(),
+        is_container: i.is_container,
+    }
+}
+
+/// Creators and reviewers of a page of pull requests, one row per identity.
+pub fn users_of<'a>(prs: impl IntoIterator<Item = &'a GitPullRequest>) -> Vec<UserRow> {
+    let mut users = BTreeMap::new();
+    for pr in prs {
+        if let Some(c) = &pr.created_by {
+            users.entry(c.id.clone()).or_insert_with(|| user_row(c));
+        }
+        for r in &pr.reviewers {
+            users
+                .entry(r.identity.id.clone())
+                .or_insert_with(|| user_row(&r.identity));
+        }
+    }
+    users.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ado::models::{ListEnvelope, example};
+
+    fn prs(file: &str) -> Vec<WithRaw<GitPullRequest>> {
+        let env: ListEnvelope<WithRaw<GitPullRequest>> =
+            serde_json::from_str(&example::body_text(file)).unwrap();
+        env.value
+    }
+
+    #[test]
+    fn pull_request_maps_every_typed_column() {
+        let page = prs(
+            "git/pullRequests__GET__git_repositories__repositoryId__pullRequests_status-completed.json",
+        );
+        let row = pull_request_row(&page[0], "fallback");
+        let raw: serde_json::Value = serde_json::from_str(&row.raw).unwrap();
+        assert_eq!(row.id, raw["pullRequestId"].as_i64().unwrap());
+        assert_eq!(row.status, "completed");
+        assert_eq!(row.repository_id, raw["repository"]["id"].as_str().unwrap());
+        assert_eq!(
+            row.project_id,
+            raw["repository"]["project"]["id"].as_str().unwrap()
+        );
+        assert_eq!(
+            row.created_by_id.as_deref(),
+            raw["createdBy"]["id"].as_str()
+        );
+        assert_eq!(row.title, raw["title"].as_str().unwrap());
+        assert_eq!(row.source_ref, raw["sourceRefName"].as_str().unwrap());
+        assert_eq!(row.target_ref, raw["targetRefName"].as_str().unwrap());
+        assert_eq!(
+            row.last_merge_source_commit.as_deref(),
+            raw["lastMergeSourceCommit"]["commitId"].as_str()
+        );
+        assert_eq!(
+            row.last_merge_commit.as_deref(),
+            raw["lastMergeCommit"]["commitId"].as_str()
+        );
+        assert!(row.closed_date.is_some());
+        assert!(
+            !row.is_draft,
+            "old recordings have no isDraft: default false"
+        );
+        assert_eq!(
+            row.reviewers.len(),
+            raw["reviewers"].as_array().unwrap().len()
+        );
+    }
+
+    #[test]
+    fn users_are_deduplicated_across_creators_and_reviewers() {
+        let page = prs("git/pullRequests__GET__git_repositories__repositoryId__pullRequests.json");
+        let users = users_of(page.iter().map(|p| &p.value));
+        let mut ids: Vec<_> = users.iter().map(|u| u.id.clone()).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), users.len());
+        assert!(
+            users
+                .iter()
+                .any(|u| u.display_name.as_deref() == Some("Normal Paulk"))
+        );
+    }
+
+    #[test]
+    fn repository_without_default_branch_maps_to_null() {
+        let env: ListEnvelope<WithRaw<GitRepository>> = serde_json::from_str(&example::body_text(
+            "git/repositories__GET__git_repositories.json",
+        ))
+        .unwrap();
+        let rows: Vec<_> = env.value.iter().map(repository_row).collect();
+        assert_eq!(rows[0].default_branch, None);
+        assert_eq!(rows[1].default_branch.as_deref(), Some("refs/heads/master"));
+        assert!(rows.iter().all(|r| !r.is_disabled));
+    }
+}

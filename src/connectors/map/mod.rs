@@ -1,0 +1,5 @@
+//! Pure functions from ADO models to row structs, one file per area. No I/O; unit-tested on
+//! the recorded examples.
+
+pub mod core;
+pub mod git;

@@ -1,0 +1,223 @@
+//! The `ado-ingest` binary: parse the command line, set up logging, load the configuration,
+//! dispatch. Exit codes: 0 success, 1 a sync failed, 2 bad configuration or usage.
+
+use ado_ingest::cli::{Cli, Command, LogFormat};
+use ado_ingest::config::{self, Settings};
+use ado_ingest::connectors::Mode;
+use ado_ingest::metrics::Metrics;
+use ado_ingest::progress::Progress;
+use ado_ingest::store::{AnyStore, Store};
+use ado_ingest::{demo, sync};
+use anyhow::Context;
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+const EXIT_SYNC_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    ado_ingest::install_crypto_provider();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_SYNC_FAILED);
+        }
+    };
+    runtime.block_on(async_main(cli))
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+/// Ctrl-C / SIGTERM cancel the work between pages; what was committed stays committed.
+fn cancel_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        t.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::warn!("interrupted: stopping after the pages in flight");
+        t.cancel();
+    });
+    token
+}
+
+async fn async_main(cli: Cli) -> ExitCode {
+    let cancel = cancel_on_signal();
+    match &cli.command {
+        Command::Demo { db } => match demo::run(db, cancel).await {
+            Ok(outcome) => print_demo(&outcome),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_SYNC_FAILED)
+            }
+        },
+        Command::Migrate | Command::Backfill | Command::Sync => {
+            let settings = match load_settings(&cli) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            };
+            match run_command(&cli, &settings, cancel).await {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(EXIT_SYNC_FAILED)
+                }
+            }
+        }
+    }
+}
+
+fn load_settings(cli: &Cli) -> Result<Settings, config::Error> {
+    let path = match &cli.config {
+        Some(p) => Some(p.clone()),
+        None => {
+            let default = PathBuf::from("ado-ingest.toml");
+            default.exists().then_some(default)
+        }
+    };
+    Settings::load(path.as_deref())
+}
+
+async fn run_command(
+    cli: &Cli,
+    settings: &Settings,
+    cancel: CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    let connectors = match sync::select_connectors(settings, &cli.connectors) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let store = AnyStore::connect(&settings.database.url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                config::redact_url(&settings.database.url)
+            )
+        })?;
+    store.migrate().await.context("cannot apply migrations")?;
+    let mode = match cli.command {
+        Command::Migrate => {
+            println!("migrations applied ({})", store.backend());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Backfill => Mode::Backfill,
+        _ => Mode::Incremental,
+    };
+    let metrics = Arc::new(Metrics::default());
+    let progress = Progress::start(mode.as_str(), metrics.clone());
+    let reports = sync::run(settings, &store, mode, &connectors, metrics.clone(), cancel).await;
+    progress.finish().await;
+    let reports = match reports {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let mut ok = true;
+    for r in &reports {
+        for t in &r.retired_tokens {
+            eprintln!(
+                "warning: connector {}: token `{t}` was refused and left the pool",
+                r.connector
+            );
+        }
+        match &r.result {
+            Ok(s) => println!(
+                "{}: {} ok — {} projects, {} repositories ({} deleted), {} pull requests, {} rows, {} requests",
+                r.connector,
+                mode.as_str(),
+                s.projects,
+                s.repositories,
+                s.repositories_deleted,
+                s.pull_requests,
+                s.rows,
+                metrics.snapshot().requests
+            ),
+            Err(e) => {
+                ok = false;
+                eprintln!(
+                    "{}: {} failed: {}: {e}",
+                    r.connector,
+                    mode.as_str(),
+                    e.kind()
+                );
+            }
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SYNC_FAILED)
+    })
+}
+
+fn print_demo(outcome: &demo::DemoOutcome) -> ExitCode {
+    let mut ok = true;
+    for r in &outcome.reports {
+        if let Err(e) = &r.result {
+            ok = false;
+            eprintln!("{}: failed: {}: {e}", r.connector, e.kind());
+        }
+    }
+    println!(
+        "Backfilled the simulated organization at {} into {}\n",
+        outcome.sim_url, outcome.db
+    );
+    println!("{:<26} {:>10}", "table", "rows");
+    for (table, n) in &outcome.counts {
+        println!("{table:<26} {n:>10}");
+    }
+    println!(
+        "\nTry:\n  sqlite3 {} \"SELECT status, COUNT(*), ROUND(AVG(julianday(closed_date) - julianday(creation_date)), 1) AS avg_days_open FROM pull_requests GROUP BY status;\"",
+        outcome.db
+    );
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SYNC_FAILED)
+    }
+}

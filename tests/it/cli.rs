@@ -1,0 +1,157 @@
+//! The binary's contract: exit codes, configuration errors that name the problem, and no
+//! secret in any output.
+
+use crate::support::{self, Setup, TestDb};
+use ado_sim::SimConfig;
+use std::process::Output;
+
+fn run(args: &[&str], config_text: &str, env: &[(&str, &str)]) -> (Output, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, config_text).unwrap();
+    let mut cmd = support::binary();
+    cmd.args(args).arg("--config").arg(&path);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, text)
+}
+
+const VALID: &str = r#"
+[database]
+url = "sqlite://never-created.db"
+[organization]
+url = "https://dev.azure.com/contoso"
+[connectors.repos]
+tokens = ["env:IT_CLI_PAT"]
+"#;
+
+#[test]
+fn unknown_key_exits_2_naming_the_key_and_file() {
+    let (out, text) = run(
+        &["sync"],
+        &VALID.replace("[organization]", "[organization]\nprojekts = [\"x\"]"),
+        &[("IT_CLI_PAT", "x")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("projekts"), "{text}");
+    assert!(text.contains("bad.toml"), "{text}");
+}
+
+#[test]
+fn bad_url_exits_2_naming_the_key() {
+    let (out, text) = run(
+        &["backfill"],
+        &VALID.replace("https://dev.azure.com/contoso", "dev.azure.com contoso"),
+        &[("IT_CLI_PAT", "x")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("organization.url"), "{text}");
+}
+
+#[test]
+fn missing_token_variable_exits_2_naming_the_variable() {
+    let (out, text) = run(&["sync"], VALID, &[]);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("IT_CLI_PAT is not set"), "{text}");
+}
+
+#[test]
+fn unknown_connector_exits_2() {
+    let (out, text) = run(
+        &["sync", "--connector", "bords"],
+        VALID,
+        &[("IT_CLI_PAT", "x")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("bords"), "{text}");
+}
+
+#[test]
+fn missing_config_file_exits_2() {
+    let out = support::binary()
+        .args(["sync", "--config", "/nonexistent/ado-ingest.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/ado-ingest.toml"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_and_sync_through_the_binary_never_print_the_token() {
+    let secret = "v3ry-s3cr3t-pat-4242";
+    let db = TestDb::sqlite();
+    let sim = support::start_sim(SimConfig {
+        seed: 9,
+        projects: 2,
+        repos_per_project: 2,
+        prs_per_repo: 100,
+        pats: vec![ado_sim::Pat {
+            token: secret.into(),
+            scopes: vec![],
+        }],
+        ..SimConfig::default()
+    })
+    .await;
+    let url = sim.base_url();
+    let mut setup = Setup::new(&url, db.url());
+    setup.tokens = r#""env:IT_SECRET_PAT""#;
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup.write(dir.path());
+    for (cmd, format) in [("migrate", "text"), ("backfill", "json"), ("sync", "text")] {
+        let out = support::binary()
+            .args([cmd, "--log-format", format, "--config"])
+            .arg(&config)
+            .env("IT_SECRET_PAT", secret)
+            .env("RUST_LOG", "debug")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{cmd}: {text}");
+        assert!(!text.contains(secret), "{cmd} printed the token");
+    }
+    sim.shutdown().await;
+}
+
+#[test]
+fn demo_backfills_the_bundled_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let out = support::binary()
+        .args(["demo", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let count = |table: &str| -> i64 {
+        stdout
+            .lines()
+            .find_map(|l| {
+                let mut parts = l.split_whitespace();
+                (parts.next() == Some(table)).then(|| parts.next().and_then(|n| n.parse().ok()))?
+            })
+            .unwrap_or_else(|| panic!("no {table} count in:\n{stdout}"))
+    };
+    assert!(count("pull_requests") > 0);
+    assert!(count("repositories") > 0);
+    assert!(count("users") > 0);
+    assert!(
+        stdout.contains("sqlite3"),
+        "the demo shows how to query: {stdout}"
+    );
+}

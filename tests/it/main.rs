@@ -1,0 +1,9 @@
+//! Integration tests: the library and the real binary against the simulator, on SQLite always
+//! and on Postgres when `TEST_DATABASE_URL` is set.
+
+mod support;
+
+mod backfill;
+mod cli;
+mod crash;
+mod faults;
