@@ -5,7 +5,8 @@
 //! repository) holds 40% of the project's PRs, recent PRs are more often still active, some
 //! descriptions exceed the 400 characters that list endpoints truncate to (API_FACTS §1.2).
 //! Every draw comes from one [`Rng`] stream in a fixed order, so the output depends only on
-//! the seed, the sizes and the start time.
+//! the seed, the sizes and the start time. Boards data (work items, teams, …) is generated
+//! afterwards by `boards::generate` from a stream of its own.
 
 use crate::model::{
     CompletionOptions, Identity, Org, PrStatus, Project, PullRequest, Repo, Reviewer,
@@ -20,6 +21,7 @@ pub(crate) struct Sizes {
     pub projects: usize,
     pub repos_per_project: usize,
     pub prs_per_repo: usize,
+    pub work_items_per_project: usize,
 }
 
 const FIRST: [&str; 25] = [
@@ -246,6 +248,8 @@ pub(crate) fn generate(org_name: &str, seed: u64, sizes: &Sizes, start: i64) -> 
         let pr = new_pr(&mut rng, &org, i as u32 + 1, repo, creation, status, closed);
         org.add_pr(pr);
     }
+    // Boards data comes last and from its own stream: PRs do not depend on it.
+    org.boards = crate::boards::generate::generate(&org, seed, sizes.work_items_per_project, start);
     org
 }
 
@@ -451,6 +455,7 @@ mod tests {
             projects: p,
             repos_per_project: r,
             prs_per_repo: n,
+            work_items_per_project: 0,
         }
     }
 

@@ -66,6 +66,15 @@ pub(crate) fn identity_ref<'a>(base: &str, i: &'a Identity) -> IdentityRef<'a> {
     }
 }
 
+/// A graph subject descriptor: `aad.` (users) or `vssgp.` (groups) followed by the base64 of
+/// the identity's id, the shape of `graph/Users__GetAllUsers.json`.
+pub(crate) fn descriptor(i: &Identity) -> String {
+    use base64::Engine as _;
+    let prefix = if i.is_container { "vssgp" } else { "aad" };
+    let enc = base64::engine::general_purpose::STANDARD_NO_PAD.encode(i.id.as_bytes());
+    format!("{prefix}.{enc}")
+}
+
 /// A project as `GET _apis/projects` lists it (the example plus revision, visibility,
 /// lastUpdateTime, which current ADO sends and API_FACTS §4.2 relies on).
 #[derive(Serialize)]

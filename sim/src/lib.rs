@@ -1,22 +1,31 @@
 //! # ado-sim — a fake Azure DevOps organization over HTTP
 //!
 //! The simulator serves a generated ADO organization (projects, repositories, pull requests,
-//! users) on a loopback port with the real API's URL shapes, JSON shapes, pagination rules,
+//! users, teams, work items with their revision histories, areas, iterations, the Agile
+//! process) on a loopback port with the real API's URL shapes, JSON shapes, pagination rules,
 //! api-version checks, PAT authentication quirks, rate-limit headers and failure modes, as
 //! recorded in `ado-api/API_FACTS.md` and `ado-api/examples/`. Tests, benchmarks and
 //! `ado-ingest demo` run against it instead of a real organization.
 //!
 //! - The data is deterministic: the same [`SimConfig`] (seed, sizes, start time) gives
 //!   byte-identical data.
-//! - [`Sim::truth`] exports every live entity exactly as the list endpoints serialize it, so an
-//!   ingested database can be compared with it.
+//! - [`Sim::truth`] exports every entity exactly as the endpoints serialize it, so an
+//!   ingested database can be compared with it ([`Sim::truth_kinds`] for some kinds only).
 //! - [`Sim::mutate`] moves the org forward (new, completed, abandoned, re-voted PRs, deleted
-//!   repositories…) with real current timestamps, to exercise incremental sync.
+//!   repositories, edited, moved, deleted and restored work items…) with real current
+//!   timestamps, to exercise incremental sync.
+//! - Server behaviour can be imitated: [`SimConfig::server_mode`] removes the Graph API,
+//!   [`SimConfig::refuse_reporting`] the reporting streams (an older Server), so a client's
+//!   fallbacks can be tested.
 //! - Faults ([`FaultConfig`]), a usage budget ([`BudgetConfig`]) and token revocation can be
 //!   changed while the server runs; [`Sim::stats`] counts requests per endpoint and token.
 //!
 //! The same controls exist over HTTP under `/_sim/` (no auth), for the `ado-sim` binary:
-//! `GET /_sim/truth`, `POST /_sim/mutate`, `GET|DELETE /_sim/stats`, `GET|POST /_sim/faults`.
+//! `GET /_sim/truth[?kinds=a,b]`, `POST /_sim/mutate` (`{"seed", "changes",
+//! "work_item_changes"?}`), `GET|DELETE /_sim/stats`, `GET|POST /_sim/faults`.
+//!
+//! The Graph API (`_apis/graph/users`) lives on `vssps.dev.azure.com` in Services; the
+//! simulator serves it under the same organization URL as everything else.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -32,12 +41,14 @@
 //! ```
 //!
 //! Module map (all private): `data` generates the org and `model` holds it with its indexes;
-//! `json` is the one place entities become JSON; `routes` is the HTTP surface (`core`, `git`,
-//! `admin`); `auth`, `budget`, `faults` and `stats` are the behaviours applied to every
-//! request; `truth` and `mutate` back the admin API; `rng` and `time` are the deterministic
-//! PRNG and ADO's timestamp format.
+//! `boards` holds (and generates, serializes, mutates, queries) the work item side; `json` is
+//! the one place the other entities become JSON; `routes` is the HTTP surface (`core`, `git`,
+//! `teams`, `graph`, `wit`, `admin`); `auth`, `budget`, `faults` and `stats` are the
+//! behaviours applied to every request; `truth` and `mutate` back the admin API; `rng` and
+//! `time` are the deterministic PRNG and ADO's timestamp format.
 
 mod auth;
+mod boards;
 mod budget;
 mod data;
 mod faults;
@@ -51,7 +62,7 @@ mod time;
 mod truth;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -85,6 +96,21 @@ pub struct SimConfig {
     /// End of the generated two-year history. `None` = midnight UTC today, so the same seed
     /// gives the same data all day long; set it when data must never change (snapshots).
     pub start_time: Option<DateTime<Utc>>,
+    /// Work items per project (ids are org-wide), each with 1–10 revisions (≈ 5 on
+    /// average). 0 = no work items, and mutations then leave Boards alone.
+    pub work_items_per_project: usize,
+    /// Largest page of the reporting streams; `$maxPageSize` can only lower it.
+    pub reporting_page_cap: usize,
+    /// Behave like Azure DevOps Server: no Graph API (404), connectionData says
+    /// `onPremises` (API_FACTS §5).
+    pub server_mode: bool,
+    /// Answer the reporting revisions and links streams with 404, like an older Server that
+    /// lacks them, so a client's WIQL fallback can be tested. Changeable at runtime with
+    /// [`Sim::set_refuse_reporting`].
+    pub refuse_reporting: bool,
+    /// WIQL's result size limit (ADO: 20,000, error VS402337, API_FACTS §1.4). Lower it to
+    /// test a client's keyset paging on a small org.
+    pub wiql_max_results: usize,
 }
 
 impl Default for SimConfig {
@@ -99,6 +125,11 @@ impl Default for SimConfig {
             budget: None,
             faults: FaultConfig::default(),
             start_time: None,
+            work_items_per_project: 20,
+            reporting_page_cap: 200,
+            server_mode: false,
+            refuse_reporting: false,
+            wiql_max_results: 20_000,
         }
     }
 }
@@ -122,10 +153,15 @@ pub(crate) struct Inner {
     /// The organization URL as served, e.g. `http://127.0.0.1:PORT/contoso`; URLs inside the
     /// JSON are built from it so a client can follow them.
     pub(crate) base_url: RwLock<String>,
+    pub(crate) server_mode: bool,
+    pub(crate) refuse_reporting: AtomicBool,
+    pub(crate) reporting_page_cap: usize,
+    pub(crate) wiql_max_results: usize,
 }
 
 impl Sim {
-    /// Generates the org. Costs roughly a second per few hundred thousand PRs.
+    /// Generates the org. Costs roughly a second per few hundred thousand PRs or per
+    /// hundred thousand work items (release build).
     pub fn new(cfg: SimConfig) -> Sim {
         let start = cfg
             .start_time
@@ -134,6 +170,7 @@ impl Sim {
             projects: cfg.projects,
             repos_per_project: cfg.repos_per_project,
             prs_per_repo: cfg.prs_per_repo,
+            work_items_per_project: cfg.work_items_per_project,
         };
         let org = data::generate(&cfg.org, cfg.seed, &sizes, start);
         let base = format!("http://localhost/{}", cfg.org);
@@ -148,6 +185,10 @@ impl Sim {
                 request_counter: AtomicU64::new(0),
                 stats: Mutex::new(stats::Stats::default()),
                 base_url: RwLock::new(base),
+                server_mode: cfg.server_mode,
+                refuse_reporting: AtomicBool::new(cfg.refuse_reporting),
+                reporting_page_cap: cfg.reporting_page_cap,
+                wiql_max_results: cfg.wiql_max_results,
             }),
         }
     }
@@ -193,23 +234,80 @@ impl Sim {
         read(&self.inner.base_url).clone()
     }
 
-    /// `{"projects":[…], "repositories":[…], "pull_requests":[…]}`, same as `GET /_sim/truth`.
+    /// Every kind of the ground truth, same as `GET /_sim/truth`: `{"projects":[…],
+    /// "repositories":[…], "pull_requests":[…], "work_items":[…], "work_item_revisions":[…],
+    /// "work_item_links":[…], "teams":[…], "team_members":[…], "users":[…],
+    /// "iterations":[…], "areas":[…], "work_item_types":[…], "fields":[…]}` (see the
+    /// `truth` module for each element's shape and identity representation).
     pub fn truth(&self) -> serde_json::Value {
-        let base = self.base_url();
-        let org = read(&self.inner.state);
-        serde_json::to_value(truth::view(&base, &org)).unwrap_or_default()
+        self.truth_kinds(&[])
     }
 
-    pub(crate) fn truth_bytes(&self) -> Vec<u8> {
+    /// Only the named kinds (unknown names are ignored; none = every kind), same as
+    /// `GET /_sim/truth?kinds=a,b`. Cheap for the PR kinds whatever the Boards size.
+    pub fn truth_kinds(&self, kinds: &[&str]) -> serde_json::Value {
         let base = self.base_url();
         let org = read(&self.inner.state);
-        serde_json::to_vec(&truth::view(&base, &org)).unwrap_or_default()
+        serde_json::to_value(truth::view(&base, &org, kinds)).unwrap_or_default()
     }
 
-    /// Applies `changes` random changes drawn from `seed`; answers
-    /// `{"changed": {"pull_requests_created": n, …}}`, same as `POST /_sim/mutate`.
+    pub(crate) fn truth_bytes(&self, kinds: &[&str]) -> Vec<u8> {
+        let base = self.base_url();
+        let org = read(&self.inner.state);
+        serde_json::to_vec(&truth::view(&base, &org, kinds)).unwrap_or_default()
+    }
+
+    /// Applies `changes` random PR/repository changes drawn from `seed` and as many work item
+    /// changes (from a separate stream, so the PR changes of a seed never depend on Boards);
+    /// answers `{"changed": {"pull_requests_created": n, …, "work_items_edited": n, …}}`,
+    /// same as `POST /_sim/mutate`.
     pub fn mutate(&self, seed: u64, changes: usize) -> serde_json::Value {
-        mutate::mutate(&mut write(&self.inner.state), seed, changes)
+        self.mutate_split(seed, changes, changes)
+    }
+
+    /// [`Sim::mutate`] with separate counts: `changes` PR changes, `work_item_changes`
+    /// work item changes.
+    pub fn mutate_split(
+        &self,
+        seed: u64,
+        changes: usize,
+        work_item_changes: usize,
+    ) -> serde_json::Value {
+        mutate::mutate(
+            &mut write(&self.inner.state),
+            seed,
+            changes,
+            work_item_changes,
+        )
+    }
+
+    /// How big the org is now: `{"projects", "repositories", "pull_requests", "work_items",
+    /// "work_items_deleted", "work_item_revisions", "work_item_links", "teams", "users"}`
+    /// (live entities, except `work_items`, which counts the recycle bin too). Cheap at any
+    /// size, unlike [`Sim::truth`].
+    pub fn counts(&self) -> serde_json::Value {
+        let org = read(&self.inner.state);
+        let b = &org.boards;
+        serde_json::json!({
+            "projects": org.projects.len(),
+            "repositories": org.repos.iter().filter(|r| !r.deleted).count(),
+            "pull_requests": org.global.ids(None).len(),
+            "work_items": b.items.len(),
+            "work_items_deleted": b.items.iter().filter(|i| i.deleted).count(),
+            "work_item_revisions": b.stream.len(),
+            "work_item_links": b.links.len(),
+            "teams": b.projects.iter().map(|p| p.teams.len()).sum::<usize>(),
+            "users": org.user_count,
+        })
+    }
+
+    /// Turns the reporting streams off (404) or back on while the server runs.
+    pub fn set_refuse_reporting(&self, refuse: bool) {
+        self.inner.refuse_reporting.store(refuse, Ordering::Relaxed);
+    }
+
+    pub(crate) fn refuses_reporting(&self) -> bool {
+        self.inner.refuse_reporting.load(Ordering::Relaxed)
     }
 
     /// `{"requests", "by_endpoint", "by_token", "by_status", "delayed", "throttled"}`.

@@ -58,6 +58,21 @@ struct Cli {
     /// Probability of a connection reset in the middle of a 200 body.
     #[arg(long, default_value_t = 0.0)]
     reset_rate: f64,
+    /// Work items per project, each with 1-10 revisions (about 5 on average).
+    #[arg(long, default_value_t = 20)]
+    work_items_per_project: usize,
+    /// Largest page of the reporting streams ($maxPageSize can only lower it).
+    #[arg(long, default_value_t = 200)]
+    reporting_page_cap: usize,
+    /// Behave like Azure DevOps Server: no Graph API, deploymentType onPremises.
+    #[arg(long = "server")]
+    server_mode: bool,
+    /// Answer the reporting streams with 404, like an older Server that lacks them.
+    #[arg(long)]
+    refuse_reporting: bool,
+    /// WIQL result size limit (ADO: 20000, error VS402337).
+    #[arg(long, default_value_t = 20_000)]
+    wiql_max_results: usize,
 }
 
 impl Cli {
@@ -89,6 +104,11 @@ impl Cli {
                 reset_rate: self.reset_rate,
             },
             start_time: self.start_time,
+            work_items_per_project: self.work_items_per_project,
+            reporting_page_cap: self.reporting_page_cap,
+            server_mode: self.server_mode,
+            refuse_reporting: self.refuse_reporting,
+            wiql_max_results: self.wiql_max_results,
         }
     }
 }

@@ -193,6 +193,8 @@ pub(crate) struct Org {
     pub global: Index,
     /// Bumped by every mutation; served as connectionData's `lastChangeId`.
     pub change_id: u64,
+    /// Work items, teams, classification nodes, the process and graph users.
+    pub boards: crate::boards::Boards,
 }
 
 impl Org {
@@ -210,6 +212,7 @@ impl Org {
             by_repo: Vec::new(),
             global: Index::default(),
             change_id: 1,
+            boards: crate::boards::Boards::default(),
         }
     }
 

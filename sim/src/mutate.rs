@@ -9,6 +9,12 @@
 //!
 //! Repository deletion is rare and predictable: exactly one per call when `changes ≥ 20`, never
 //! the last live repository of a project. Its PRs vanish from every endpoint.
+//!
+//! Work items change too (`boards::mutate`): `work_item_changes` more changes, drawn from a
+//! separate PRNG stream, so the PR changes of a `(seed, changes)` pair are exactly what they
+//! were before Boards existed. The answer lists the PR keys first, then the `work_item*`,
+//! `fields_created` and `iterations_created` keys; the PR keys sum to `changes`, the others
+//! to `work_item_changes` (0 when the org has no work items).
 
 use serde_json::{Value, json};
 
@@ -59,7 +65,7 @@ struct Counts {
     reactivated: u64,
 }
 
-pub(crate) fn mutate(org: &mut Org, seed: u64, changes: usize) -> Value {
+pub(crate) fn mutate(org: &mut Org, seed: u64, changes: usize, work_item_changes: usize) -> Value {
     let mut rng = Rng::derive(seed, 0x00D1_FF5E);
     let mut c = Counts::default();
     let delete_at = (changes >= DELETE_REPO_MIN_CHANGES).then(|| rng.index(changes));
@@ -79,7 +85,7 @@ pub(crate) fn mutate(org: &mut Org, seed: u64, changes: usize) -> Value {
             }
         }
     }
-    json!({ "changed": {
+    let mut changed = json!({
         "pull_requests_created": c.created,
         "pull_requests_completed": c.completed,
         "pull_requests_abandoned": c.abandoned,
@@ -90,8 +96,30 @@ pub(crate) fn mutate(org: &mut Org, seed: u64, changes: usize) -> Value {
         "repositories_deleted": c.repos_deleted,
         "repositories_created": c.repos_created,
         "pull_requests_reactivated": c.reactivated,
-    }})
+    });
+    let wi = crate::boards::mutate::mutate(org, seed, work_item_changes);
+    if let Value::Object(m) = &mut changed {
+        for (k, v) in wi.entries() {
+            m.insert(k.to_string(), json!(v));
+        }
+    }
+    json!({ "changed": changed })
 }
+
+/// The keys of the PR changes in a mutate answer (they sum to `changes`).
+#[cfg(test)]
+pub(crate) const PR_KEYS: [&str; 10] = [
+    "pull_requests_created",
+    "pull_requests_completed",
+    "pull_requests_abandoned",
+    "votes_changed",
+    "reviewers_added",
+    "pull_requests_retitled",
+    "pushes",
+    "repositories_deleted",
+    "repositories_created",
+    "pull_requests_reactivated",
+];
 
 fn random_with_status(org: &Org, rng: &mut Rng, status: PrStatus) -> Option<u32> {
     let ids = org.global.ids(Some(status));
@@ -283,6 +311,7 @@ mod tests {
             projects: 2,
             repos_per_project: 3,
             prs_per_repo: 50,
+            work_items_per_project: 10,
         };
         generate("contoso", 5, &sizes, time::today_midnight_ticks())
     }
@@ -291,14 +320,19 @@ mod tests {
     fn applies_the_requested_number_of_changes() {
         let mut o = org();
         let before_active = o.global.ids(Some(PrStatus::Active)).len();
-        let v = mutate(&mut o, 11, 40);
-        let total: u64 = v["changed"]
+        let v = mutate(&mut o, 11, 40, 15);
+        let total: u64 = PR_KEYS
+            .iter()
+            .map(|k| v["changed"][*k].as_u64().unwrap())
+            .sum();
+        assert_eq!(total, 40);
+        let all: u64 = v["changed"]
             .as_object()
             .unwrap()
             .values()
             .map(|x| x.as_u64().unwrap())
             .sum();
-        assert_eq!(total, 40);
+        assert_eq!(all, 55);
         assert_eq!(v["changed"]["repositories_deleted"], 1);
         let created = v["changed"]["pull_requests_created"].as_u64().unwrap();
         assert!(created > 0);
@@ -322,7 +356,7 @@ mod tests {
     #[test]
     fn same_seed_same_changes() {
         let (mut a, mut b) = (org(), org());
-        assert_eq!(mutate(&mut a, 3, 25), mutate(&mut b, 3, 25));
+        assert_eq!(mutate(&mut a, 3, 25, 25), mutate(&mut b, 3, 25, 25));
         let ta: Vec<_> = a
             .prs
             .iter()
@@ -337,10 +371,22 @@ mod tests {
     }
 
     #[test]
+    fn work_item_changes_leave_pr_changes_alone() {
+        let (mut a, mut b) = (org(), org());
+        let va = mutate(&mut a, 8, 30, 0);
+        let vb = mutate(&mut b, 8, 30, 40);
+        for k in PR_KEYS {
+            assert_eq!(va["changed"][k], vb["changed"][k], "{k}");
+        }
+        let titles = |o: &Org| o.prs.iter().map(|p| p.title.clone()).collect::<Vec<_>>();
+        assert_eq!(titles(&a), titles(&b));
+    }
+
+    #[test]
     fn never_deletes_the_last_repository() {
         let mut o = org();
         for s in 0..10 {
-            mutate(&mut o, s, 20);
+            mutate(&mut o, s, 20, 5);
         }
         for p in 0..o.projects.len() {
             assert!(o.live_repo_count(p) >= 1);

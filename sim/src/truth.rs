@@ -1,43 +1,291 @@
-//! The ground truth: every live entity exactly as the list endpoints serialize it.
+//! The ground truth: every entity exactly as the endpoints serialize it.
 //!
-//! A test backfills from the HTTP API, then compares its database with this export. Projects
-//! and repositories appear as in their list endpoints, PRs as in the project-level PR list with
-//! `status=all` (description truncated to 400 characters, API_FACTS §1.2). Deleted
-//! repositories and their PRs are absent, as they are from every endpoint. Each collection is
-//! sorted by id (PRs numerically).
+//! A test backfills from the HTTP API, then compares its database with this export. Each kind
+//! can be asked for alone (`GET /_sim/truth?kinds=work_items,teams`, [`crate::Sim::truth_kinds`]);
+//! without a selection every kind is exported. Collections are sorted by id unless noted.
+//!
+//! | kind | each element |
+//! |---|---|
+//! | `projects`, `repositories` | as their list endpoints |
+//! | `pull_requests` | as the project-level PR list with `status=all` (description truncated to 400 characters, API_FACTS §1.2); deleted repositories and their PRs are absent |
+//! | `work_items` | as `workitemsbatch` returns it without `fields` — `{id, rev, fields, url}`, identities as IdentityRef objects, no `System.Id`/`System.Rev`/`System.Watermark` in `fields` — plus `isDeleted`. Deleted items are included with their last revision's fields (which carry `System.IsDeleted: true`) |
+//! | `work_item_revisions` | every revision, including those of deleted items (what the reporting stream serves with `includeDeleted=true`): `{id, rev, fields}` with the full field map as of that revision, identities as `"Name <email>"` strings (the reporting default); sorted by (id, rev) |
+//! | `work_item_links` | current active links `{rel, sourceId, targetId}` (rel as the links stream names it), sorted by (sourceId, targetId, rel) |
+//! | `teams` | as `GET _apis/projects/{p}/teams` (with `projectId`, `projectName`) |
+//! | `team_members` | as the members endpoint plus `teamId` and `projectId`; by team id, then display name |
+//! | `users` | graph users as `GET _apis/graph/users` pages them, in that order |
+//! | `iterations`, `areas` | every node (roots included) as the classification node endpoints print it, without `children`, plus `projectId` |
+//! | `work_item_types` | every (project, type) as `GET {p}/_apis/wit/workitemtypes` prints it, plus `projectId`; by project id, then the process order |
+//! | `fields` | as `GET _apis/wit/fields`, in that order |
+//!
+//! So, modulo identity representation, the last revision of an item in
+//! `work_item_revisions` has the same fields as the item in `work_items` plus the three
+//! bookkeeping fields. Large kinds are streamed while serializing, never held whole.
 
 use serde::Serialize;
+use serde::ser::SerializeMap;
 
-use crate::json::{self, ProjectJson, PullRequestJson, RepoJson};
+use crate::boards::json::{
+    self as bj, Ctx, FieldMap, Group, NodeJson, lazy, team, team_member, work_item_type,
+};
+use crate::boards::process::{FieldId, Kind, TYPES};
+use crate::json;
 use crate::model::Org;
 
-#[derive(Serialize)]
-pub(crate) struct Truth<'a> {
-    projects: Vec<ProjectJson<'a>>,
-    repositories: Vec<RepoJson<'a>>,
-    pull_requests: Vec<PullRequestJson<'a>>,
+/// Every kind, in export order.
+pub(crate) const KINDS: [&str; 13] = [
+    "projects",
+    "repositories",
+    "pull_requests",
+    "work_items",
+    "work_item_revisions",
+    "work_item_links",
+    "teams",
+    "team_members",
+    "users",
+    "iterations",
+    "areas",
+    "work_item_types",
+    "fields",
+];
+
+/// Parses `a,b,c`; `Err(kind)` names the first unknown one.
+pub(crate) fn parse_kinds(s: &str) -> Result<Vec<&'static str>, String> {
+    let mut out = Vec::new();
+    for k in s.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        match KINDS.iter().find(|x| x.eq_ignore_ascii_case(k)) {
+            Some(x) => out.push(*x),
+            None => return Err(k.to_string()),
+        }
+    }
+    Ok(out)
 }
 
-pub(crate) fn view<'a>(base: &str, org: &'a Org) -> Truth<'a> {
-    let mut projects: Vec<&_> = org.projects.iter().collect();
-    projects.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut repos: Vec<&_> = org.repos.iter().filter(|r| !r.deleted).collect();
-    repos.sort_by(|a, b| a.id.cmp(&b.id));
-    Truth {
-        projects: projects
-            .into_iter()
-            .map(|p| json::project(base, p))
-            .collect(),
-        repositories: repos
-            .into_iter()
-            .map(|r| json::repository(base, org, r))
-            .collect(),
-        // The org index holds exactly the visible PRs, ascending by id.
-        pull_requests: org
-            .global
-            .ids(None)
+pub(crate) struct Truth<'a> {
+    base: &'a str,
+    org: &'a Org,
+    kinds: Vec<&'static str>,
+}
+
+/// The truth of `kinds` (unknown names are ignored; empty = every kind).
+pub(crate) fn view<'a>(base: &'a str, org: &'a Org, kinds: &[&str]) -> Truth<'a> {
+    let kinds = if kinds.is_empty() {
+        KINDS.to_vec()
+    } else {
+        KINDS
             .iter()
-            .map(|id| json::pull_request(base, org, &org.prs[*id as usize - 1], true))
-            .collect(),
+            .copied()
+            .filter(|k| kinds.iter().any(|x| x.eq_ignore_ascii_case(k)))
+            .collect()
+    };
+    Truth { base, org, kinds }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TruthItem<'a> {
+    #[serde(flatten)]
+    item: bj::WorkItemJson<'a>,
+    is_deleted: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TruthLink {
+    rel: &'static str,
+    source_id: u32,
+    target_id: u32,
+}
+
+#[derive(Serialize)]
+struct RevisionRow<'a> {
+    id: u32,
+    rev: u32,
+    fields: FieldMap<'a>,
+}
+
+impl Serialize for Truth<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (base, org) = (self.base, self.org);
+        let b = &org.boards;
+        let ctx = Ctx { base, org };
+        let mut m = s.serialize_map(Some(self.kinds.len()))?;
+        let mut projects: Vec<usize> = (0..org.projects.len()).collect();
+        projects.sort_by(|&x, &y| org.projects[x].id.cmp(&org.projects[y].id));
+        for &kind in &self.kinds {
+            match kind {
+                "projects" => {
+                    let v: Vec<_> = projects
+                        .iter()
+                        .map(|&p| json::project(base, &org.projects[p]))
+                        .collect();
+                    m.serialize_entry(kind, &v)?;
+                }
+                "repositories" => {
+                    let mut repos: Vec<&_> = org.repos.iter().filter(|r| !r.deleted).collect();
+                    repos.sort_by(|a, c| a.id.cmp(&c.id));
+                    let v: Vec<_> = repos
+                        .into_iter()
+                        .map(|r| json::repository(base, org, r))
+                        .collect();
+                    m.serialize_entry(kind, &v)?;
+                }
+                "pull_requests" => {
+                    // The org index holds exactly the visible PRs, ascending by id.
+                    let ids = org.global.ids(None);
+                    let v = lazy(ids.len(), |emit| {
+                        for id in ids {
+                            let pr =
+                                json::pull_request(base, org, &org.prs[*id as usize - 1], true);
+                            if !emit(&pr) {
+                                return;
+                            }
+                        }
+                    });
+                    m.serialize_entry(kind, &v)?;
+                }
+                "work_items" => {
+                    let v = lazy(b.items.len(), |emit| {
+                        for it in &b.items {
+                            let row = TruthItem {
+                                item: bj::work_item(ctx, it, it.rev(), Default::default()),
+                                is_deleted: it.deleted,
+                            };
+                            if !emit(&row) {
+                                return;
+                            }
+                        }
+                    });
+                    m.serialize_entry(kind, &v)?;
+                }
+                "work_item_revisions" => {
+                    let n: usize = b.items.iter().map(|i| i.revs.len()).sum();
+                    let v = lazy(n, |emit| {
+                        let mut go = true;
+                        for it in &b.items {
+                            b.for_each_revision(it, |rev, vals| {
+                                if go {
+                                    let row = RevisionRow {
+                                        id: it.id,
+                                        rev,
+                                        fields: FieldMap {
+                                            ctx,
+                                            vals: vals.to_vec(),
+                                            select: None,
+                                            refs: false,
+                                            bookkeeping: true,
+                                        },
+                                    };
+                                    go = emit(&row);
+                                }
+                            });
+                            if !go {
+                                return;
+                            }
+                        }
+                    });
+                    m.serialize_entry(kind, &v)?;
+                }
+                "work_item_links" => {
+                    let mut v: Vec<TruthLink> = b
+                        .links
+                        .iter()
+                        .map(|&(source_id, target_id, k)| TruthLink {
+                            rel: k.rel(),
+                            source_id,
+                            target_id,
+                        })
+                        .collect();
+                    v.sort_by(|a, c| {
+                        (a.source_id, a.target_id, a.rel).cmp(&(c.source_id, c.target_id, c.rel))
+                    });
+                    m.serialize_entry(kind, &v)?;
+                }
+                "teams" => {
+                    let mut v: Vec<_> = (0..org.projects.len())
+                        .flat_map(|p| {
+                            b.projects[p]
+                                .teams
+                                .iter()
+                                .map(move |t| team(base, &org.projects[p], t))
+                        })
+                        .collect();
+                    v.sort_by(|a, c| team_id(a).cmp(team_id(c)));
+                    m.serialize_entry(kind, &v)?;
+                }
+                "team_members" => {
+                    let mut teams: Vec<(usize, &crate::boards::Team)> = (0..org.projects.len())
+                        .flat_map(|p| b.projects[p].teams.iter().map(move |t| (p, t)))
+                        .collect();
+                    teams.sort_by(|a, c| a.1.id.cmp(&c.1.id));
+                    let v: Vec<_> = teams
+                        .into_iter()
+                        .flat_map(|(p, t)| {
+                            t.members.iter().map(move |&(u, admin)| {
+                                team_member(
+                                    base,
+                                    &org.identities[u],
+                                    admin,
+                                    Some((t, &org.projects[p])),
+                                )
+                            })
+                        })
+                        .collect();
+                    m.serialize_entry(kind, &v)?;
+                }
+                "users" => {
+                    let v: Vec<_> = (0..org.user_count)
+                        .map(|u| bj::graph_user(ctx, u))
+                        .collect();
+                    m.serialize_entry(kind, &v)?;
+                }
+                "iterations" | "areas" => {
+                    let group = if kind == "areas" {
+                        Group::Areas
+                    } else {
+                        Group::Iterations
+                    };
+                    let mut nodes: Vec<NodeJson<'_>> = (0..org.projects.len())
+                        .flat_map(|p| {
+                            let tree = group.tree(b, p);
+                            (0..tree.nodes.len()).map(move |i| NodeJson {
+                                ctx,
+                                project: &org.projects[p],
+                                tree,
+                                group,
+                                node: i,
+                                depth: 0,
+                                links: false,
+                                flat: true,
+                            })
+                        })
+                        .collect();
+                    nodes.sort_by_key(|n| n.tree.nodes[n.node].id);
+                    m.serialize_entry(kind, &nodes)?;
+                }
+                "work_item_types" => {
+                    let v: Vec<_> = projects
+                        .iter()
+                        .flat_map(|&p| {
+                            (0..TYPES.len() as Kind)
+                                .map(move |k| work_item_type(ctx, &org.projects[p], k, true))
+                        })
+                        .collect();
+                    m.serialize_entry(kind, &v)?;
+                }
+                "fields" => {
+                    let v: Vec<_> = (0..b.fields.len() as FieldId)
+                        .map(|fid| bj::field(base, b, fid))
+                        .collect();
+                    m.serialize_entry(kind, &v)?;
+                }
+                _ => {}
+            }
+        }
+        m.end()
     }
+}
+
+fn team_id<'a>(t: &'a bj::TeamJson<'_>) -> &'a str {
+    t.id()
 }

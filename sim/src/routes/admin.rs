@@ -5,11 +5,12 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Query;
 use crate::{BudgetConfig, FaultConfig, Pat, Sim};
 
 fn json_response(status: StatusCode, v: &Value) -> Response {
@@ -25,11 +26,23 @@ fn bad_request(msg: String) -> Response {
     json_response(StatusCode::BAD_REQUEST, &json!({ "error": msg }))
 }
 
-/// `GET /_sim/truth`.
-pub(crate) async fn truth(State(sim): State<Sim>) -> Response {
+/// `GET /_sim/truth[?kinds=work_items,teams,…]`: every kind, or the named ones.
+pub(crate) async fn truth(State(sim): State<Sim>, uri: Uri) -> Response {
+    let query = Query::parse(uri.query().unwrap_or(""));
+    let kinds = match query.get("kinds").map(crate::truth::parse_kinds) {
+        None => Vec::new(),
+        Some(Ok(k)) if k.is_empty() => Vec::new(),
+        Some(Ok(k)) => k,
+        Some(Err(bad)) => {
+            return bad_request(format!(
+                "unknown kind '{bad}'; known: {}",
+                crate::truth::KINDS.join(", ")
+            ));
+        }
+    };
     (
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        sim.truth_bytes(),
+        sim.truth_bytes(&kinds),
     )
         .into_response()
 }
@@ -38,14 +51,19 @@ pub(crate) async fn truth(State(sim): State<Sim>) -> Response {
 struct MutateBody {
     seed: u64,
     changes: usize,
+    /// Defaults to `changes`.
+    work_item_changes: Option<usize>,
 }
 
-/// `POST /_sim/mutate` with `{"seed": S, "changes": N}`.
+/// `POST /_sim/mutate` with `{"seed": S, "changes": N[, "work_item_changes": M]}`.
 pub(crate) async fn mutate(State(sim): State<Sim>, body: Bytes) -> Response {
     match serde_json::from_slice::<MutateBody>(&body) {
-        Ok(b) => json_response(StatusCode::OK, &sim.mutate(b.seed, b.changes)),
+        Ok(b) => {
+            let wi = b.work_item_changes.unwrap_or(b.changes);
+            json_response(StatusCode::OK, &sim.mutate_split(b.seed, b.changes, wi))
+        }
         Err(e) => bad_request(format!(
-            "expected {{\"seed\": u64, \"changes\": usize}}: {e}"
+            "expected {{\"seed\": u64, \"changes\": usize, \"work_item_changes\"?: usize}}: {e}"
         )),
     }
 }

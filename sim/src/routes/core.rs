@@ -26,8 +26,9 @@ struct Location {
     released_version: &'static str,
 }
 
-/// (id, area, resourceName, routeTemplate, resourceVersion), from CLIENT_DISCOVERY.md.
-const LOCATIONS: [(&str, &str, &str, &str, u32); 7] = [
+/// (id, area, resourceName, routeTemplate, resourceVersion), from CLIENT_DISCOVERY.md; the
+/// `wit` ids are those Microsoft's Python client (`work_item_tracking_client.py`) asks for.
+const LOCATIONS: &[(&str, &str, &str, &str, u32)] = &[
     (
         "e81700f7-3be2-46de-8624-2eb35882fcaa",
         "Location",
@@ -77,6 +78,69 @@ const LOCATIONS: [(&str, &str, &str, &str, u32); 7] = [
         "{project}/_apis/{area}/{resource}/{pullRequestId}",
         1,
     ),
+    (
+        "f828fe59-dd87-495d-a17c-7a8d6211ca6c",
+        "wit",
+        "workItemRevisions",
+        "{project}/_apis/{area}/reporting/{resource}",
+        2,
+    ),
+    (
+        "1a9c53f7-f243-4447-b110-35ef023636e4",
+        "wit",
+        "wiql",
+        "{project}/{team}/_apis/{area}/{resource}/{id}",
+        2,
+    ),
+    (
+        "72c7ddf8-2cdc-4f60-90cd-ab71c14a399b",
+        "wit",
+        "workItems",
+        "{project}/_apis/{area}/{resource}/{id}",
+        3,
+    ),
+    (
+        "908509b6-4248-4475-a1cd-829139ba419f",
+        "wit",
+        "workItemsBatch",
+        "{project}/_apis/{area}/{resource}",
+        1,
+    ),
+    (
+        "a70579d1-f53a-48ee-a5be-7be8659023b9",
+        "wit",
+        "classificationNodes",
+        "{project}/_apis/{area}/{resource}",
+        2,
+    ),
+    (
+        "5a172953-1b41-49d3-840a-33f79c3ce89f",
+        "wit",
+        "classificationNodes",
+        "{project}/_apis/{area}/{resource}/{structureGroup}/{*path}",
+        2,
+    ),
+    (
+        "7c8d7a76-4a09-43e8-b5df-bd792f4ac6aa",
+        "wit",
+        "workItemTypes",
+        "{project}/_apis/{area}/{resource}/{type}",
+        2,
+    ),
+    (
+        "7c9d7a76-4a09-43e8-b5df-bd792f4ac6aa",
+        "wit",
+        "states",
+        "{project}/_apis/{area}/workItemTypes/{type}/{resource}",
+        1,
+    ),
+    (
+        "9b9f5734-36c8-415e-ba67-f83b45c31408",
+        "wit",
+        "workItemTypeCategories",
+        "{project}/_apis/{area}/{resource}/{category}",
+        2,
+    ),
 ];
 
 /// `OPTIONS /_apis[/{area}]`: every location, or those of one area.
@@ -115,7 +179,7 @@ pub(super) fn connection_data(sim: &Sim, token: &str) -> Reply {
             "Microsoft.IdentityModel.Claims.ClaimsIdentity;{}\\{}",
             org.instance_id, ident.unique_name
         ),
-        "subjectDescriptor": format!("aad.{}", ident.id.replace('-', "")),
+        "subjectDescriptor": json::descriptor(ident),
         "providerDisplayName": ident.display_name,
         "isActive": true,
         "properties": {
@@ -129,7 +193,8 @@ pub(super) fn connection_data(sim: &Sim, token: &str) -> Reply {
         "authorizedUser": user,
         "instanceId": org.instance_id,
         "deploymentId": org.deployment_id,
-        "deploymentType": "hosted",
+        // Azure DevOps Server reports itself as on-premises (API_FACTS §5).
+        "deploymentType": if sim.inner.server_mode { "onPremises" } else { "hosted" },
         "locationServiceData": {
             "serviceOwner": "00025394-6065-48ca-87d9-7f5672854ef7",
             "defaultAccessMappingMoniker": "PublicAccessMapping",

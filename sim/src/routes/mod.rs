@@ -10,10 +10,19 @@
 //! injected latency → authentication (203 / 401) → usage budget (429, or a delay) → PAT scope
 //! (403) → api-version (400) → injected 5xx → the handler → injected mid-body reset.
 //! Discovery (`OPTIONS`, `ResourceAreas`) skips all of them: clients call it unauthenticated.
+//! So do routes the simulated server does not have: the Graph API in server mode (Azure
+//! DevOps Server has none, API_FACTS §5) and the reporting streams with `refuse_reporting`
+//! (an older Server), which answer 404 exactly like any unknown route.
+//!
+//! POST is accepted only where ADO reads a body (WIQL, `workitemsbatch`, the reporting
+//! revisions filter); everything else is GET.
 
 pub(crate) mod admin;
 mod core;
 mod git;
+mod graph;
+mod teams;
+mod wit;
 
 use std::time::Instant;
 
@@ -60,6 +69,16 @@ impl Reply {
     /// ADO's error envelope (API_FACTS §3): `$id, innerException, message, typeName, typeKey,
     /// errorCode, eventId`.
     pub(crate) fn error(status: StatusCode, message: &str, type_key: &str) -> Reply {
+        Reply::error_event(status, message, type_key, 3000)
+    }
+
+    /// [`Reply::error`] with ADO's `eventId` (3200 for work item tracking query errors).
+    pub(crate) fn error_event(
+        status: StatusCode,
+        message: &str,
+        type_key: &str,
+        event_id: i32,
+    ) -> Reply {
         let body = Envelope {
             id: "1",
             inner_exception: None,
@@ -67,7 +86,7 @@ impl Reply {
             type_name: type_name(type_key),
             type_key,
             error_code: 0,
-            event_id: 3000,
+            event_id,
         };
         Reply {
             status,
@@ -104,6 +123,11 @@ fn type_name(type_key: &str) -> String {
         }
         k if k.starts_with("Vss") => "Microsoft.VisualStudio.Services.WebApi",
         "InvalidArgumentValueException" => "Microsoft.TeamFoundation.SourceControl.WebServer",
+        "ArgumentException" => return "System.ArgumentException, mscorlib".to_string(),
+        k if k.starts_with("WorkItem") || k.starts_with("Field") || k.starts_with("Wiql") => {
+            "Microsoft.TeamFoundation.WorkItemTracking.Server"
+        }
+        "TeamNotFoundException" => "Microsoft.TeamFoundation.Core.WebApi",
         _ => "Microsoft.TeamFoundation.Framework.Server",
     };
     format!("{ns}.{type_key}, {ns}")
@@ -187,6 +211,76 @@ pub(crate) enum Api {
         repo: Option<String>,
         id: String,
     },
+    Teams {
+        project: String,
+    },
+    Team {
+        project: String,
+        team: String,
+    },
+    TeamMembers {
+        project: String,
+        team: String,
+    },
+    AllTeams,
+    GraphUsers,
+    ClassificationRoots {
+        project: String,
+    },
+    ClassificationNode {
+        project: String,
+        group: String,
+        path: Vec<String>,
+    },
+    WorkItemTypes {
+        project: String,
+    },
+    WorkItemType {
+        project: String,
+        name: String,
+    },
+    WorkItemTypeStates {
+        project: String,
+        name: String,
+    },
+    WorkItemTypeCategories {
+        project: String,
+        name: Option<String>,
+    },
+    Fields {
+        project: Option<String>,
+    },
+    Field {
+        project: Option<String>,
+        name: String,
+    },
+    ReportingRevisions {
+        project: Option<String>,
+    },
+    ReportingLinks {
+        project: Option<String>,
+    },
+    Wiql {
+        project: Option<String>,
+    },
+    WorkItemsBatch {
+        project: Option<String>,
+    },
+    WorkItems {
+        project: Option<String>,
+    },
+    WorkItem {
+        project: Option<String>,
+        id: String,
+    },
+    RecycleBin {
+        project: String,
+        id: Option<String>,
+    },
+    Comments {
+        project: String,
+        id: String,
+    },
 }
 
 impl Api {
@@ -201,15 +295,71 @@ impl Api {
             Api::PullRequestsRepo { .. } => "pullrequests_repo",
             Api::PullRequestsProject { .. } => "pullrequests_project",
             Api::PullRequest { .. } => "pullrequest",
+            Api::Teams { .. } => "teams",
+            Api::Team { .. } => "team",
+            Api::TeamMembers { .. } => "team_members",
+            Api::AllTeams => "teams_all",
+            Api::GraphUsers => "graph_users",
+            Api::ClassificationRoots { .. } | Api::ClassificationNode { .. } => {
+                "classification_nodes"
+            }
+            Api::WorkItemTypes { .. } => "work_item_types",
+            Api::WorkItemType { .. } => "work_item_type",
+            Api::WorkItemTypeStates { .. } => "work_item_type_states",
+            Api::WorkItemTypeCategories { .. } => "work_item_type_categories",
+            Api::Fields { .. } => "fields",
+            Api::Field { .. } => "field",
+            Api::ReportingRevisions { .. } => "reporting_workitemrevisions",
+            Api::ReportingLinks { .. } => "reporting_workitemlinks",
+            Api::Wiql { .. } => "wiql",
+            Api::WorkItemsBatch { .. } => "workitemsbatch",
+            Api::WorkItems { .. } => "workitems",
+            Api::WorkItem { .. } => "workitem",
+            Api::RecycleBin { id: None, .. } => "recyclebin",
+            Api::RecycleBin { id: Some(_), .. } => "recyclebin_item",
+            Api::Comments { .. } => "comments",
         }
     }
 
-    /// PAT scopes that grant access (any one of them).
+    /// PAT scopes that grant access (any one of them): `vso.project` for core (teams),
+    /// `vso.graph` for users, `vso.work` for work item tracking (API_FACTS §3).
     fn scopes(&self) -> &'static [&'static str] {
         match self {
             Api::ConnectionData | Api::Projects | Api::Project(_) => &["vso.project", "vso.code"],
-            _ => &["vso.code"],
+            Api::Teams { .. } | Api::Team { .. } | Api::TeamMembers { .. } | Api::AllTeams => {
+                &["vso.project"]
+            }
+            Api::GraphUsers => &["vso.graph"],
+            Api::Repositories { .. }
+            | Api::Repository { .. }
+            | Api::PullRequestsRepo { .. }
+            | Api::PullRequestsProject { .. }
+            | Api::PullRequest { .. } => &["vso.code"],
+            _ => &["vso.work"],
         }
+    }
+
+    /// APIs that exist only as previews in 7.1 (API_FACTS §0): a version without `-preview`
+    /// is refused as ADO refuses it.
+    fn preview_only(&self) -> bool {
+        matches!(self, Api::AllTeams | Api::GraphUsers | Api::Comments { .. })
+    }
+
+    fn allows(&self, m: &Method) -> bool {
+        match self {
+            Api::Wiql { .. } | Api::WorkItemsBatch { .. } => m == Method::POST,
+            Api::ReportingRevisions { .. } => {
+                m == Method::GET || m == Method::HEAD || m == Method::POST
+            }
+            _ => m == Method::GET || m == Method::HEAD,
+        }
+    }
+
+    fn is_reporting(&self) -> bool {
+        matches!(
+            self,
+            Api::ReportingRevisions { .. } | Api::ReportingLinks { .. }
+        )
     }
 }
 
@@ -252,13 +402,16 @@ fn match_route(method: &Method, path: &str, org: &str) -> Route {
             _ => Route::NotFound,
         };
     }
-    if !org_ok || prefix.len() > 2 {
+    let lc: Vec<String> = rest.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let lc: Vec<&str> = lc.iter().map(String::as_str).collect();
+    // WIQL alone may carry a team segment: `{org}/{project}/{team}/_apis/wit/wiql`.
+    let team_wiql = prefix.len() == 3 && lc.as_slice() == ["wit", "wiql"];
+    if !org_ok || (prefix.len() > 2 && !team_wiql) {
         return Route::NotFound;
     }
     let project = prefix.get(1).cloned();
-    let lc: Vec<String> = rest.iter().map(|s| s.to_ascii_lowercase()).collect();
-    let lc: Vec<&str> = lc.iter().map(String::as_str).collect();
     let arg = |i: usize| rest[i].clone();
+    let p = || project.clone().unwrap_or_default();
     let route = match (project.is_some(), lc.as_slice()) {
         (false, ["resourceareas", ..]) => Route::ResourceAreas,
         (false, ["connectiondata"]) => Route::Api(Api::ConnectionData),
@@ -286,12 +439,76 @@ fn match_route(method: &Method, path: &str, org: &str) -> Route {
             repo: None,
             id: arg(2),
         }),
+        (false, ["projects", _, "teams"]) => Route::Api(Api::Teams { project: arg(1) }),
+        (false, ["projects", _, "teams", _]) => Route::Api(Api::Team {
+            project: arg(1),
+            team: arg(3),
+        }),
+        (false, ["projects", _, "teams", _, "members"]) => Route::Api(Api::TeamMembers {
+            project: arg(1),
+            team: arg(3),
+        }),
+        (false, ["teams"]) => Route::Api(Api::AllTeams),
+        (false, ["graph", "users"]) => Route::Api(Api::GraphUsers),
+        (true, ["wit", "classificationnodes"]) => {
+            Route::Api(Api::ClassificationRoots { project: p() })
+        }
+        (true, ["wit", "classificationnodes", _, ..]) => Route::Api(Api::ClassificationNode {
+            project: p(),
+            group: arg(2),
+            path: rest[3..].to_vec(),
+        }),
+        (true, ["wit", "workitemtypes"]) => Route::Api(Api::WorkItemTypes { project: p() }),
+        (true, ["wit", "workitemtypes", _]) => Route::Api(Api::WorkItemType {
+            project: p(),
+            name: arg(2),
+        }),
+        (true, ["wit", "workitemtypes", _, "states"]) => Route::Api(Api::WorkItemTypeStates {
+            project: p(),
+            name: arg(2),
+        }),
+        (true, ["wit", "workitemtypecategories"]) => Route::Api(Api::WorkItemTypeCategories {
+            project: p(),
+            name: None,
+        }),
+        (true, ["wit", "workitemtypecategories", _]) => Route::Api(Api::WorkItemTypeCategories {
+            project: p(),
+            name: Some(arg(2)),
+        }),
+        (_, ["wit", "fields"]) => Route::Api(Api::Fields { project }),
+        (_, ["wit", "fields", _]) => Route::Api(Api::Field {
+            project,
+            name: arg(2),
+        }),
+        (_, ["wit", "reporting", "workitemrevisions"]) => {
+            Route::Api(Api::ReportingRevisions { project })
+        }
+        (_, ["wit", "reporting", "workitemlinks"]) => Route::Api(Api::ReportingLinks { project }),
+        (_, ["wit", "wiql"]) => Route::Api(Api::Wiql { project }),
+        (_, ["wit", "workitemsbatch"]) => Route::Api(Api::WorkItemsBatch { project }),
+        (_, ["wit", "workitems"]) => Route::Api(Api::WorkItems { project }),
+        (_, ["wit", "workitems", _]) => Route::Api(Api::WorkItem {
+            project,
+            id: arg(2),
+        }),
+        (true, ["wit", "workitems", _, "comments"]) => Route::Api(Api::Comments {
+            project: p(),
+            id: arg(2),
+        }),
+        (true, ["wit", "recyclebin"]) => Route::Api(Api::RecycleBin {
+            project: p(),
+            id: None,
+        }),
+        (true, ["wit", "recyclebin", _]) => Route::Api(Api::RecycleBin {
+            project: p(),
+            id: Some(arg(2)),
+        }),
         _ => Route::NotFound,
     };
-    if route != Route::NotFound && method != Method::GET && method != Method::HEAD {
-        return Route::MethodNotAllowed;
+    match &route {
+        Route::Api(api) if !api.allows(method) => Route::MethodNotAllowed,
+        _ => route,
     }
-    route
 }
 
 /// Where a request's api-version came from, validated (API_FACTS §0, CLIENT_DISCOVERY.md:
@@ -365,6 +582,22 @@ fn api_version(query: &Query, headers: &HeaderMap, method: &Method) -> Result<St
     Ok(v)
 }
 
+/// ADO's answer to a GA version of an API that is still in preview.
+fn preview_required(version: &str) -> Option<Reply> {
+    if version.to_ascii_lowercase().contains("-preview") {
+        return None;
+    }
+    Some(Reply::error(
+        StatusCode::BAD_REQUEST,
+        &format!(
+            "The requested version \"{version}\" of the resource is under preview. The -preview \
+             flag must be supplied in the api-version for such requests. For example: \
+             \"{version}-preview\""
+        ),
+        "VssInvalidPreviewVersionException",
+    ))
+}
+
 fn unix_now() -> f64 {
     crate::time::seconds_f64(crate::time::now_ticks())
 }
@@ -403,9 +636,21 @@ fn finish(
     })
 }
 
+/// Largest request body read (WIQL is limited to 32,000 characters, API_FACTS §1.4; a batch
+/// of 200 ids with fields is far smaller).
+const MAX_BODY: usize = 1 << 20;
+
 async fn dispatch(State(sim): State<Sim>, req: Request) -> Response {
-    let (parts, _body) = req.into_parts();
-    let route = match_route(&parts.method, parts.uri.path(), &sim.inner.org_name);
+    let (parts, body) = req.into_parts();
+    let mut route = match_route(&parts.method, parts.uri.path(), &sim.inner.org_name);
+    let refused = match &route {
+        Route::Api(Api::GraphUsers) => sim.inner.server_mode,
+        Route::Api(a) if a.is_reporting() => sim.refuses_reporting(),
+        _ => false,
+    };
+    if refused {
+        route = Route::NotFound;
+    }
     let label = route.label();
     let query = Query::parse(parts.uri.query().unwrap_or(""));
     let api = match route {
@@ -519,12 +764,36 @@ async fn dispatch(State(sim): State<Sim>, req: Request) -> Response {
         Err(reply) => return finish(&sim, label, who, reply, &rate_headers, false),
     };
 
+    if api.preview_only() {
+        if let Some(reply) = preview_required(&version) {
+            return finish(&sim, label, who, reply, &rate_headers, false);
+        }
+    }
+
     if let Some(code) = draw.error {
         let (message, key) = faults::error_message(code);
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let reply = Reply::error(status, message, key);
         return finish(&sim, label, who, reply, &rate_headers, false);
     }
+
+    let body = if parts.method == Method::POST {
+        match axum::body::to_bytes(body, MAX_BODY).await {
+            Ok(b) => Some(b),
+            Err(_) => {
+                let reply = Reply::error(
+                    StatusCode::BAD_REQUEST,
+                    "The request body could not be read.",
+                    "VssRequestContentException",
+                );
+                return finish(&sim, label, who, reply, &rate_headers, false);
+            }
+        }
+    } else {
+        None
+    };
+    let body = body.as_deref();
+    let raw_query = parts.uri.query().unwrap_or("");
 
     let mut reply = match &api {
         Api::ConnectionData => core::connection_data(&sim, &token),
@@ -541,6 +810,41 @@ async fn dispatch(State(sim): State<Sim>, req: Request) -> Response {
         Api::PullRequest { project, repo, id } => {
             git::pull_request(&sim, project.as_deref(), repo.as_deref(), id)
         }
+        Api::Teams { project } => teams::teams(&sim, Some(project), &query),
+        Api::AllTeams => teams::teams(&sim, None, &query),
+        Api::Team { project, team } => teams::team(&sim, project, team),
+        Api::TeamMembers { project, team } => teams::members(&sim, project, team, &query),
+        Api::GraphUsers => graph::users(&sim, &query),
+        Api::ClassificationRoots { project } => wit::classification_roots(&sim, project, &query),
+        Api::ClassificationNode {
+            project,
+            group,
+            path,
+        } => wit::classification_node(&sim, project, group, path, &query),
+        Api::WorkItemTypes { project } => wit::work_item_types(&sim, project, None, false),
+        Api::WorkItemType { project, name } => {
+            wit::work_item_types(&sim, project, Some(name), false)
+        }
+        Api::WorkItemTypeStates { project, name } => {
+            wit::work_item_types(&sim, project, Some(name), true)
+        }
+        Api::WorkItemTypeCategories { project, name } => {
+            wit::categories(&sim, project, name.as_deref())
+        }
+        Api::Fields { project } => wit::fields(&sim, project.as_deref(), None),
+        Api::Field { project, name } => wit::fields(&sim, project.as_deref(), Some(name)),
+        Api::ReportingRevisions { project } => {
+            wit::reporting_revisions(&sim, project.as_deref(), &query, raw_query, body, &version)
+        }
+        Api::ReportingLinks { project } => {
+            wit::reporting_links(&sim, project.as_deref(), &query, raw_query, &version)
+        }
+        Api::Wiql { project } => wit::wiql(&sim, project.as_deref(), &query, body),
+        Api::WorkItemsBatch { project } => wit::work_items_batch(&sim, project.as_deref(), body),
+        Api::WorkItems { project } => wit::work_items(&sim, project.as_deref(), &query),
+        Api::WorkItem { project, id } => wit::work_item(&sim, project.as_deref(), id, &query),
+        Api::RecycleBin { project, id } => wit::recycle_bin(&sim, project, id.as_deref()),
+        Api::Comments { project, id } => wit::comments(&sim, project, id, &query),
     };
     if reply.status == StatusCode::OK && reply.content_type == JSON {
         reply.content_type = format!("{JSON}; api-version={version}");
@@ -606,6 +910,55 @@ mod tests {
             Route::Api(Api::Repositories {
                 project: Some("My Project".into())
             })
+        );
+    }
+
+    #[test]
+    fn boards_routes() {
+        assert_eq!(
+            r(Method::POST, "/contoso/P1/Team%20A/_apis/wit/wiql"),
+            Route::Api(Api::Wiql {
+                project: Some("P1".into())
+            })
+        );
+        assert_eq!(
+            r(Method::GET, "/contoso/P1/_apis/wit/wiql"),
+            Route::MethodNotAllowed
+        );
+        assert_eq!(
+            r(
+                Method::POST,
+                "/contoso/P1/_apis/wit/reporting/workItemRevisions"
+            ),
+            Route::Api(Api::ReportingRevisions {
+                project: Some("P1".into())
+            })
+        );
+        assert_eq!(
+            r(
+                Method::GET,
+                "/contoso/P1/_apis/wit/classificationNodes/Iterations/Release%201/Sprint%202"
+            ),
+            Route::Api(Api::ClassificationNode {
+                project: "P1".into(),
+                group: "Iterations".into(),
+                path: vec!["Release 1".into(), "Sprint 2".into()],
+            })
+        );
+        assert_eq!(
+            r(Method::GET, "/contoso/_apis/projects/P1/teams/T/members"),
+            Route::Api(Api::TeamMembers {
+                project: "P1".into(),
+                team: "T".into()
+            })
+        );
+        assert_eq!(
+            r(Method::GET, "/contoso/_apis/wit/classificationnodes"),
+            Route::NotFound
+        );
+        assert_eq!(
+            r(Method::GET, "/contoso/P1/T/_apis/git/repositories"),
+            Route::NotFound
         );
     }
 

@@ -203,3 +203,22 @@ impl Client {
         request(self.addr(), method, path, &[], body).await
     }
 }
+
+impl Client {
+    /// `POST /{org}{path}` with the PAT and a JSON body.
+    pub async fn post(&self, path: &str, body: &str) -> Resp {
+        let headers = vec![("Authorization", basic("", &self.token))];
+        let full = format!("/{}{path}", self.sim().org());
+        Box::pin(request(self.addr(), "POST", &full, &headers, Some(body))).await
+    }
+
+    /// `POST` with `api-version=7.1` appended, expecting 200 JSON.
+    pub async fn post_json(&self, path: &str, body: &str) -> Value {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let r = self
+            .post(&format!("{path}{sep}api-version=7.1"), body)
+            .await;
+        assert_eq!(r.status, 200, "POST {path}: {}", r.text());
+        r.json()
+    }
+}
