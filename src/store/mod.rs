@@ -96,6 +96,58 @@ pub trait Store: Send + Sync + Clone + 'static {
 
     /// Every user of `org`, ordered by id.
     fn users(&self, org: &str) -> impl Future<Output = Result<Vec<UserRow>>> + Send;
+
+    // Boards ---------------------------------------------------------------------------------
+
+    /// Ids of the work items of project `project` (by name, `System.TeamProject`) that are
+    /// not marked deleted, ascending (for reconciliation).
+    fn live_work_item_ids(
+        &self,
+        org: &str,
+        project: &str,
+    ) -> impl Future<Output = Result<Vec<i64>>> + Send;
+
+    /// Every work item of `org` with its deletion mark, ordered by id.
+    fn work_items(&self, org: &str) -> impl Future<Output = Result<Vec<StoredWorkItem>>> + Send;
+
+    /// Every revision of `org`, ordered by id, then rev.
+    fn work_item_revisions(
+        &self,
+        org: &str,
+    ) -> impl Future<Output = Result<Vec<WorkItemRevisionRow>>> + Send;
+
+    /// Every link of `org` (inactive ones too), ordered by source, target, rel.
+    fn work_item_links(
+        &self,
+        org: &str,
+    ) -> impl Future<Output = Result<Vec<WorkItemLinkRow>>> + Send;
+
+    /// Every team of `org` with its deletion mark, ordered by id.
+    fn teams(&self, org: &str) -> impl Future<Output = Result<Vec<StoredTeam>>> + Send;
+
+    /// The member set of every team of `org`, ordered by team id (members by user id).
+    fn team_members(&self, org: &str) -> impl Future<Output = Result<Vec<TeamMembers>>> + Send;
+
+    /// Every user of `org` with every column (Graph ones included), ordered by id.
+    fn user_profiles(&self, org: &str) -> impl Future<Output = Result<Vec<UserProfile>>> + Send;
+
+    /// Every iteration of `org` with its deletion mark, ordered by id.
+    fn iterations(&self, org: &str) -> impl Future<Output = Result<Vec<StoredNode>>> + Send;
+
+    /// Every area of `org` with its deletion mark, ordered by id (no dates).
+    fn areas(&self, org: &str) -> impl Future<Output = Result<Vec<StoredNode>>> + Send;
+
+    /// Every work item type of `org` with its states (by name), ordered by project, name.
+    fn work_item_types(
+        &self,
+        org: &str,
+    ) -> impl Future<Output = Result<Vec<StoredWorkItemType>>> + Send;
+
+    /// Every work item field of `org`, ordered by reference name.
+    fn work_item_fields(
+        &self,
+        org: &str,
+    ) -> impl Future<Output = Result<Vec<WorkItemFieldRow>>> + Send;
 }
 
 /// The backend picked at start from the database URL; delegates every call.
@@ -190,5 +242,38 @@ impl Store for AnyStore {
     }
     async fn users(&self, org: &str) -> Result<Vec<UserRow>> {
         delegate!(self, s => s.users(org))
+    }
+    async fn live_work_item_ids(&self, org: &str, project: &str) -> Result<Vec<i64>> {
+        delegate!(self, s => s.live_work_item_ids(org, project))
+    }
+    async fn work_items(&self, org: &str) -> Result<Vec<StoredWorkItem>> {
+        delegate!(self, s => s.work_items(org))
+    }
+    async fn work_item_revisions(&self, org: &str) -> Result<Vec<WorkItemRevisionRow>> {
+        delegate!(self, s => s.work_item_revisions(org))
+    }
+    async fn work_item_links(&self, org: &str) -> Result<Vec<WorkItemLinkRow>> {
+        delegate!(self, s => s.work_item_links(org))
+    }
+    async fn teams(&self, org: &str) -> Result<Vec<StoredTeam>> {
+        delegate!(self, s => s.teams(org))
+    }
+    async fn team_members(&self, org: &str) -> Result<Vec<TeamMembers>> {
+        delegate!(self, s => s.team_members(org))
+    }
+    async fn user_profiles(&self, org: &str) -> Result<Vec<UserProfile>> {
+        delegate!(self, s => s.user_profiles(org))
+    }
+    async fn iterations(&self, org: &str) -> Result<Vec<StoredNode>> {
+        delegate!(self, s => s.iterations(org))
+    }
+    async fn areas(&self, org: &str) -> Result<Vec<StoredNode>> {
+        delegate!(self, s => s.areas(org))
+    }
+    async fn work_item_types(&self, org: &str) -> Result<Vec<StoredWorkItemType>> {
+        delegate!(self, s => s.work_item_types(org))
+    }
+    async fn work_item_fields(&self, org: &str) -> Result<Vec<WorkItemFieldRow>> {
+        delegate!(self, s => s.work_item_fields(org))
     }
 }

@@ -21,11 +21,17 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::common::{COUNTED_TABLES, attach_reviewers, last_per_key, reviewers_of};
+use super::common::{
+    COUNTED_TABLES, LINK_CONFLICT, StateRecord, WORK_ITEM_CONFLICT, attach_reviewers,
+    attach_states, group_members, last_per_key, newest_per_key, proposed_deleted_at, reviewers_of,
+};
 use super::error::redact_url;
 use super::{
-    Batch, CursorUpdate, Error, ProjectRow, PullRequestRow, RepositoryRow, Result, ReviewerRow,
-    RunRecord, Store, StoredProject, StoredRepository, UserRow,
+    Batch, ClassificationNodeRow, CursorUpdate, Error, GraphUserRow, IdentityRow, PlanningRefresh,
+    ProjectRow, PullRequestRow, RepositoryRow, Result, ReviewerRow, RunRecord, Store, StoredNode,
+    StoredProject, StoredRepository, StoredTeam, StoredWorkItem, StoredWorkItemType, TeamMemberRow,
+    TeamMembers, TeamRow, TeamsRefresh, UserProfile, UserRow, WorkItemFieldRow, WorkItemLinkRow,
+    WorkItemRevisionRow, WorkItemRow, WorkItemTypeRow, WorkItemTypeStateRow,
 };
 
 /// SQLite's default maximum number of bind parameters per statement (`SQLITE_MAX_VARIABLE_NUMBER`).
@@ -42,8 +48,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a write waits for the one write connection while other tasks use it.
 const WRITER_WAIT: Duration = Duration::from_secs(600);
 
-/// `PRAGMA cache_size` of the write connection: 64 MiB (negative = KiB).
-const WRITER_CACHE: &str = "-65536";
+/// `PRAGMA cache_size` of the write connection: 16 MiB (negative = KiB). The page cache is
+/// part of the process's resident memory, which must stay under 100 MB whatever the org's
+/// size; 64 MiB put a 50,000-work-item backfill at 122 MB peak RSS.
+const WRITER_CACHE: &str = "-16384";
 
 /// Connections of the read pool.
 const READERS: u32 = 4;
@@ -567,6 +575,7 @@ impl Store for SqliteStore {
             &batch.deleted_projects,
         )
         .await?;
+        written += apply_boards(&mut tx, org, &at, batch).await?;
         if let Some(cursor) = &batch.cursor {
             upsert_cursor(&mut tx, org, &at, cursor).await?;
         }
@@ -781,5 +790,1089 @@ impl Store for SqliteStore {
                 is_container,
             })
             .collect())
+    }
+
+    // Boards (implemented in the Boards section below) -------------------------------------
+
+    async fn live_work_item_ids(&self, org: &str, project: &str) -> Result<Vec<i64>> {
+        sqlx::query_scalar(
+            "SELECT id FROM work_items \
+             WHERE org = $1 AND project = $2 AND deleted_at IS NULL ORDER BY id",
+        )
+        .bind(org)
+        .bind(project)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(Error::query("read live work item ids"))
+    }
+
+    async fn work_items(&self, org: &str) -> Result<Vec<StoredWorkItem>> {
+        self.boards_work_items(org).await
+    }
+
+    async fn work_item_revisions(&self, org: &str) -> Result<Vec<WorkItemRevisionRow>> {
+        read_all(
+            &self.reader,
+            "read work_item_revisions",
+            "SELECT id, rev, changed_date, changed_by, state, assigned_to, iteration_path, \
+             fields FROM work_item_revisions WHERE org = $1 ORDER BY id, rev",
+            org,
+            revision_from,
+        )
+        .await
+    }
+
+    async fn work_item_links(&self, org: &str) -> Result<Vec<WorkItemLinkRow>> {
+        read_all(
+            &self.reader,
+            "read work_item_links",
+            "SELECT source_id, target_id, rel, is_active, changed_date, raw \
+             FROM work_item_links WHERE org = $1 ORDER BY source_id, target_id, rel",
+            org,
+            link_from,
+        )
+        .await
+    }
+
+    async fn teams(&self, org: &str) -> Result<Vec<StoredTeam>> {
+        read_all(
+            &self.reader,
+            "read teams",
+            "SELECT id, project_id, name, description, raw, deleted_at FROM teams \
+             WHERE org = $1 ORDER BY id",
+            org,
+            team_from,
+        )
+        .await
+    }
+
+    async fn team_members(&self, org: &str) -> Result<Vec<TeamMembers>> {
+        self.boards_team_members(org).await
+    }
+
+    async fn user_profiles(&self, org: &str) -> Result<Vec<UserProfile>> {
+        read_all(
+            &self.reader,
+            "read users",
+            "SELECT id, display_name, unique_name, is_container, mail_address, descriptor, \
+             origin, origin_id, subject_kind FROM users WHERE org = $1 ORDER BY id",
+            org,
+            user_profile_from,
+        )
+        .await
+    }
+
+    async fn iterations(&self, org: &str) -> Result<Vec<StoredNode>> {
+        read_all(
+            &self.reader,
+            "read iterations",
+            "SELECT * FROM iterations WHERE org = $1 ORDER BY id",
+            org,
+            |row| node_from(row, "read iterations", true),
+        )
+        .await
+    }
+
+    async fn areas(&self, org: &str) -> Result<Vec<StoredNode>> {
+        read_all(
+            &self.reader,
+            "read areas",
+            "SELECT * FROM areas WHERE org = $1 ORDER BY id",
+            org,
+            |row| node_from(row, "read areas", false),
+        )
+        .await
+    }
+
+    async fn work_item_types(&self, org: &str) -> Result<Vec<StoredWorkItemType>> {
+        self.boards_work_item_types(org).await
+    }
+
+    async fn work_item_fields(&self, org: &str) -> Result<Vec<WorkItemFieldRow>> {
+        read_all(
+            &self.reader,
+            "read work_item_fields",
+            "SELECT reference_name, name, type, read_only, is_identity, raw \
+             FROM work_item_fields WHERE org = $1 ORDER BY reference_name",
+            org,
+            field_from,
+        )
+        .await
+    }
+}
+
+// =============================================================================================
+// Boards: users from identities and the Graph, teams and members, the planning structure
+// (iterations, areas, types with states, fields), work items, revisions and links. Called from
+// `apply` (in its transaction) and from the Boards read methods of the `Store` impl.
+
+/// A JSON array of `items`, for `json_each` filters.
+fn json_array<T: Into<serde_json::Value> + Clone>(items: &[T]) -> String {
+    serde_json::Value::from(items.to_vec()).to_string()
+}
+
+async fn execute(
+    conn: &mut SqliteConnection,
+    op: &'static str,
+    mut qb: QueryBuilder<Sqlite>,
+) -> Result<u64> {
+    Ok(qb
+        .build()
+        .execute(&mut *conn)
+        .await
+        .map_err(Error::query(op))?
+        .rows_affected())
+}
+
+/// Writes every Boards part of `batch`; `at` is `batch.observed_at` as stored.
+async fn apply_boards(
+    conn: &mut SqliteConnection,
+    org: &str,
+    at: &str,
+    batch: &Batch,
+) -> Result<u64> {
+    let mut written = 0;
+    written += upsert_identities(conn, org, at, &batch.identities).await?;
+    written += upsert_graph_users(conn, org, at, &batch.graph_users).await?;
+    for refresh in &batch.teams {
+        written += refresh_teams(conn, org, at, refresh).await?;
+    }
+    written += replace_team_members(conn, org, at, &batch.team_members).await?;
+    for planning in &batch.planning {
+        if let Some(nodes) = &planning.iterations {
+            written += refresh_nodes(conn, NodeTable::Iterations, org, at, planning, nodes).await?;
+        }
+        if let Some(nodes) = &planning.areas {
+            written += refresh_nodes(conn, NodeTable::Areas, org, at, planning, nodes).await?;
+        }
+        if let Some(types) = &planning.work_item_types {
+            written += refresh_types(conn, org, at, &planning.project_id, types).await?;
+        }
+    }
+    if let Some(fields) = &batch.work_item_fields {
+        written += refresh_fields(conn, org, at, fields).await?;
+    }
+    written += upsert_work_items(conn, org, at, batch.observed_at, &batch.work_items).await?;
+    written += insert_revisions(conn, org, at, &batch.work_item_revisions).await?;
+    written += upsert_links(conn, org, at, &batch.work_item_links).await?;
+    written += mark_work_items_deleted(conn, org, at, &batch.deleted_work_items).await?;
+    written += mark_work_items_restored(conn, org, at, &batch.restored_work_items).await?;
+    Ok(written)
+}
+
+/// Upserts people by identity id, then merges Graph rows stored under one of their
+/// descriptors (see [`GraphUserRow`]) into them.
+async fn upsert_identities(
+    conn: &mut SqliteConnection,
+    org: &str,
+    at: &str,
+    rows: &[IdentityRow],
+) -> Result<u64> {
+    const OP: &str = "apply identities";
+    let rows = last_per_key(rows, |u| u.id.as_str());
+    let mut written = 0;
+    for chunk in rows.chunks(chunk_rows(7)) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO users AS t \
+             (org, id, display_name, unique_name, is_container, descriptor, synced_at) ",
+        );
+        qb.push_values(chunk, |mut b, u| {
+            b.push_bind(org)
+                .push_bind(u.id.as_str())
+                .push_bind(u.display_name.as_deref())
+                .push_bind(u.unique_name.as_deref())
+                .push_bind(u.is_container)
+                .push_bind(u.descriptor.as_deref())
+                .push_bind(at);
+        });
+        qb.push(
+            " ON CONFLICT (org, id) DO UPDATE SET display_name = excluded.display_name, \
+             unique_name = excluded.unique_name, is_container = excluded.is_container, \
+             descriptor = COALESCE(excluded.descriptor, t.descriptor), \
+             synced_at = excluded.synced_at \
+             WHERE excluded.synced_at >= t.synced_at",
+        );
+        written += execute(conn, OP, qb).await?;
+    }
+    let descriptors: Vec<&str> = rows
+        .iter()
+        .filter_map(|u| u.descriptor.as_deref())
+        .collect();
+    if descriptors.is_empty() {
+        return Ok(written);
+    }
+    let descriptors = json_array(&descriptors);
+    sqlx::query(
+        "UPDATE users AS v SET mail_address = COALESCE(v.mail_address, g.mail_address), \
+         origin = COALESCE(v.origin, g.origin), origin_id = COALESCE(v.origin_id, g.origin_id), \
+         subject_kind = COALESCE(v.subject_kind, g.subject_kind) \
+         FROM users AS g \
+         WHERE v.org = $1 AND g.org = $1 AND g.id = g.descriptor AND v.descriptor = g.descriptor \
+         AND v.id <> g.id AND g.descriptor IN (SELECT value FROM json_each($2))",
+    )
+    .bind(org)
+    .bind(descriptors.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(Error::query(OP))?;
+    sqlx::query(
+        "DELETE FROM users WHERE org = $1 AND id = descriptor \
+         AND descriptor IN (SELECT value FROM json_each($2)) \
+         AND EXISTS (SELECT 1 FROM users AS v \
+         WHERE v.org = $1 AND v.descriptor = users.descriptor AND v.id <> users.id)",
+    )
+    .bind(org)
+    .bind(descriptors.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(Error::query(OP))?;
+    Ok(written)
+}
+
+/// The Graph columns of a page of users as a `g(...)` table for `UPDATE … FROM` / `INSERT …
+/// SELECT`.
+fn push_graph_values(qb: &mut QueryBuilder<Sqlite>, chunk: &[&GraphUserRow]) {
+    qb.push(
+        "(SELECT column1 AS descriptor, column2 AS display_name, column3 AS unique_name, \
+         column4 AS is_container, column5 AS mail_address, column6 AS origin, \
+         column7 AS origin_id, column8 AS subject_kind FROM (",
+    );
+    qb.push_values(chunk, |mut b, u| {
+        b.push_bind(u.descriptor.as_str())
+            .push_bind(u.display_name.as_deref())
+            .push_bind(u.principal_name.as_deref())
+            .push_bind(u.subject_kind.as_deref() == Some("group"))
+            .push_bind(u.mail_address.as_deref())
+            .push_bind(u.origin.as_deref())
+            .push_bind(u.origin_id.as_deref())
+            .push_bind(u.subject_kind.as_deref());
+    });
+    qb.push(")) AS g");
+}
+
+/// Updates the `users` rows that carry a Graph user's descriptor; stores the others under
+/// `id = descriptor`.
+async fn upsert_graph_users(
+    conn: &mut SqliteConnection,
+    org: &str,
+    at: &str,
+    rows: &[GraphUserRow],
+) -> Result<u64> {
+    const OP: &str = "apply graph users";
+    let rows = last_per_key(rows, |u| u.descriptor.as_str());
+    let mut written = 0;
+    for chunk in rows.chunks(chunk_rows(10)) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "UPDATE users AS t SET display_name = g.display_name, unique_name = g.unique_name, \
+             is_container = g.is_container, mail_address = g.mail_address, origin = g.origin, \
+             origin_id = g.origin_id, subject_kind = g.subject_kind, synced_at = ",
+        );
+        qb.push_bind(at).push(" FROM ");
+        push_graph_values(&mut qb, chunk);
+        qb.push(" WHERE t.org = ")
+            .push_bind(org)
+            .push(" AND t.descriptor = g.descriptor AND t.synced_at <= ")
+            .push_bind(at);
+        written += execute(conn, OP, qb).await?;
+
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO users (org, id, display_name, unique_name, is_container, mail_address, \
+             descriptor, origin, origin_id, subject_kind, synced_at) SELECT ",
+        );
+        qb.push_bind(org).push(
+            ", g.descriptor, g.display_name, g.unique_name, g.is_container, g.mail_address, \
+             g.descriptor, g.origin, g.origin_id, g.subject_kind, ",
+        );
+        qb.push_bind(at).push(" FROM ");
+        push_graph_values(&mut qb, chunk);
+        qb.push(" WHERE NOT EXISTS (SELECT 1 FROM users AS u WHERE u.org = ")
+            .push_bind(org)
+            .push(" AND u.descriptor = g.descriptor) ON CONFLICT (org, id) DO NOTHING");
+        written += execute(conn, OP, qb).await?;
+    }
+    Ok(written)
+}
+
+/// Upserts a project's teams and stamps `deleted_at` on its stored teams that are missing.
+async fn refresh_teams(
+    conn: &mut SqliteConnection,
+    org: &str,
+    at: &str,
+    refresh: &TeamsRefresh,
+) -> Result<u64> {
+    const OP: &str = "apply teams";
+    let teams = last_per_key(&refresh.teams, |t| t.id.as_str());
+    let mut written = 0;
+    for chunk in teams.chunks(chunk_rows(7)) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO teams AS t (org, id, project_id, name, description, raw, synced_at) ",
+        );
+        qb.push_values(chunk, |mut b, t| {
+            b.push_bind(org)
+                .push_bind(t.id.as_str())
+                .push_bind(t.project_id.as_str())
+                .push_bind(t.name.as_str())
+                .push_bind(t.description.as_deref())
+                .push_bind(t.raw.as_str())
+                .push_bind(at);
+        });
+        qb.push(
+            " ON CONFLICT (org, id) DO UPDATE SET project_id = excluded.project_id, \
+             name = excluded.name, description = excluded.description, raw = excluded.raw, \
+             synced_at = excluded.synced_at, \
+             deleted_at = CASE WHEN excluded.synced_at > t.deleted_at THEN NULL \
+             ELSE t.deleted_at END \
+             WHERE excluded.synced_at >= t.synced_at",
+        );
+        written += execute(conn, OP, qb).await?;
+    }
+    let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
+    written += sqlx::query(
+        "UPDATE teams SET deleted_at = $2 \
+         WHERE org = $1 AND project_id = $3 AND deleted_at IS NULL AND synced_at <= $2 \
+         AND id NOT IN (SELECT value FROM json_each($4))",
+    )
+    .bind(org)
+    .bind(at)
+    .bind(refresh.project_id.as_str())
+    .bind(json_array(&ids))
+    .execute(&mut *conn)
+    .await
+    .map_err(Error::query(OP))?
+    .rows_affected();
+    Ok(written)
+}
+
+/// Replaces the member sets of the listed teams, except those whose stored set was observed
+/// later than this batch.
+async fn replace_team_members(
+    conn: &mut SqliteConnection,
+    org: &str,
+    at: &str,
+    sets: &[TeamMembers],
+) -> Result<u64> {
+    const OP: &str = "apply team_members";
+    let sets = last_per_key(sets, |s| s.team_id.as_str());
+    if sets.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<&str> = sets.iter().map(|s| s.team_id.as_str()).collect();
+    let newer: String = sqlx::query_scalar(
+        "SELECT json_group_array(DISTINCT team_id) FROM team_members \
+         WHERE org = $1 AND synced_at > $2 AND team_id IN (SELECT value FROM json_each($3))",
+    )
+    .bind(org)
+    .bind(at)
+    .bind(json_array(&ids))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(Error::query(OP))?;
+    let newer: HashSet<String> = serde_json::from_str(&newer).map_err(|e| Error::Corrupt {
+        what: format!("team ids {newer:?} ({e})"),
+    })?;
+    let sets: Vec<&TeamMembers> = sets
+        .into_iter()
+        .filter(|s| !newer.contains(&s.team_id))
+        .collect();
+    let ids: Vec<&str> = sets.iter().map(|s| s.team_id.as_str()).collect();
+    sqlx::query(
+        "DELETE FROM team_members WHERE org = $1 AND team_id IN (SELECT value FROM json_each($2))",
+    )
+    .bind(org)
+    .bind(json_array(&ids))
+    .execute(&mut *conn)
+    .await
+    .map_err(Error::query(OP))?;
+    let members: Vec<(&str, &TeamMemberRow)> = sets
+        .iter()
+        .flat_map(|s| {
+            last_per_key(&s.members, |m| m.user_id.as_str())
+                .into_iter()
+                .map(|m| (s.team_id.as_str(), m))
+        })
+        .collect();
+    let mut written = 0;
+    for chunk in members.chunks(chunk_rows(5)) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO team_members (org, team_id, user_id, is_team_admin, synced_at) ",
+        );
+        qb.push_values(chunk, |mut b, (team_id, m)| {
+            b.push_bind(org)
+                .push_bind(*team_id)
+                .push_bind(m.user_id.as_str())
+                .push_bind(m.is_team_admin)
+                .push_bind(at);
+        });
+        written += execute(conn, OP, qb).await?;
+    }
+    Ok(written)
+}
+
+/// The two classification tables: same shape, iterations also have dates.
+#[derive(Clone, Copy)]
+enum NodeTable {
+    Iterations,
+    Areas,
+}
+
+impl NodeTable {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Iterations => "iterations",
+            Self::Areas => "areas",
+        }
+    }
+
+    fn op(self) -> &'static str {
+        match self {
+            Self::Iterations => "apply iterations",
+            Self::Areas => "apply areas",
+        }
+    }
+}
+
+/// Upserts a project's nodes and stamps `deleted_at` on its stored nodes that are missing.
+async fn refresh_nodes(
+    conn: &mut SqliteConnection,
+    table: NodeTable,
+    org: &str,
+    at: &str,
+    planning: &PlanningRefresh,
+    nodes: &[ClassificationNodeRow],
+) -> Result<u64> {
+    let op = table.op();
+    let dated = matches!(table, NodeTable::Iterations);
+    let nodes = last_per_key(nodes, |n| n.id);
+    let mut written = 0;
+    for chunk in nodes.chunks(chunk_rows(12)) {
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "INSERT INTO {} AS t (org, project_id, id, identifier, name, path, parent_path, \
+             depth, {}raw, synced_at) ",
+            table.name(),
+            if dated {
+                "start_date, finish_date, "
+            } else {
+                ""
+            }
+        ));
+        qb.push_values(chunk, |mut b, n| {
+            b.push_bind(org)
+                .push_bind(planning.project_id.as_str())
+                .push_bind(n.id)
+                .push_bind(n.identifier.as_deref())
+                .push_bind(n.name.as_str())
+                .push_bind(n.path.as_str())
+                .push_bind(n.parent_path.as_deref())
+                .push_bind(n.depth);
+            if dated {
+                b.push_bind(opt_ts(n.start_date))
+                    .push_bind(opt_ts(n.finish_date));
+            }
+            b.push_bind(n.raw.as_str()).push_bind(at);
+        });
+        qb.push(format!(
+            " ON CONFLICT (org, id) DO UPDATE SET project_id = excluded.project_id, \
+             identifier = excluded.identifier, name = excluded.name, path = excluded.path, \
+             parent_path = excluded.parent_path, depth = excluded.depth, {}\
+             raw = excluded.raw, synced_at = excluded.synced_at, \
+             deleted_at = CASE WHEN excluded.synced_at > t.deleted_at THEN NULL \
+             ELSE t.deleted_at END \
+             WHERE excluded.synced_at >= t.synced_at",
+            if dated {
+                "start_date = excluded.start_date, finish_date = excluded.finish_date, "
+            } else {
+                ""
+            }
+        ));
+        written += execute(conn, op, qb).await?;
+    }
+    let ids: Vec<i64> = nodes.iter().map(|n| n.id).collect();
+    let mut qb = QueryBuilder::<Sqlite>::new(format!("UPDATE {} SET deleted_at = ", table.name()));
+    qb.push_bind(at)
+        .push(" WHERE org = ")
+        .push_bind(org)
+        .push(" AND project_id = ")
+        .push_bind(planning.project_id.as_str())
+        .push(" AND deleted_at IS NULL AND synced_at <= ")
+        .push_bind(at)
+        .push(" AND id NOT IN (SELECT value FROM json_each(")
+        .push_bind(json_array(&ids))
+        .push("))");
+    written += execute(conn, op, qb).await?;
+    Ok(written)
+}
+
+/// Replaces a project's work item types and their states.
+async fn refresh_types(
+    conn: &mut SqliteConnection,
+    org: &str,
+    at: &str,
+    project_id: &str,
+    types: &[WorkItemTypeRow],
+) -> Result<u64> {
+    const OP: &str = "apply work_item_types";
+    const STATES: &str = "apply work_item_type_states";
+    let types = last_per_key(types, |t| t.name.as_str());
+    let mut written = 0;
+    for chunk in types.chunks(chunk_rows(10)) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO work_item_types AS t (org, project_id, name, reference_name, \
+             description, color, is_disabled, category, raw, synced_at) ",
+        );
+        qb.push_values(chunk, |mut b, t| {
+            b.push_bind(org)
+                .push_bind(project_id)
+                .push_bind(t.name.as_str())
+                .push_bind(t.reference_name.as_deref())
+                .push_bind(t.description.as_deref())
+                .push_bind(t.color.as_deref())
+                .push_bind(t.is_disabled)
+                .push_bind(t.category.as_deref())
+                .push_bind(t.raw.as_str())
+                .push_bind(at);
+        });
+        qb.push(
+            " ON CONFLICT (org, project_id, name) DO UPDATE SET \
+             reference_name = excluded.reference_name, description = excluded.description, \
+             color = excluded.color, is_disabled = excluded.is_disabled, \
+             category = excluded.category, raw = excluded.raw, synced_at = excluded.synced_at \
+             WHERE excluded.synced_at >= t.synced_at",
+        );
+        written += execute(conn, OP, qb).await?;
+    }
+    let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
+    written += sqlx::query(
+        "DELETE FROM work_item_types WHERE org = $1 AND project_id = $2 AND synced_at <= $3 \
+         AND name NOT IN (SELECT value FROM json_each($4))",
+    )
+    .bind(org)
+    .bind(project_id)
+    .bind(at)
+    .bind(json_array(&names))
+    .execute(&mut *conn)
+    .await
+    .map_err(Error::query(OP))?
+    .rows_affected();
+
+    let states: Vec<(&str, &WorkItemTypeStateRow)> = types
+        .iter()
+        .flat_map(|t| {
+            last_per_key(&t.states, |s| s.name.as_str())
+                .into_iter()
+                .map(|s| (t.name.as_str(), s))
+        })
+        .collect();
+    for chunk in states.chunks(chunk_rows(7)) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO work_item_type_states AS t \
+             (org, project_id, type_name, name, category, color, synced_at) ",
+        );
+        qb.push_values(chunk, |mut b, (type_name, s)| {
+            b.push_bind(org)
+                .push_bind(project_id)
+                .push_bind(*type_name)
+                .push_bind(s.name.as_str())
+                .push_bind(s.category.as_deref())
+                .push_bind(s.color.as_deref())
+                .push_bind(at);
+        });
+        qb.push(
+            " ON CONFLICT (org, project_id, type_name, name) DO UPDATE SET \
+             category = excluded.category, color = excluded.color, \
+             synced_at = excluded.synced_at WHERE excluded.synced_at >= t.synced_at",
+        );
+        written += execute(conn, STATES, qb).await?;
+    }
+    let keys: Vec<serde_json::Value> = states
+        .iter()
+        .map(|(t, s)| serde_json::json!([t, s.name]))
+        .collect();
+    written += sqlx::query(
+        "DELETE FROM work_item_type_states \
+         WHERE org = $1 AND project_id = $2 AND synced_at <= $3 \
+         AND NOT EXISTS (SELECT 1 FROM json_each($4) AS k \
+         WHERE json_extract(k.value, '$[0]') = type_name \
+         AND json_extract(k.value, '$[1]') = name)",
+    )
+    .bind(org)
+    .bind(project_id)
+    .bind(at)
+    .bind(json_array(&keys))
+    .execute(&mut *conn)
+    .await
+    .map_err(Error::query(STATES))?
+    .rows_affected();
+    Ok(written)
+}
+
+/// Replaces the organization's field list.
+async fn refresh_fields(
+    conn: &mut SqliteConnection,
+    org: &str,
+    at: &str,
+    fields: &[WorkItemFieldRow],
+) -> Result<u64> {
+    const OP: &str = "apply work_item_fields";
+    let fields = last_per_key(fields, |f| f.reference_name.as_str());
+    let mut written = 0;
+    for chunk in fields.chunks(chunk_rows(8)) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO work_item_fields AS t \
+             (org, reference_name, name, type, read_only, is_identity, raw, synced_at) ",
+        );
+        qb.push_values(chunk, |mut b, f| {
+            b.push_bind(org)
+                .push_bind(f.reference_name.as_str())
+                .push_bind(f.name.as_str())
+                .push_bind(f.field_type.as_deref())
+                .push_bind(f.read_only)
+                .push_bind(f.is_identity)
+                .push_bind(f.raw.as_str())
+                .push_bind(at);
+        });
+        qb.push(
+            " ON CONFLICT (org, reference_name) DO UPDATE SET name = excluded.name, \
+             type = excluded.type, read_only = excluded.read_only, \
+             is_identity = excluded.is_identity, raw = excluded.raw, \
+             synced_at = excluded.synced_at WHERE excluded.synced_at >= t.synced_at",
+        );
+        written += execute(conn, OP, qb).await?;
+    }
+    let names: Vec<&str> = fields.iter().map(|f| f.reference_name.as_str()).collect();
+    written += sqlx::query(
+        "DELETE FROM work_item_fields WHERE org = $1 AND synced_at <= $2 \
+         AND reference_name NOT IN (SELECT value FROM json_each($3))",
+    )
+    .bind(org)
+    .bind(at)
+    .bind(json_array(&names))
+    .execute(&mut *conn)
+    .await
+    .map_err(Error::query(OP))?
+    .rows_affected();
+    Ok(written)
+}
+
+/// Upserts work items; a row replaces the stored one only when it is newer (rev, then
+/// observation time).
+async fn upsert_work_items(
+    conn: &mut SqliteConnection,
+    org: &str,
+    at: &str,
+    observed_at: DateTime<Utc>,
+    rows: &[WorkItemRow],
+) -> Result<u64> {
+    const OP: &str = "apply work_items";
+    let rows = newest_per_key(rows, |w| w.id, |w| w.rev);
+    let mut written = 0;
+    for chunk in rows.chunks(chunk_rows(31)) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO work_items AS t (org, id, rev, project, type, title, state, reason, \
+             assigned_to, assigned_to_name, created_by, created_date, changed_by, changed_date, \
+             closed_date, activated_date, resolved_date, area_path, iteration_path, priority, \
+             severity, story_points, effort, remaining_work, parent_id, tags, comment_count, \
+             last_comment_date, raw, synced_at, deleted_at) ",
+        );
+        qb.push_values(chunk, |mut b, w| {
+            b.push_bind(org)
+                .push_bind(w.id)
+                .push_bind(w.rev)
+                .push_bind(w.project.as_deref())
+                .push_bind(w.work_item_type.as_deref())
+                .push_bind(w.title.as_deref())
+                .push_bind(w.state.as_deref())
+                .push_bind(w.reason.as_deref())
+                .push_bind(w.assigned_to.as_deref())
+                .push_bind(w.assigned_to_name.as_deref())
+                .push_bind(w.created_by.as_deref())
+                .push_bind(opt_ts(w.created_date))
+                .push_bind(w.changed_by.as_deref())
+                .push_bind(opt_ts(w.changed_date))
+                .push_bind(opt_ts(w.closed_date))
+                .push_bind(opt_ts(w.activated_date))
+                .push_bind(opt_ts(w.resolved_date))
+                .push_bind(w.area_path.as_deref())
+                .push_bind(w.iteration_path.as_deref())
+                .push_bind(w.priority)
+                .push_bind(w.severity.as_deref())
+                .push_bind(w.story_points)
+                .push_bind(w.effort)
+                .push_bind(w.remaining_work)
+                .push_bind(w.parent_id)
+                .push_bind(w.tags.as_deref())
+                .push_bind(w.comment_count)
+                .push_bind(opt_ts(w.last_comment_date))
+                .push_bind(w.raw.as_str())
+                .push_bind(at)
+                .push_bind(opt_ts(proposed_deleted_at(w, observed_at)));
+        });
+        qb.push(WORK_ITEM_CONFLICT);
+        written += execute(conn, OP, qb).await?;
+    }
+    Ok(written)
+}
+
+/// Inserts revisions not stored yet; stored revisions are never changed.
+async fn insert_revisions(
+    conn: &mut SqliteConnection,
+    org: &str,
+    at: &str,
+    rows: &[WorkItemRevisionRow],
+) -> Result<u64> {
+    const OP: &str = "apply work_item_revisions";
+    let rows = last_per_key(rows, |r| (r.id, r.rev));
+    let mut written = 0;
+    for chunk in rows.chunks(chunk_rows(10)) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO work_item_revisions (org, id, rev, changed_date, changed_by, state, \
+             assigned_to, iteration_path, fields, synced_at) ",
+        );
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(org)
+                .push_bind(r.id)
+                .push_bind(r.rev)
+                .push_bind(opt_ts(r.changed_date))
+                .push_bind(r.changed_by.as_deref())
+                .push_bind(r.state.as_deref())
+                .push_bind(r.assigned_to.as_deref())
+                .push_bind(r.iteration_path.as_deref())
+                .push_bind(r.fields.as_str())
+                .push_bind(at);
+        });
+        qb.push(" ON CONFLICT (org, id, rev) DO NOTHING");
+        written += execute(conn, OP, qb).await?;
+    }
+    Ok(written)
+}
+
+/// Upserts link changes; a change replaces the stored one when its `changed_date` is newer
+/// (or equal and observed no earlier; a missing date is the oldest).
+async fn upsert_links(
+    conn: &mut SqliteConnection,
+    org: &str,
+    at: &str,
+    rows: &[WorkItemLinkRow],
+) -> Result<u64> {
+    const OP: &str = "apply work_item_links";
+    let rows = newest_per_key(
+        rows,
+        |l| (l.source_id, l.target_id, l.rel.as_str()),
+        |l| l.changed_date,
+    );
+    let mut written = 0;
+    for chunk in rows.chunks(chunk_rows(8)) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO work_item_links AS t \
+             (org, source_id, target_id, rel, is_active, changed_date, raw, synced_at) ",
+        );
+        qb.push_values(chunk, |mut b, l| {
+            b.push_bind(org)
+                .push_bind(l.source_id)
+                .push_bind(l.target_id)
+                .push_bind(l.rel.as_str())
+                .push_bind(l.is_active)
+                .push_bind(opt_ts(l.changed_date))
+                .push_bind(l.raw.as_str())
+                .push_bind(at);
+        });
+        qb.push(LINK_CONFLICT);
+        written += execute(conn, OP, qb).await?;
+    }
+    Ok(written)
+}
+
+/// Stamps `deleted_at = at` on listed, live work items observed no later than `at`.
+async fn mark_work_items_deleted(
+    conn: &mut SqliteConnection,
+    org: &str,
+    at: &str,
+    ids: &[i64],
+) -> Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(sqlx::query(
+        "UPDATE work_items SET deleted_at = $2 \
+         WHERE org = $1 AND deleted_at IS NULL AND synced_at <= $2 \
+         AND id IN (SELECT value FROM json_each($3))",
+    )
+    .bind(org)
+    .bind(at)
+    .bind(json_array(ids))
+    .execute(&mut *conn)
+    .await
+    .map_err(Error::query("apply deleted work_items"))?
+    .rows_affected())
+}
+
+/// Clears `deleted_at` marks of listed work items that were set no later than `at`.
+async fn mark_work_items_restored(
+    conn: &mut SqliteConnection,
+    org: &str,
+    at: &str,
+    ids: &[i64],
+) -> Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(sqlx::query(
+        "UPDATE work_items SET deleted_at = NULL \
+         WHERE org = $1 AND deleted_at <= $2 AND id IN (SELECT value FROM json_each($3))",
+    )
+    .bind(org)
+    .bind(at)
+    .bind(json_array(ids))
+    .execute(&mut *conn)
+    .await
+    .map_err(Error::query("apply restored work_items"))?
+    .rows_affected())
+}
+
+fn work_item_from(row: &SqliteRow) -> Result<StoredWorkItem> {
+    const OP: &str = "read work_items";
+    let deleted_at = get_opt_ts(row, OP, "deleted_at")?;
+    Ok(StoredWorkItem {
+        row: WorkItemRow {
+            id: get(row, OP, "id")?,
+            rev: get(row, OP, "rev")?,
+            project: get(row, OP, "project")?,
+            work_item_type: get(row, OP, "type")?,
+            title: get(row, OP, "title")?,
+            state: get(row, OP, "state")?,
+            reason: get(row, OP, "reason")?,
+            assigned_to: get(row, OP, "assigned_to")?,
+            assigned_to_name: get(row, OP, "assigned_to_name")?,
+            created_by: get(row, OP, "created_by")?,
+            created_date: get_opt_ts(row, OP, "created_date")?,
+            changed_by: get(row, OP, "changed_by")?,
+            changed_date: get_opt_ts(row, OP, "changed_date")?,
+            closed_date: get_opt_ts(row, OP, "closed_date")?,
+            activated_date: get_opt_ts(row, OP, "activated_date")?,
+            resolved_date: get_opt_ts(row, OP, "resolved_date")?,
+            area_path: get(row, OP, "area_path")?,
+            iteration_path: get(row, OP, "iteration_path")?,
+            priority: get(row, OP, "priority")?,
+            severity: get(row, OP, "severity")?,
+            story_points: get(row, OP, "story_points")?,
+            effort: get(row, OP, "effort")?,
+            remaining_work: get(row, OP, "remaining_work")?,
+            parent_id: get(row, OP, "parent_id")?,
+            tags: get(row, OP, "tags")?,
+            comment_count: get(row, OP, "comment_count")?,
+            last_comment_date: get_opt_ts(row, OP, "last_comment_date")?,
+            is_deleted: deleted_at.is_some(),
+            raw: get(row, OP, "raw")?,
+        },
+        deleted_at,
+    })
+}
+
+fn revision_from(row: &SqliteRow) -> Result<WorkItemRevisionRow> {
+    const OP: &str = "read work_item_revisions";
+    Ok(WorkItemRevisionRow {
+        id: get(row, OP, "id")?,
+        rev: get(row, OP, "rev")?,
+        changed_date: get_opt_ts(row, OP, "changed_date")?,
+        changed_by: get(row, OP, "changed_by")?,
+        state: get(row, OP, "state")?,
+        assigned_to: get(row, OP, "assigned_to")?,
+        iteration_path: get(row, OP, "iteration_path")?,
+        fields: get(row, OP, "fields")?,
+    })
+}
+
+fn link_from(row: &SqliteRow) -> Result<WorkItemLinkRow> {
+    const OP: &str = "read work_item_links";
+    Ok(WorkItemLinkRow {
+        source_id: get(row, OP, "source_id")?,
+        target_id: get(row, OP, "target_id")?,
+        rel: get(row, OP, "rel")?,
+        is_active: get(row, OP, "is_active")?,
+        changed_date: get_opt_ts(row, OP, "changed_date")?,
+        raw: get(row, OP, "raw")?,
+    })
+}
+
+fn team_from(row: &SqliteRow) -> Result<StoredTeam> {
+    const OP: &str = "read teams";
+    Ok(StoredTeam {
+        row: TeamRow {
+            id: get(row, OP, "id")?,
+            project_id: get(row, OP, "project_id")?,
+            name: get(row, OP, "name")?,
+            description: get(row, OP, "description")?,
+            raw: get(row, OP, "raw")?,
+        },
+        deleted_at: get_opt_ts(row, OP, "deleted_at")?,
+    })
+}
+
+fn user_profile_from(row: &SqliteRow) -> Result<UserProfile> {
+    const OP: &str = "read users";
+    Ok(UserProfile {
+        id: get(row, OP, "id")?,
+        display_name: get(row, OP, "display_name")?,
+        unique_name: get(row, OP, "unique_name")?,
+        is_container: get(row, OP, "is_container")?,
+        mail_address: get(row, OP, "mail_address")?,
+        descriptor: get(row, OP, "descriptor")?,
+        origin: get(row, OP, "origin")?,
+        origin_id: get(row, OP, "origin_id")?,
+        subject_kind: get(row, OP, "subject_kind")?,
+    })
+}
+
+fn node_from(row: &SqliteRow, op: &'static str, dated: bool) -> Result<StoredNode> {
+    Ok(StoredNode {
+        project_id: get(row, op, "project_id")?,
+        row: ClassificationNodeRow {
+            id: get(row, op, "id")?,
+            identifier: get(row, op, "identifier")?,
+            name: get(row, op, "name")?,
+            path: get(row, op, "path")?,
+            parent_path: get(row, op, "parent_path")?,
+            depth: get(row, op, "depth")?,
+            start_date: if dated {
+                get_opt_ts(row, op, "start_date")?
+            } else {
+                None
+            },
+            finish_date: if dated {
+                get_opt_ts(row, op, "finish_date")?
+            } else {
+                None
+            },
+            raw: get(row, op, "raw")?,
+        },
+        deleted_at: get_opt_ts(row, op, "deleted_at")?,
+    })
+}
+
+fn work_item_type_from(row: &SqliteRow) -> Result<StoredWorkItemType> {
+    const OP: &str = "read work_item_types";
+    Ok(StoredWorkItemType {
+        project_id: get(row, OP, "project_id")?,
+        row: WorkItemTypeRow {
+            name: get(row, OP, "name")?,
+            reference_name: get(row, OP, "reference_name")?,
+            description: get(row, OP, "description")?,
+            color: get(row, OP, "color")?,
+            is_disabled: get(row, OP, "is_disabled")?,
+            category: get(row, OP, "category")?,
+            raw: get(row, OP, "raw")?,
+            states: Vec::new(),
+        },
+    })
+}
+
+fn field_from(row: &SqliteRow) -> Result<WorkItemFieldRow> {
+    const OP: &str = "read work_item_fields";
+    Ok(WorkItemFieldRow {
+        reference_name: get(row, OP, "reference_name")?,
+        name: get(row, OP, "name")?,
+        field_type: get(row, OP, "type")?,
+        read_only: get(row, OP, "read_only")?,
+        is_identity: get(row, OP, "is_identity")?,
+        raw: get(row, OP, "raw")?,
+    })
+}
+
+/// Reads every row of a query bound to `org`, mapped by `from`.
+async fn read_all<T>(
+    pool: &SqlitePool,
+    op: &'static str,
+    sql: &'static str,
+    org: &str,
+    from: impl Fn(&SqliteRow) -> Result<T>,
+) -> Result<Vec<T>> {
+    let rows = sqlx::query(sql)
+        .bind(org)
+        .fetch_all(pool)
+        .await
+        .map_err(Error::query(op))?;
+    rows.iter().map(from).collect()
+}
+
+impl SqliteStore {
+    async fn boards_work_items(&self, org: &str) -> Result<Vec<StoredWorkItem>> {
+        read_all(
+            &self.reader,
+            "read work_items",
+            "SELECT * FROM work_items WHERE org = $1 ORDER BY id",
+            org,
+            work_item_from,
+        )
+        .await
+    }
+
+    async fn boards_team_members(&self, org: &str) -> Result<Vec<TeamMembers>> {
+        let rows: Vec<(String, String, bool)> = sqlx::query_as(
+            "SELECT team_id, user_id, is_team_admin FROM team_members \
+             WHERE org = $1 ORDER BY team_id, user_id",
+        )
+        .bind(org)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(Error::query("read team_members"))?;
+        Ok(group_members(rows.into_iter().map(
+            |(team_id, user_id, is_team_admin)| {
+                (
+                    team_id,
+                    TeamMemberRow {
+                        user_id,
+                        is_team_admin,
+                    },
+                )
+            },
+        )))
+    }
+
+    async fn boards_work_item_types(&self, org: &str) -> Result<Vec<StoredWorkItemType>> {
+        // One read transaction: types and states from the same snapshot.
+        let mut tx = self
+            .reader
+            .begin()
+            .await
+            .map_err(Error::query("read work_item_types"))?;
+        let rows = sqlx::query(
+            "SELECT project_id, name, reference_name, description, color, is_disabled, \
+             category, raw FROM work_item_types WHERE org = $1 ORDER BY project_id, name",
+        )
+        .bind(org)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(Error::query("read work_item_types"))?;
+        let mut types = rows
+            .iter()
+            .map(work_item_type_from)
+            .collect::<Result<Vec<_>>>()?;
+        let states: Vec<StateRecord> = sqlx::query_as(
+            "SELECT project_id, type_name, name, category, color FROM work_item_type_states \
+                 WHERE org = $1 ORDER BY project_id, type_name, name",
+        )
+        .bind(org)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(Error::query("read work_item_type_states"))?;
+        tx.commit()
+            .await
+            .map_err(Error::query("read work_item_types"))?;
+        attach_states(
+            &mut types,
+            states
+                .into_iter()
+                .map(|(project_id, type_name, name, category, color)| {
+                    (
+                        project_id,
+                        type_name,
+                        WorkItemTypeStateRow {
+                            name,
+                            category,
+                            color,
+                        },
+                    )
+                }),
+        );
+        Ok(types)
     }
 }

@@ -665,6 +665,16 @@ async fn case_atomic_batch<S: Store>(s: &S) {
         ("pull_requests", 1),
         ("pull_request_reviewers", 2),
         ("users", 0),
+        ("teams", 0),
+        ("team_members", 0),
+        ("iterations", 0),
+        ("areas", 0),
+        ("work_item_types", 0),
+        ("work_item_type_states", 0),
+        ("work_item_fields", 0),
+        ("work_items", 0),
+        ("work_item_revisions", 0),
+        ("work_item_links", 0),
         ("sync_cursors", 1),
         ("sync_runs", 0),
     ];
@@ -908,6 +918,9 @@ async fn case_table_counts<S: Store>(s: &S) {
         value: "x".to_string(),
     });
     s.apply(ORG, &batch).await.expect("apply");
+    s.apply(ORG, &boards_batch(at("2024-06-01T10:00:00Z")))
+        .await
+        .expect("apply boards");
     s.start_run(ORG, "repos", "backfill", at("2024-06-01T10:00:00Z"))
         .await
         .expect("start");
@@ -917,8 +930,19 @@ async fn case_table_counts<S: Store>(s: &S) {
         ("repositories", 2),
         ("pull_requests", 3),
         ("pull_request_reviewers", 6),
-        ("users", 4),
-        ("sync_cursors", 1),
+        // u1..u4 from pull requests; u1 again and u2 as identities; aad.g9 from the Graph.
+        ("users", 5),
+        ("teams", 2),
+        ("team_members", 2),
+        ("iterations", 2),
+        ("areas", 1),
+        ("work_item_types", 2),
+        ("work_item_type_states", 2),
+        ("work_item_fields", 2),
+        ("work_items", 2),
+        ("work_item_revisions", 4),
+        ("work_item_links", 2),
+        ("sync_cursors", 2),
         ("sync_runs", 1),
     ];
     assert_eq!(counts, expected.map(|(t, n)| (t.to_string(), n)).to_vec());
@@ -1005,4 +1029,1239 @@ async fn connect_errors_name_the_backend_without_the_password() {
         .await
         .expect_err("unsupported");
     assert!(matches!(err, Error::UnsupportedUrl { ref scheme } if scheme == "mysql"));
+}
+
+// =============================================================================================
+// Boards: work items, revisions, links, planning structure, teams and users.
+
+contract_tests! {
+    boards_apply_then_read_back_returns_every_field => case_boards_round_trip,
+    work_items_never_regress => case_work_items_never_regress,
+    work_items_are_deleted_and_restored => case_work_item_deletions,
+    replaying_a_revision_page_is_idempotent => case_revision_page_replay,
+    planning_refresh_replaces_or_marks_missing_rows => case_planning_refresh,
+    teams_refresh_and_member_sets => case_teams_refresh,
+    graph_users_merge_with_identities => case_users_merge,
+    links_follow_their_changed_date => case_links,
+    failed_boards_batch_writes_nothing => case_boards_atomic,
+    revision_batch_beyond_the_bind_parameter_limit => case_large_revision_batch,
+    concurrent_revision_pages_keep_the_newest_rev => case_concurrent_revision_pages,
+}
+
+/// The ChangedDate of revision `rev` in these fixtures: one hour per revision.
+fn changed(rev: i64) -> DateTime<Utc> {
+    at("2024-01-01T08:00:00Z") + Duration::hours(rev)
+}
+
+fn work_item(id: i64, rev: i64) -> WorkItemRow {
+    WorkItemRow {
+        id,
+        rev,
+        project: Some("Fabrikam".to_string()),
+        work_item_type: Some("Bug".to_string()),
+        title: Some(format!("Item {id} rev {rev}")),
+        state: Some("Active".to_string()),
+        reason: Some("Implementation started".to_string()),
+        assigned_to: Some("ann@contoso.example".to_string()),
+        assigned_to_name: Some("Ann Example".to_string()),
+        created_by: Some("bob@contoso.example".to_string()),
+        created_date: Some(at("2024-01-01T08:00:00.123456Z")),
+        changed_by: Some("ann@contoso.example".to_string()),
+        changed_date: Some(changed(rev)),
+        closed_date: None,
+        activated_date: Some(at("2024-01-01T09:30:00Z")),
+        resolved_date: None,
+        area_path: Some("Fabrikam\\Web".to_string()),
+        iteration_path: Some("Fabrikam\\Sprint 1".to_string()),
+        priority: Some(2),
+        severity: Some("3 - Medium".to_string()),
+        story_points: Some(5.0),
+        effort: None,
+        remaining_work: Some(2.5),
+        parent_id: Some(1),
+        tags: Some("api; backend".to_string()),
+        comment_count: Some(0),
+        last_comment_date: None,
+        is_deleted: false,
+        raw: raw("workItem", &format!("{id}.{rev}"), 800),
+    }
+}
+
+fn bare_work_item(id: i64, rev: i64) -> WorkItemRow {
+    WorkItemRow {
+        id,
+        rev,
+        project: None,
+        work_item_type: None,
+        title: None,
+        state: None,
+        reason: None,
+        assigned_to: None,
+        assigned_to_name: None,
+        created_by: None,
+        created_date: None,
+        changed_by: None,
+        changed_date: None,
+        closed_date: None,
+        activated_date: None,
+        resolved_date: None,
+        area_path: None,
+        iteration_path: None,
+        priority: None,
+        severity: None,
+        story_points: None,
+        effort: None,
+        remaining_work: None,
+        parent_id: None,
+        tags: None,
+        comment_count: None,
+        last_comment_date: None,
+        is_deleted: false,
+        raw: "{}".to_string(),
+    }
+}
+
+fn revision(id: i64, rev: i64) -> WorkItemRevisionRow {
+    WorkItemRevisionRow {
+        id,
+        rev,
+        changed_date: Some(changed(rev)),
+        changed_by: Some("ann@contoso.example".to_string()),
+        state: Some(if rev == 1 { "New" } else { "Active" }.to_string()),
+        assigned_to: Some("ann@contoso.example".to_string()),
+        iteration_path: Some("Fabrikam\\Sprint 1".to_string()),
+        fields: raw("fields", &format!("{id}.{rev}"), 600),
+    }
+}
+
+fn link(source: i64, target: i64, rel: &str, active: bool, when: &str) -> WorkItemLinkRow {
+    WorkItemLinkRow {
+        source_id: source,
+        target_id: target,
+        rel: rel.to_string(),
+        is_active: active,
+        changed_date: Some(at(when)),
+        raw: serde_json::json!({ "rel": rel, "sourceId": source, "targetId": target,
+            "isActive": active, "changedDate": when })
+        .to_string(),
+    }
+}
+
+const HIERARCHY: &str = "System.LinkTypes.Hierarchy";
+const RELATED: &str = "System.LinkTypes.Related";
+
+fn node(id: i64, path: &str, dated: bool) -> ClassificationNodeRow {
+    let (parent, name) = match path.rsplit_once('\\') {
+        Some((parent, name)) => (Some(parent.to_string()), name.to_string()),
+        None => (None, path.to_string()),
+    };
+    ClassificationNodeRow {
+        id,
+        identifier: Some(format!("00000000-0000-0000-0000-{id:012}")),
+        name,
+        path: path.to_string(),
+        parent_path: parent,
+        depth: path.matches('\\').count() as i32,
+        start_date: dated.then(|| at("2024-01-01T00:00:00Z") + Duration::days(id)),
+        finish_date: dated.then(|| at("2024-01-14T00:00:00Z") + Duration::days(id)),
+        raw: raw("node", &id.to_string(), 200),
+    }
+}
+
+fn wit_type(name: &str, states: &[(&str, &str)]) -> WorkItemTypeRow {
+    WorkItemTypeRow {
+        name: name.to_string(),
+        reference_name: Some(format!("Microsoft.VSTS.WorkItemTypes.{name}")),
+        description: Some(format!("A {name}")),
+        color: Some("CC293D".to_string()),
+        is_disabled: false,
+        category: Some(format!("Microsoft.{name}Category")),
+        raw: raw("type", name, 300),
+        states: states
+            .iter()
+            .map(|(state, category)| WorkItemTypeStateRow {
+                name: state.to_string(),
+                category: Some(category.to_string()),
+                color: Some("007acc".to_string()),
+            })
+            .collect(),
+    }
+}
+
+fn wi_field(reference_name: &str) -> WorkItemFieldRow {
+    WorkItemFieldRow {
+        reference_name: reference_name.to_string(),
+        name: reference_name
+            .rsplit('.')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        field_type: Some("string".to_string()),
+        read_only: false,
+        is_identity: false,
+        raw: raw("field", reference_name, 200),
+    }
+}
+
+fn team(id: &str, project_id: &str) -> TeamRow {
+    TeamRow {
+        id: id.to_string(),
+        project_id: project_id.to_string(),
+        name: format!("Team {id}"),
+        description: Some(format!("The {id} team")),
+        raw: raw("team", id, 200),
+    }
+}
+
+fn member(user_id: &str, is_team_admin: bool) -> TeamMemberRow {
+    TeamMemberRow {
+        user_id: user_id.to_string(),
+        is_team_admin,
+    }
+}
+
+fn identity(id: &str, descriptor: Option<&str>) -> IdentityRow {
+    IdentityRow {
+        id: id.to_string(),
+        display_name: Some(format!("Identity {id}")),
+        unique_name: Some(format!("{id}@contoso.example")),
+        descriptor: descriptor.map(str::to_string),
+        is_container: false,
+    }
+}
+
+fn graph_user(descriptor: &str) -> GraphUserRow {
+    GraphUserRow {
+        descriptor: descriptor.to_string(),
+        display_name: Some(format!("Graph {descriptor}")),
+        principal_name: Some(format!("{descriptor}@graph.example")),
+        mail_address: Some(format!("{descriptor}@mail.example")),
+        origin: Some("aad".to_string()),
+        origin_id: Some(format!("origin-{descriptor}")),
+        subject_kind: Some("user".to_string()),
+    }
+}
+
+/// A batch with a bit of every Boards kind (used by the round trip and the counts).
+fn boards_batch(observed: DateTime<Utc>) -> Batch {
+    let mut b = Batch::new(observed);
+    b.identities = vec![
+        identity("u1", Some("aad.u1")),
+        IdentityRow {
+            display_name: None,
+            unique_name: None,
+            is_container: true,
+            ..identity("u2", None)
+        },
+    ];
+    b.graph_users = vec![graph_user("aad.u1"), graph_user("aad.g9")];
+    b.teams = vec![TeamsRefresh {
+        project_id: "p1".to_string(),
+        teams: vec![
+            team("t1", "p1"),
+            TeamRow {
+                description: None,
+                ..team("t2", "p1")
+            },
+        ],
+    }];
+    b.team_members = vec![TeamMembers {
+        team_id: "t1".to_string(),
+        members: vec![member("u2", true), member("u1", false)],
+    }];
+    b.planning = vec![PlanningRefresh {
+        project_id: "p1".to_string(),
+        iterations: Some(vec![
+            node(10, "Fabrikam", false),
+            node(11, "Fabrikam\\Sprint 1", true),
+        ]),
+        areas: Some(vec![node(20, "Fabrikam", false)]),
+        work_item_types: Some(vec![
+            wit_type("Bug", &[("New", "Proposed"), ("Active", "InProgress")]),
+            WorkItemTypeRow {
+                reference_name: None,
+                description: None,
+                color: None,
+                category: None,
+                is_disabled: true,
+                ..wit_type("Epic", &[])
+            },
+        ]),
+    }];
+    b.work_item_fields = Some(vec![wi_field("System.Title"), wi_field("System.State")]);
+    b.work_items = vec![
+        WorkItemRow {
+            closed_date: Some(at("2024-01-05T10:00:00.1234567Z")),
+            resolved_date: Some(at("2024-01-04T10:00:00Z")),
+            effort: Some(8.0),
+            last_comment_date: Some(at("2024-01-03T10:00:00Z")),
+            comment_count: Some(4),
+            ..work_item(7, 3)
+        },
+        bare_work_item(3, 1),
+    ];
+    b.work_item_revisions = vec![
+        revision(7, 1),
+        revision(7, 2),
+        revision(7, 3),
+        WorkItemRevisionRow {
+            changed_date: None,
+            changed_by: None,
+            state: None,
+            assigned_to: None,
+            iteration_path: None,
+            fields: "{}".to_string(),
+            ..revision(3, 1)
+        },
+    ];
+    b.work_item_links = vec![
+        link(1, 7, HIERARCHY, true, "2024-01-02T00:00:00Z"),
+        WorkItemLinkRow {
+            changed_date: None,
+            ..link(7, 9, RELATED, false, "2024-01-02T00:00:00Z")
+        },
+    ];
+    b.cursor = Some(CursorUpdate {
+        connector: "boards".to_string(),
+        scope: "work_item_revisions:p1".to_string(),
+        value: "813;350;1".to_string(),
+    });
+    b
+}
+
+fn norm_work_item(mut w: StoredWorkItem) -> StoredWorkItem {
+    w.row.raw = normalized(&w.row.raw);
+    w
+}
+
+async fn work_items<S: Store>(s: &S) -> Vec<StoredWorkItem> {
+    s.work_items(ORG)
+        .await
+        .expect("read work items")
+        .into_iter()
+        .map(norm_work_item)
+        .collect()
+}
+
+async fn work_item_of<S: Store>(s: &S, id: i64) -> StoredWorkItem {
+    work_items(s)
+        .await
+        .into_iter()
+        .find(|w| w.row.id == id)
+        .expect("work item stored")
+}
+
+async fn revisions<S: Store>(s: &S) -> Vec<WorkItemRevisionRow> {
+    s.work_item_revisions(ORG)
+        .await
+        .expect("read revisions")
+        .into_iter()
+        .map(|mut r| {
+            r.fields = normalized(&r.fields);
+            r
+        })
+        .collect()
+}
+
+async fn links<S: Store>(s: &S) -> Vec<WorkItemLinkRow> {
+    s.work_item_links(ORG)
+        .await
+        .expect("read links")
+        .into_iter()
+        .map(|mut l| {
+            l.raw = normalized(&l.raw);
+            l
+        })
+        .collect()
+}
+
+async fn nodes<S: Store>(s: &S, iterations: bool) -> Vec<StoredNode> {
+    let nodes = if iterations {
+        s.iterations(ORG).await
+    } else {
+        s.areas(ORG).await
+    };
+    nodes
+        .expect("read nodes")
+        .into_iter()
+        .map(|mut n| {
+            n.row.raw = normalized(&n.row.raw);
+            n
+        })
+        .collect()
+}
+
+async fn types<S: Store>(s: &S) -> Vec<StoredWorkItemType> {
+    s.work_item_types(ORG)
+        .await
+        .expect("read types")
+        .into_iter()
+        .map(|mut t| {
+            t.row.raw = normalized(&t.row.raw);
+            t
+        })
+        .collect()
+}
+
+async fn teams_of<S: Store>(s: &S) -> Vec<StoredTeam> {
+    s.teams(ORG)
+        .await
+        .expect("read teams")
+        .into_iter()
+        .map(|mut t| {
+            t.row.raw = normalized(&t.row.raw);
+            t
+        })
+        .collect()
+}
+
+/// (id, deleted?) of every stored node.
+fn node_marks(nodes: &[StoredNode]) -> Vec<(i64, bool)> {
+    nodes
+        .iter()
+        .map(|n| (n.row.id, n.deleted_at.is_some()))
+        .collect()
+}
+
+fn expected_work_item(row: &WorkItemRow, deleted_at: Option<DateTime<Utc>>) -> StoredWorkItem {
+    norm_work_item(StoredWorkItem {
+        row: WorkItemRow {
+            is_deleted: deleted_at.is_some(),
+            ..row.clone()
+        },
+        deleted_at,
+    })
+}
+
+async fn case_boards_round_trip<S: Store>(s: &S) {
+    let observed = at("2024-06-01T12:00:00.654321Z");
+    let b = boards_batch(observed);
+    let written = s.apply(ORG, &b).await.expect("apply");
+    assert_eq!(written, b.row_count() as u64);
+
+    // Work items: every column; the 7th fractional digit is dropped.
+    let mut full = b.work_items[0].clone();
+    full.closed_date = Some(at("2024-01-05T10:00:00.123456Z"));
+    assert_eq!(
+        work_items(s).await,
+        vec![
+            expected_work_item(&b.work_items[1], None),
+            expected_work_item(&full, None),
+        ]
+    );
+    let mut want_revisions = b.work_item_revisions.clone();
+    want_revisions.sort_by_key(|r| (r.id, r.rev));
+    for r in &mut want_revisions {
+        r.fields = normalized(&r.fields);
+    }
+    assert_eq!(revisions(s).await, want_revisions);
+    let want_links: Vec<WorkItemLinkRow> = b
+        .work_item_links
+        .iter()
+        .map(|l| WorkItemLinkRow {
+            raw: normalized(&l.raw),
+            ..l.clone()
+        })
+        .collect();
+    assert_eq!(links(s).await, want_links);
+
+    // Teams and members.
+    let want_teams: Vec<StoredTeam> = b.teams[0]
+        .teams
+        .iter()
+        .map(|t| StoredTeam {
+            row: TeamRow {
+                raw: normalized(&t.raw),
+                ..t.clone()
+            },
+            deleted_at: None,
+        })
+        .collect();
+    assert_eq!(teams_of(s).await, want_teams);
+    assert_eq!(
+        s.team_members(ORG).await.expect("members"),
+        vec![TeamMembers {
+            team_id: "t1".to_string(),
+            members: vec![member("u1", false), member("u2", true)],
+        }]
+    );
+
+    // Users: u1 carries the Graph columns of its descriptor; the Graph user without a known
+    // identity is stored under its descriptor.
+    let g9 = graph_user("aad.g9");
+    let g1 = graph_user("aad.u1");
+    assert_eq!(
+        s.user_profiles(ORG).await.expect("users"),
+        vec![
+            UserProfile {
+                id: "aad.g9".to_string(),
+                display_name: g9.display_name.clone(),
+                unique_name: g9.principal_name.clone(),
+                is_container: false,
+                mail_address: g9.mail_address.clone(),
+                descriptor: Some("aad.g9".to_string()),
+                origin: g9.origin.clone(),
+                origin_id: g9.origin_id.clone(),
+                subject_kind: g9.subject_kind.clone(),
+            },
+            UserProfile {
+                id: "u1".to_string(),
+                display_name: g1.display_name.clone(),
+                unique_name: g1.principal_name.clone(),
+                is_container: false,
+                mail_address: g1.mail_address.clone(),
+                descriptor: Some("aad.u1".to_string()),
+                origin: g1.origin.clone(),
+                origin_id: g1.origin_id.clone(),
+                subject_kind: g1.subject_kind.clone(),
+            },
+            UserProfile {
+                id: "u2".to_string(),
+                display_name: None,
+                unique_name: None,
+                is_container: true,
+                mail_address: None,
+                descriptor: None,
+                origin: None,
+                origin_id: None,
+                subject_kind: None,
+            },
+        ]
+    );
+    // The narrow view of the Repos connector sees the same rows.
+    assert_eq!(s.users(ORG).await.expect("users").len(), 3);
+
+    // Planning structure.
+    let planning = &b.planning[0];
+    let want_nodes = |rows: &Option<Vec<ClassificationNodeRow>>, dated: bool| -> Vec<StoredNode> {
+        rows.iter()
+            .flatten()
+            .map(|n| StoredNode {
+                project_id: "p1".to_string(),
+                row: ClassificationNodeRow {
+                    raw: normalized(&n.raw),
+                    start_date: n.start_date.filter(|_| dated),
+                    finish_date: n.finish_date.filter(|_| dated),
+                    ..n.clone()
+                },
+                deleted_at: None,
+            })
+            .collect()
+    };
+    assert_eq!(nodes(s, true).await, want_nodes(&planning.iterations, true));
+    assert!(nodes(s, true).await[1].row.start_date.is_some());
+    assert_eq!(nodes(s, false).await, want_nodes(&planning.areas, false));
+    let mut want_types: Vec<StoredWorkItemType> = planning
+        .work_item_types
+        .iter()
+        .flatten()
+        .map(|t| {
+            let mut row = WorkItemTypeRow {
+                raw: normalized(&t.raw),
+                ..t.clone()
+            };
+            row.states.sort();
+            StoredWorkItemType {
+                project_id: "p1".to_string(),
+                row,
+            }
+        })
+        .collect();
+    want_types.sort_by(|a, b| a.row.name.cmp(&b.row.name));
+    assert_eq!(types(s).await, want_types);
+    let mut want_fields: Vec<WorkItemFieldRow> = b
+        .work_item_fields
+        .iter()
+        .flatten()
+        .map(|f| WorkItemFieldRow {
+            raw: normalized(&f.raw),
+            ..f.clone()
+        })
+        .collect();
+    want_fields.sort_by(|a, b| a.reference_name.cmp(&b.reference_name));
+    let fields: Vec<WorkItemFieldRow> = s
+        .work_item_fields(ORG)
+        .await
+        .expect("fields")
+        .into_iter()
+        .map(|f| WorkItemFieldRow {
+            raw: normalized(&f.raw),
+            ..f
+        })
+        .collect();
+    assert_eq!(fields, want_fields);
+
+    assert_eq!(
+        s.cursor(ORG, "boards", "work_item_revisions:p1")
+            .await
+            .expect("cursor"),
+        Some("813;350;1".to_string())
+    );
+    assert_eq!(
+        s.live_work_item_ids(ORG, "Fabrikam").await.expect("live"),
+        vec![7]
+    );
+
+    // Another organization with the same ids is independent.
+    s.apply("fabrikam", &boards_batch(observed))
+        .await
+        .expect("apply other org");
+    assert_eq!(work_items(s).await.len(), 2);
+    assert_eq!(s.work_items("fabrikam").await.expect("read").len(), 2);
+    assert!(s.work_items("nobody").await.expect("read").is_empty());
+}
+
+async fn case_work_items_never_regress<S: Store>(s: &S) {
+    let t1 = at("2024-06-01T10:00:00Z");
+    let t2 = at("2024-06-01T11:00:00Z");
+    let t3 = at("2024-06-01T12:00:00Z");
+
+    let mut first = Batch::new(t2);
+    first.work_items = vec![
+        WorkItemRow {
+            title: Some("five".to_string()),
+            ..work_item(1, 5)
+        },
+        work_item(2, 2),
+    ];
+    assert_eq!(s.apply(ORG, &first).await.expect("apply"), 2);
+
+    // Older revisions, and the same revision observed earlier, change nothing.
+    let mut stale = Batch::new(t1);
+    stale.work_items = vec![
+        work_item(1, 4),
+        WorkItemRow {
+            title: Some("stale five".to_string()),
+            ..work_item(1, 5)
+        },
+    ];
+    assert_eq!(s.apply(ORG, &stale).await.expect("apply stale"), 0);
+    let mut older = Batch::new(t3);
+    older.work_items = vec![work_item(1, 3)];
+    assert_eq!(s.apply(ORG, &older).await.expect("apply older rev"), 0);
+    assert_eq!(work_item_of(s, 1).await.row.title.as_deref(), Some("five"));
+
+    // A higher revision wins even when it was observed earlier (a slow page of the stream).
+    let mut slow = Batch::new(t1);
+    slow.work_items = vec![work_item(2, 3)];
+    assert_eq!(s.apply(ORG, &slow).await.expect("apply slow"), 1);
+    assert_eq!(work_item_of(s, 2).await.row.rev, 3);
+
+    // The same revision observed later is rewritten.
+    let mut again = Batch::new(t3);
+    again.work_items = vec![WorkItemRow {
+        title: Some("five again".to_string()),
+        ..work_item(1, 5)
+    }];
+    assert_eq!(s.apply(ORG, &again).await.expect("apply again"), 1);
+    assert_eq!(
+        work_item_of(s, 1).await.row.title.as_deref(),
+        Some("five again")
+    );
+
+    // Several revisions of one item in a page: the highest rev wins, in any order.
+    let mut page = Batch::new(t3);
+    page.work_items = vec![work_item(3, 2), work_item(3, 4), work_item(3, 1)];
+    s.apply(ORG, &page).await.expect("apply page");
+    assert_eq!(work_item_of(s, 3).await.row.rev, 4);
+
+    // A last comment date from the comments endpoint survives revisions that carry none.
+    let commented = at("2024-01-09T10:00:00Z");
+    let mut comment = Batch::new(t3);
+    comment.work_items = vec![WorkItemRow {
+        last_comment_date: Some(commented),
+        ..work_item(1, 6)
+    }];
+    s.apply(ORG, &comment).await.expect("apply comment");
+    let mut next = Batch::new(t3);
+    next.work_items = vec![work_item(1, 7)];
+    s.apply(ORG, &next).await.expect("apply next");
+    let one = work_item_of(s, 1).await;
+    assert_eq!(
+        (one.row.rev, one.row.last_comment_date),
+        (7, Some(commented))
+    );
+}
+
+async fn case_work_item_deletions<S: Store>(s: &S) {
+    let t0 = at("2024-05-31T00:00:00Z");
+    let t1 = at("2024-06-01T10:00:00Z");
+    let t2 = at("2024-06-01T11:00:00Z");
+    let t3 = at("2024-06-01T12:00:00Z");
+    let t4 = at("2024-06-01T13:00:00Z");
+    let t5 = at("2024-06-01T14:00:00Z");
+    let apply = |observed: DateTime<Utc>, f: &dyn Fn(&mut Batch)| {
+        let mut b = Batch::new(observed);
+        f(&mut b);
+        async move { s.apply(ORG, &b).await.expect("apply") }
+    };
+    let deleted_at = |id: i64| async move { work_item_of(s, id).await.deleted_at };
+
+    apply(t1, &|b| {
+        b.work_items = (1..=3).map(|id| work_item(id, 1)).collect()
+    })
+    .await;
+
+    // The stream reports a deletion as a revision with System.IsDeleted: the item keeps its
+    // data and gets the revision's time as deleted_at.
+    let deleted = |id, rev| WorkItemRow {
+        is_deleted: true,
+        state: Some("Removed".to_string()),
+        ..work_item(id, rev)
+    };
+    apply(t2, &|b| b.work_items = vec![deleted(1, 2)]).await;
+    assert_eq!(deleted_at(1).await, Some(changed(2)));
+    assert_eq!(
+        s.live_work_item_ids(ORG, "Fabrikam").await.expect("live"),
+        vec![2, 3]
+    );
+    let one = work_item_of(s, 1).await;
+    assert_eq!(
+        (one.row.state.as_deref(), one.row.is_deleted),
+        (Some("Removed"), true)
+    );
+    // A replay of an older revision neither changes nor revives it.
+    apply(t3, &|b| b.work_items = vec![work_item(1, 1)]).await;
+    assert_eq!(work_item_of(s, 1).await.row.rev, 2);
+    assert_eq!(deleted_at(1).await, Some(changed(2)));
+    // A later deleted revision keeps the first deletion time.
+    apply(t3, &|b| b.work_items = vec![deleted(1, 3)]).await;
+    assert_eq!(deleted_at(1).await, Some(changed(2)));
+    // The restore is a new revision without the flag.
+    apply(t3, &|b| b.work_items = vec![work_item(1, 4)]).await;
+    assert_eq!(deleted_at(1).await, None);
+    assert_eq!(
+        s.live_work_item_ids(ORG, "Fabrikam").await.expect("live"),
+        vec![1, 2, 3]
+    );
+
+    // An explicit signal (recycle bin listing) stamps the observation time, once.
+    let written = apply(t3, &|b| b.deleted_work_items = vec![2, 99]).await;
+    assert_eq!(written, 1, "only item 2 is stored and live");
+    assert_eq!(apply(t4, &|b| b.deleted_work_items = vec![2]).await, 0);
+    assert_eq!(deleted_at(2).await, Some(t3));
+    // Revisions that predate the signal are no evidence of a restore: the data is updated,
+    // the mark stays.
+    apply(t4, &|b| b.work_items = vec![work_item(2, 1)]).await;
+    apply(t4, &|b| b.work_items = vec![work_item(2, 2)]).await;
+    let two = work_item_of(s, 2).await;
+    assert_eq!((two.row.rev, two.deleted_at), (2, Some(t3)));
+    // A revision made after the signal means the item came back.
+    apply(t5, &|b| {
+        b.work_items = vec![WorkItemRow {
+            changed_date: Some(t3 + Duration::minutes(5)),
+            ..work_item(2, 3)
+        }]
+    })
+    .await;
+    assert_eq!(deleted_at(2).await, None);
+
+    // A deletion signal older than the row's last observation is stale: ignored.
+    assert_eq!(apply(t0, &|b| b.deleted_work_items = vec![3]).await, 0);
+    assert_eq!(deleted_at(3).await, None);
+
+    // An explicit restore signal lifts marks set before it, not later ones.
+    apply(t4, &|b| b.deleted_work_items = vec![3]).await;
+    assert_eq!(apply(t3, &|b| b.restored_work_items = vec![3]).await, 0);
+    assert_eq!(deleted_at(3).await, Some(t4));
+    assert_eq!(
+        apply(t5, &|b| b.restored_work_items = vec![3, 2, 99]).await,
+        1
+    );
+    assert_eq!(deleted_at(3).await, None);
+    assert_eq!(
+        s.live_work_item_ids(ORG, "Fabrikam").await.expect("live"),
+        vec![1, 2, 3]
+    );
+    assert_eq!(work_items(s).await.len(), 3, "data is always kept");
+}
+
+/// A reporting page: `items` work items with revisions `1..=revs` each, plus the current
+/// rows the mapping derives from it (the last revision of each item).
+fn revision_page(first_id: i64, items: i64, revs: i64, observed: DateTime<Utc>) -> Batch {
+    let mut b = Batch::new(observed);
+    for id in first_id..first_id + items {
+        for rev in 1..=revs {
+            b.work_item_revisions.push(revision(id, rev));
+        }
+        b.work_items.push(work_item(id, revs));
+    }
+    b.cursor = Some(CursorUpdate {
+        connector: "boards".to_string(),
+        scope: "work_item_revisions:p1".to_string(),
+        value: format!("{first_id};{revs}"),
+    });
+    b
+}
+
+async fn case_revision_page_replay<S: Store>(s: &S) {
+    let t1 = at("2024-06-01T10:00:00Z");
+    let page = revision_page(1, 40, 5, t1);
+    assert_eq!(page.work_item_revisions.len(), 200);
+    assert_eq!(s.apply(ORG, &page).await.expect("apply"), 240);
+    let counts = s.table_counts().await.expect("counts");
+    let (items, revs) = (work_items(s).await, revisions(s).await);
+
+    // The same page again (a crash before the next cursor), now and later: nothing changes
+    // but the observation time of the current rows.
+    assert_eq!(
+        s.apply(ORG, &page).await.expect("replay"),
+        40,
+        "revisions are not rewritten"
+    );
+    let later = revision_page(1, 40, 5, t1 + Duration::hours(1));
+    s.apply(ORG, &later).await.expect("replay later");
+    assert_eq!(s.table_counts().await.expect("counts"), counts);
+    assert_eq!(work_items(s).await, items);
+    assert_eq!(revisions(s).await, revs);
+
+    // An older page (a stream restarted from an old token) regresses nothing.
+    let old = revision_page(1, 40, 3, t1 + Duration::hours(2));
+    assert_eq!(s.apply(ORG, &old).await.expect("old page"), 0);
+    assert_eq!(work_items(s).await, items);
+
+    // Revisions are immutable: a revision sent again with other fields is ignored.
+    let mut changed_revision = Batch::new(t1 + Duration::hours(3));
+    changed_revision.work_item_revisions = vec![WorkItemRevisionRow {
+        state: Some("Closed".to_string()),
+        ..revision(1, 1)
+    }];
+    assert_eq!(s.apply(ORG, &changed_revision).await.expect("apply"), 0);
+    assert_eq!(revisions(s).await, revs);
+}
+
+async fn case_planning_refresh<S: Store>(s: &S) {
+    let t1 = at("2024-06-01T10:00:00Z");
+    let t2 = at("2024-06-01T11:00:00Z");
+    let t3 = at("2024-06-01T12:00:00Z");
+    let refresh = |project: &str, base: i64, iterations: &[i64], types: &[&str]| PlanningRefresh {
+        project_id: project.to_string(),
+        iterations: Some(
+            iterations
+                .iter()
+                .map(|i| node(base + i, &format!("{project}\\Sprint {i}"), true))
+                .collect(),
+        ),
+        areas: Some(
+            iterations
+                .iter()
+                .map(|i| node(base + 100 + i, &format!("{project}\\Area {i}"), false))
+                .collect(),
+        ),
+        work_item_types: Some(
+            types
+                .iter()
+                .map(|t| wit_type(t, &[("New", "Proposed"), ("Done", "Completed")]))
+                .collect(),
+        ),
+    };
+
+    let mut first = Batch::new(t1);
+    first.planning = vec![
+        refresh("p1", 0, &[1, 2, 3], &["Bug", "Task"]),
+        refresh("p2", 1000, &[1], &["Bug"]),
+    ];
+    first.work_item_fields = Some(vec![wi_field("System.Title"), wi_field("Custom.Gone")]);
+    s.apply(ORG, &first).await.expect("apply");
+
+    // Sprint 2 and Task disappear from p1; a state of Bug disappears; Sprint 4 appears.
+    let mut second = Batch::new(t2);
+    let mut p1 = refresh("p1", 0, &[1, 3, 4], &["Bug"]);
+    if let Some(types) = &mut p1.work_item_types {
+        types[0].states.retain(|st| st.name != "Done");
+    }
+    second.planning = vec![p1];
+    second.work_item_fields = Some(vec![wi_field("System.Title"), wi_field("System.State")]);
+    s.apply(ORG, &second).await.expect("apply second");
+
+    let iterations = nodes(s, true).await;
+    assert_eq!(
+        node_marks(&iterations),
+        vec![(1, false), (2, true), (3, false), (4, false), (1001, false)],
+        "missing iterations are marked, other projects untouched"
+    );
+    assert_eq!(iterations[1].deleted_at, Some(t2));
+    assert_eq!(
+        node_marks(&nodes(s, false).await),
+        vec![
+            (101, false),
+            (102, true),
+            (103, false),
+            (104, false),
+            (1101, false)
+        ]
+    );
+    let stored: Vec<(String, String, Vec<String>)> = types(s)
+        .await
+        .into_iter()
+        .map(|t| {
+            (
+                t.project_id,
+                t.row.name,
+                t.row.states.into_iter().map(|st| st.name).collect(),
+            )
+        })
+        .collect();
+    let owned = |p: &str, t: &str, states: &[&str]| {
+        (
+            p.to_string(),
+            t.to_string(),
+            states.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        stored,
+        vec![
+            owned("p1", "Bug", &["New"]),
+            owned("p2", "Bug", &["Done", "New"]),
+        ],
+        "types and states are replaced"
+    );
+    let fields: Vec<String> = s
+        .work_item_fields(ORG)
+        .await
+        .expect("fields")
+        .into_iter()
+        .map(|f| f.reference_name)
+        .collect();
+    assert_eq!(fields, vec!["System.State", "System.Title"]);
+
+    // A stale refresh (observed before the stored one) neither revives, removes nor
+    // overwrites anything.
+    let mut stale = Batch::new(t1);
+    stale.planning = vec![refresh("p1", 0, &[2], &["Task"])];
+    stale.work_item_fields = Some(vec![wi_field("Custom.Gone")]);
+    s.apply(ORG, &stale).await.expect("apply stale");
+    assert_eq!(
+        node_marks(&nodes(s, true).await),
+        vec![(1, false), (2, true), (3, false), (4, false), (1001, false)]
+    );
+    let names: Vec<String> = types(s).await.into_iter().map(|t| t.row.name).collect();
+    assert_eq!(
+        names,
+        vec!["Bug", "Task", "Bug"],
+        "the stale Task is written back"
+    );
+    let fields = s.work_item_fields(ORG).await.expect("fields");
+    assert_eq!(fields.len(), 3, "nothing newer is removed");
+
+    // A node that comes back is revived; a part left out (None) is not touched.
+    let mut back = Batch::new(t3);
+    back.planning = vec![PlanningRefresh {
+        areas: None,
+        work_item_types: None,
+        ..refresh("p1", 0, &[1, 2, 3, 4], &[])
+    }];
+    s.apply(ORG, &back).await.expect("apply back");
+    assert!(nodes(s, true).await.iter().all(|n| n.deleted_at.is_none()));
+    assert_eq!(
+        node_marks(&nodes(s, false).await)[1],
+        (102, true),
+        "areas were not refreshed"
+    );
+    assert_eq!(types(s).await.len(), 3);
+
+    // A renamed node keeps its id and is updated in place.
+    let mut renamed = Batch::new(t3 + Duration::minutes(1));
+    let mut p1 = refresh("p1", 0, &[1, 2, 3, 4], &["Bug"]);
+    if let Some(iterations) = &mut p1.iterations {
+        iterations[0] = ClassificationNodeRow {
+            name: "Sprint One".to_string(),
+            path: "p1\\Sprint One".to_string(),
+            ..iterations[0].clone()
+        };
+    }
+    renamed.planning = vec![p1];
+    s.apply(ORG, &renamed).await.expect("apply renamed");
+    assert_eq!(nodes(s, true).await[0].row.path, "p1\\Sprint One");
+}
+
+async fn case_teams_refresh<S: Store>(s: &S) {
+    let t1 = at("2024-06-01T10:00:00Z");
+    let t2 = at("2024-06-01T11:00:00Z");
+    let t3 = at("2024-06-01T12:00:00Z");
+    let teams = |project: &str, ids: &[&str]| TeamsRefresh {
+        project_id: project.to_string(),
+        teams: ids.iter().map(|id| team(id, project)).collect(),
+    };
+    let members = |team_id: &str, users: &[&str]| TeamMembers {
+        team_id: team_id.to_string(),
+        members: users.iter().map(|u| member(u, *u == "admin")).collect(),
+    };
+
+    let mut first = Batch::new(t2);
+    first.teams = vec![teams("p1", &["a", "b"]), teams("p2", &["c"])];
+    first.team_members = vec![members("a", &["u1", "u2", "admin"]), members("b", &["u3"])];
+    s.apply(ORG, &first).await.expect("apply");
+
+    // Team b disappears from p1; a's members change.
+    let mut second = Batch::new(t3);
+    second.teams = vec![teams("p1", &["a"])];
+    second.team_members = vec![members("a", &["u2", "u4"])];
+    s.apply(ORG, &second).await.expect("apply second");
+    let marks: Vec<(String, bool)> = teams_of(s)
+        .await
+        .into_iter()
+        .map(|t| (t.row.id, t.deleted_at.is_some()))
+        .collect();
+    assert_eq!(
+        marks,
+        vec![
+            ("a".to_string(), false),
+            ("b".to_string(), true),
+            ("c".to_string(), false)
+        ]
+    );
+    assert_eq!(
+        s.team_members(ORG).await.expect("members"),
+        vec![
+            TeamMembers {
+                team_id: "a".to_string(),
+                members: vec![member("u2", false), member("u4", false)],
+            },
+            members("b", &["u3"]),
+        ]
+    );
+
+    // A stale member set (observed before the stored one) is ignored; a stale team list
+    // neither revives nor marks.
+    let mut stale = Batch::new(t1);
+    stale.teams = vec![teams("p1", &["b"])];
+    stale.team_members = vec![members("a", &["u9"]), members("z", &["u1"])];
+    s.apply(ORG, &stale).await.expect("apply stale");
+    let sets = s.team_members(ORG).await.expect("members");
+    assert_eq!(
+        sets[0].members,
+        vec![member("u2", false), member("u4", false)]
+    );
+    assert_eq!(sets.len(), 3, "a team without stored members takes the set");
+    let live: Vec<String> = teams_of(s)
+        .await
+        .into_iter()
+        .filter(|t| t.deleted_at.is_none())
+        .map(|t| t.row.id)
+        .collect();
+    assert_eq!(live, vec!["a", "c"]);
+
+    // An empty member set empties the team; a team that comes back is revived.
+    let mut back = Batch::new(t3 + Duration::minutes(1));
+    back.teams = vec![teams("p1", &["a", "b"])];
+    back.team_members = vec![members("a", &[])];
+    s.apply(ORG, &back).await.expect("apply back");
+    assert!(teams_of(s).await.iter().all(|t| t.deleted_at.is_none()));
+    let sets = s.team_members(ORG).await.expect("members");
+    assert!(sets.iter().all(|t| t.team_id != "a"));
+}
+
+async fn case_users_merge<S: Store>(s: &S) {
+    let t1 = at("2024-06-01T10:00:00Z");
+    let t2 = at("2024-06-01T11:00:00Z");
+    let profiles = || async { s.user_profiles(ORG).await.expect("users") };
+
+    // Graph first: stored under the descriptor until the identity arrives, then merged into
+    // the identity's row.
+    let mut graph = Batch::new(t1);
+    graph.graph_users = vec![graph_user("aad.a"), graph_user("aad.b")];
+    assert_eq!(s.apply(ORG, &graph).await.expect("apply graph"), 2);
+    let ids: Vec<String> = profiles().await.into_iter().map(|u| u.id).collect();
+    assert_eq!(ids, vec!["aad.a", "aad.b"]);
+
+    let mut members = Batch::new(t2);
+    members.identities = vec![identity("id-a", Some("aad.a"))];
+    s.apply(ORG, &members).await.expect("apply identities");
+    let users = profiles().await;
+    let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, vec!["aad.b", "id-a"], "the placeholder is taken over");
+    let a = &users[1];
+    assert_eq!(a.display_name.as_deref(), Some("Identity id-a"));
+    assert_eq!(a.descriptor.as_deref(), Some("aad.a"));
+    assert_eq!(a.mail_address.as_deref(), Some("aad.a@mail.example"));
+    assert_eq!(a.origin_id.as_deref(), Some("origin-aad.a"));
+
+    // Identity first: the Graph user updates that row.
+    let mut identity_first = Batch::new(t1);
+    identity_first.identities = vec![identity("id-c", Some("aad.c")), identity("id-d", None)];
+    s.apply(ORG, &identity_first).await.expect("apply identity");
+    let mut graph_later = Batch::new(t2);
+    graph_later.graph_users = vec![
+        graph_user("aad.c"),
+        GraphUserRow {
+            subject_kind: Some("group".to_string()),
+            mail_address: None,
+            ..graph_user("aad.grp")
+        },
+    ];
+    s.apply(ORG, &graph_later).await.expect("apply graph later");
+    let users = profiles().await;
+    let c = users.iter().find(|u| u.id == "id-c").expect("id-c");
+    assert_eq!(c.unique_name.as_deref(), Some("aad.c@graph.example"));
+    assert_eq!(c.subject_kind.as_deref(), Some("user"));
+    let group = users.iter().find(|u| u.id == "aad.grp").expect("group");
+    assert!(group.is_container);
+    assert!(!users.iter().any(|u| u.id == "aad.c"));
+
+    // A stale Graph page does not overwrite; the Repos connector's user rows keep the Graph
+    // columns.
+    let mut stale = Batch::new(t1);
+    stale.graph_users = vec![GraphUserRow {
+        display_name: Some("Old".to_string()),
+        ..graph_user("aad.c")
+    }];
+    s.apply(ORG, &stale).await.expect("apply stale graph");
+    let mut reviewers = Batch::new(t2 + Duration::minutes(1));
+    reviewers.users = vec![UserRow {
+        id: "id-c".to_string(),
+        display_name: Some("From a PR".to_string()),
+        unique_name: Some("c@contoso.example".to_string()),
+        is_container: false,
+    }];
+    s.apply(ORG, &reviewers).await.expect("apply PR users");
+    let users = profiles().await;
+    let c = users.iter().find(|u| u.id == "id-c").expect("id-c");
+    assert_eq!(c.display_name.as_deref(), Some("From a PR"));
+    assert_eq!(c.mail_address.as_deref(), Some("aad.c@mail.example"));
+    assert_eq!(c.descriptor.as_deref(), Some("aad.c"));
+    assert_eq!(users.len(), 5, "aad.b, aad.grp, id-a, id-c, id-d");
+}
+
+async fn case_links<S: Store>(s: &S) {
+    let t1 = at("2024-06-01T10:00:00Z");
+    let t2 = at("2024-06-01T11:00:00Z");
+    let mut first = Batch::new(t2);
+    first.work_item_links = vec![
+        link(1, 2, HIERARCHY, true, "2024-01-01T00:00:00Z"),
+        link(1, 3, HIERARCHY, true, "2024-01-01T00:00:00Z"),
+        link(1, 2, RELATED, true, "2024-01-01T00:00:00Z"),
+    ];
+    s.apply(ORG, &first).await.expect("apply");
+
+    // A removal, then a stale re-add from an older change, then a page with the same link
+    // twice (the last change in time wins).
+    let mut removed = Batch::new(t1);
+    removed.work_item_links = vec![link(1, 2, HIERARCHY, false, "2024-01-02T00:00:00Z")];
+    assert_eq!(s.apply(ORG, &removed).await.expect("apply removal"), 1);
+    let mut stale = Batch::new(t2);
+    stale.work_item_links = vec![link(1, 2, HIERARCHY, true, "2024-01-01T12:00:00Z")];
+    assert_eq!(s.apply(ORG, &stale).await.expect("apply stale"), 0);
+    let mut page = Batch::new(t2);
+    page.work_item_links = vec![
+        link(1, 3, HIERARCHY, false, "2024-01-03T00:00:00Z"),
+        link(1, 3, HIERARCHY, true, "2024-01-04T00:00:00Z"),
+        link(1, 2, RELATED, false, "2024-01-05T00:00:00Z"),
+    ];
+    s.apply(ORG, &page).await.expect("apply page");
+
+    let state: Vec<(i64, i64, String, bool)> = links(s)
+        .await
+        .into_iter()
+        .map(|l| (l.source_id, l.target_id, l.rel, l.is_active))
+        .collect();
+    assert_eq!(
+        state,
+        vec![
+            (1, 2, HIERARCHY.to_string(), false),
+            (1, 2, RELATED.to_string(), false),
+            (1, 3, HIERARCHY.to_string(), true),
+        ]
+    );
+    // Replaying the same change is idempotent.
+    let before = links(s).await;
+    s.apply(ORG, &page).await.expect("replay");
+    assert_eq!(links(s).await, before);
+}
+
+async fn case_boards_atomic<S: Store>(s: &S) {
+    let cursor = |value: &str| CursorUpdate {
+        connector: "boards".to_string(),
+        scope: "work_item_revisions:p1".to_string(),
+        value: value.to_string(),
+    };
+    let mut good = revision_page(1, 2, 2, at("2024-06-01T10:00:00Z"));
+    good.cursor = Some(cursor("page-1"));
+    s.apply(ORG, &good).await.expect("apply good page");
+    let counts = s.table_counts().await.expect("counts");
+
+    // Everything of this page is valid except the last revision's fields: nothing of it is
+    // written, the cursor stays.
+    let mut bad = boards_batch(at("2024-06-01T10:01:00Z"));
+    bad.work_items.push(work_item(1, 9));
+    bad.deleted_work_items = vec![2];
+    bad.work_item_revisions.push(WorkItemRevisionRow {
+        fields: "{ not json".to_string(),
+        ..revision(5, 1)
+    });
+    bad.cursor = Some(cursor("page-2"));
+    let err = s.apply(ORG, &bad).await.expect_err("invalid fields");
+    assert!(matches!(err, Error::Query { .. }), "{err:?}");
+    assert_eq!(s.table_counts().await.expect("counts"), counts);
+    assert_eq!(work_item_of(s, 1).await.row.rev, 2);
+    assert_eq!(
+        s.cursor(ORG, "boards", "work_item_revisions:p1")
+            .await
+            .expect("cursor"),
+        Some("page-1".to_string())
+    );
+}
+
+async fn case_large_revision_batch<S: Store>(s: &S) {
+    // 3,000 items × 31 columns and 12,000 revisions × 10 columns in one batch: far beyond
+    // SQLite's 32,766 bind parameters per statement.
+    let batch = revision_page(1, 3_000, 4, at("2024-06-01T10:00:00Z"));
+    let written = s.apply(ORG, &batch).await.expect("apply large batch");
+    assert_eq!(written, 3_000 + 12_000);
+    assert_eq!(count(s, "work_items").await, 3_000);
+    assert_eq!(count(s, "work_item_revisions").await, 12_000);
+    let stored = work_items(s).await;
+    assert_eq!(
+        stored[2_999],
+        expected_work_item(&work_item(3_000, 4), None)
+    );
+}
+
+async fn case_concurrent_revision_pages<S: Store>(s: &S) {
+    // 6 tasks write overlapping items with interleaved revisions: each item ends at its
+    // highest rev, and every revision is stored once.
+    const TASKS: i64 = 6;
+    let mut handles = Vec::new();
+    for task in 0..TASKS {
+        let store = s.clone();
+        handles.push(tokio::spawn(async move {
+            for page in 0..5 {
+                let mut b = Batch::new(at("2024-06-01T10:00:00Z") + Duration::seconds(page));
+                for id in 1..=60 {
+                    let rev = 1 + (task + page + id) % 10;
+                    b.work_items.push(work_item(id, rev));
+                    b.work_item_revisions.push(revision(id, rev));
+                }
+                store.apply(ORG, &b).await?;
+            }
+            Ok::<_, Error>(())
+        }));
+    }
+    for handle in handles {
+        handle
+            .await
+            .expect("task")
+            .expect("concurrent apply succeeds");
+    }
+    let mut newest = std::collections::BTreeMap::new();
+    let mut all = std::collections::BTreeSet::new();
+    for task in 0..TASKS {
+        for page in 0..5 {
+            for id in 1..=60 {
+                let rev = 1 + (task + page + id) % 10;
+                let entry = newest.entry(id).or_insert(rev);
+                *entry = (*entry).max(rev);
+                all.insert((id, rev));
+            }
+        }
+    }
+    let stored: Vec<(i64, i64)> = work_items(s)
+        .await
+        .into_iter()
+        .map(|w| (w.row.id, w.row.rev))
+        .collect();
+    assert_eq!(stored, newest.into_iter().collect::<Vec<_>>());
+    let revs: Vec<(i64, i64)> = revisions(s).await.iter().map(|r| (r.id, r.rev)).collect();
+    assert_eq!(revs, all.into_iter().collect::<Vec<_>>());
 }

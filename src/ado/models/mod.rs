@@ -4,7 +4,10 @@
 
 pub mod core;
 pub mod git;
+pub mod graph;
+pub mod wit;
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -47,6 +50,32 @@ pub struct IdentityRef {
     pub descriptor: Option<String>,
 }
 
+/// Parses an ADO timestamp leniently: RFC 3339 with any number of fractional digits (ADO sends
+/// up to 7), or the same without an offset, read as UTC (`"0001-01-01T00:00:00"`, API_FACTS
+/// §4.1). .NET's `DateTime.MinValue` (year 1) is ADO's "not set" and gives `None`, as does
+/// text that is no timestamp at all.
+pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    let at = match DateTime::parse_from_rfc3339(text) {
+        Ok(at) => at.to_utc(),
+        Err(_) => NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+            .ok()?
+            .and_utc(),
+    };
+    (at.timestamp() >= MIN_VALUE_DAY_END).then_some(at)
+}
+
+/// 0001-01-02T00:00:00Z in Unix seconds: anything before it is .NET's MinValue sentinel.
+const MIN_VALUE_DAY_END: i64 = -62_135_510_400;
+
+/// `deserialize_with` for an optional ADO timestamp, parsed by [`parse_date`]; a value that is
+/// not a string (or not a timestamp) is `None` rather than an error, so one odd date never
+/// rejects a whole page.
+pub fn lenient_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(value.as_ref().and_then(|v| v.as_str()).and_then(parse_date))
+}
+
 #[cfg(test)]
 pub(crate) mod example {
     //! Reads the recorded examples in `../shared/ado-api/examples/`.
@@ -73,5 +102,29 @@ pub(crate) mod example {
     /// The body as text (for `WithRaw` parsing).
     pub fn body_text(rel: &str) -> String {
         body(rel).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_date;
+
+    #[test]
+    fn dates_parse_leniently() {
+        let seven = parse_date("2014-12-29T20:49:21.6171234Z").unwrap();
+        assert_eq!(seven.timestamp_subsec_nanos(), 617_123_400);
+        assert_eq!(
+            parse_date("2014-10-27T00:00:00"),
+            parse_date("2014-10-27T00:00:00Z")
+        );
+        assert!(parse_date("2015-06-23T18:25:16.137+02:00").is_some());
+        assert_eq!(
+            parse_date("0001-01-01T00:00:00"),
+            None,
+            ".NET MinValue is unset"
+        );
+        assert_eq!(parse_date("0001-01-01T00:00:00Z"), None);
+        assert!(parse_date("9999-01-01T00:00:00Z").is_some());
+        assert_eq!(parse_date("yesterday"), None);
     }
 }
