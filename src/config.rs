@@ -71,6 +71,9 @@ pub struct OrganizationSettings {
     /// Key stored in every row's `org` column; default: the last path segment of `url`.
     #[serde(default)]
     pub name: Option<String>,
+    /// Graph host URL; default `https://vssps.dev.azure.com/{org}` for dev.azure.com, else `url`.
+    #[serde(default)]
+    pub graph_url: Option<String>,
 }
 
 /// `[sync]`
@@ -137,6 +140,8 @@ impl Default for HttpSettings {
 pub struct ConnectorsSettings {
     #[serde(default)]
     pub repos: Option<ConnectorSettings>,
+    #[serde(default)]
+    pub boards: Option<ConnectorSettings>,
 }
 
 /// One connector's settings.
@@ -335,6 +340,7 @@ impl Settings {
             .separator("__")
             .list_separator(",")
             .with_list_parse_key("connectors.repos.tokens")
+            .with_list_parse_key("connectors.boards.tokens")
             .with_list_parse_key("organization.projects")
             .try_parsing(true)
             .source(Some(env.into_iter().collect()));
@@ -424,7 +430,7 @@ impl Settings {
         }
         if !any_enabled {
             problems.push(
-                "connectors: no connector is enabled (add a [connectors.repos] section)".into(),
+                "connectors: no connector is enabled (add a [connectors.repos] or [connectors.boards] section)".into(),
             );
         }
         if problems.is_empty() {
@@ -452,6 +458,19 @@ impl Settings {
             .unwrap_or_else(|| self.organization.url.clone())
     }
 
+    /// The Graph API's organization URL (API_FACTS §0: `vssps.` on Services).
+    pub fn graph_url(&self) -> String {
+        if let Some(g) = &self.organization.graph_url {
+            return g.clone();
+        }
+        match url::Url::parse(&self.organization.url) {
+            Ok(u) if u.host_str() == Some("dev.azure.com") => {
+                format!("https://vssps.dev.azure.com/{}", self.org_key())
+            }
+            _ => self.organization.url.clone(),
+        }
+    }
+
     /// The backfill horizon, parsed.
     pub fn since(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.sync.since.as_deref().and_then(parse_since)
@@ -461,13 +480,16 @@ impl Settings {
 impl ConnectorsSettings {
     /// Every configured connector by name.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &ConnectorSettings)> {
-        [("repos", self.repos.as_ref())]
-            .into_iter()
-            .filter_map(|(n, c)| c.map(|c| (n, c)))
+        [
+            ("repos", self.repos.as_ref()),
+            ("boards", self.boards.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(n, c)| c.map(|c| (n, c)))
     }
 
     /// Names of the connectors this build knows.
-    pub const KNOWN: &'static [&'static str] = &["repos"];
+    pub const KNOWN: &'static [&'static str] = &["repos", "boards"];
 }
 
 impl TokenRef {
@@ -654,7 +676,8 @@ burst = 0
         let secret = secret.display().to_string();
         let text = include_str!("../config/example.toml")
             .replace("env:ADO_REPOS_PAT_1", &format!("file:{secret}"))
-            .replace("file:/run/secrets/ado_pat_2", &format!("file:{secret}"));
+            .replace("file:/run/secrets/ado_pat_2", &format!("file:{secret}"))
+            .replace("env:ADO_BOARDS_PAT", &format!("file:{secret}"));
         let s = Settings::from_toml(Some(&text), "example.toml", std::iter::empty()).unwrap();
         let repos = s.connectors.repos.unwrap();
         assert_eq!(repos.resolve_tokens().unwrap()[1].name, "svc-repos-2");

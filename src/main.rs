@@ -166,17 +166,20 @@ async fn run_command(
             );
         }
         match &r.result {
-            Ok(s) => println!(
-                "{}: {} ok — {} projects, {} repositories ({} deleted), {} pull requests, {} rows, {} requests",
-                r.connector,
-                mode.as_str(),
-                s.projects,
-                s.repositories,
-                s.repositories_deleted,
-                s.pull_requests,
-                s.rows,
-                metrics.snapshot().requests
-            ),
+            Ok(s) => {
+                let m = &r.metrics;
+                println!(
+                    "{}: {} ok — {}, {} rows, {} requests, {} retries, {} throttle pauses, {} throttled (429)",
+                    r.connector,
+                    mode.as_str(),
+                    s.describe(),
+                    s.rows,
+                    m.requests,
+                    m.retries,
+                    m.throttle_pauses,
+                    m.throttled_429
+                )
+            }
             Err(e) => {
                 ok = false;
                 eprintln!(
@@ -212,8 +215,8 @@ fn print_demo(outcome: &demo::DemoOutcome) -> ExitCode {
         println!("{table:<26} {n:>10}");
     }
     println!(
-        "\nTry:\n  sqlite3 {} \"SELECT status, COUNT(*), ROUND(AVG(julianday(closed_date) - julianday(creation_date)), 1) AS avg_days_open FROM pull_requests GROUP BY status;\"",
-        outcome.db
+        "\nTry:\n  sqlite3 {db} \"SELECT status, COUNT(*), ROUND(AVG(julianday(closed_date) - julianday(creation_date)), 1) AS avg_days_open FROM pull_requests GROUP BY status;\"\n  sqlite3 {db} \"SELECT type, state, COUNT(*) FROM work_items WHERE deleted_at IS NULL GROUP BY type, state ORDER BY type;\"",
+        db = outcome.db
     );
     if ok {
         ExitCode::SUCCESS

@@ -4,8 +4,8 @@
 //! `/metrics` and read by the progress reporter. Owns no I/O.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Counters shared by the client, the pool and the connectors.
@@ -20,6 +20,9 @@ pub struct Metrics {
     rows: AtomicU64,
     items: AtomicU64,
     by_endpoint_status: Mutex<BTreeMap<(String, u16), u64>>,
+    /// Totals that every count here also goes to (the process-wide metrics of a connector's
+    /// own metrics), so runs report per connector and progress reports the whole.
+    parent: Option<Arc<Metrics>>,
 }
 
 /// A copy of the counters at one instant.
@@ -36,8 +39,19 @@ pub struct Snapshot {
 }
 
 impl Metrics {
+    /// Metrics of one part (a connector) whose counts also add up in `parent`.
+    pub fn child(parent: Arc<Metrics>) -> Self {
+        Self {
+            parent: Some(parent),
+            ..Self::default()
+        }
+    }
+
     /// One HTTP response (or transport failure, status 0) from `endpoint`.
     pub fn request(&self, endpoint: &str, status: u16) {
+        if let Some(p) = &self.parent {
+            p.request(endpoint, status);
+        }
         self.requests.fetch_add(1, Ordering::Relaxed);
         if status == 429 {
             self.throttled_429.fetch_add(1, Ordering::Relaxed);
@@ -48,24 +62,39 @@ impl Metrics {
     }
     /// One retry of a failed request.
     pub fn retry(&self) {
+        if let Some(p) = &self.parent {
+            p.retry();
+        }
         self.retries.fetch_add(1, Ordering::Relaxed);
     }
     /// The pool waited on a server hint (Retry-After / X-RateLimit-*) before sending.
     pub fn throttle_pause(&self, waited: Duration) {
+        if let Some(p) = &self.parent {
+            p.throttle_pause(waited);
+        }
         self.throttle_pauses.fetch_add(1, Ordering::Relaxed);
         self.throttle_pause_ms
             .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
     }
     /// A token left the pool.
     pub fn token_retired(&self) {
+        if let Some(p) = &self.parent {
+            p.token_retired();
+        }
         self.tokens_retired.fetch_add(1, Ordering::Relaxed);
     }
     /// Rows written to the store.
     pub fn rows(&self, n: u64) {
+        if let Some(p) = &self.parent {
+            p.rows(n);
+        }
         self.rows.fetch_add(n, Ordering::Relaxed);
     }
     /// Source entities fetched (PRs, repositories, projects).
     pub fn items(&self, n: u64) {
+        if let Some(p) = &self.parent {
+            p.items(n);
+        }
         self.items.fetch_add(n, Ordering::Relaxed);
     }
 

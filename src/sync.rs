@@ -4,7 +4,7 @@
 
 use crate::ado::{Client, TokenPool};
 use crate::config::{self, Settings};
-use crate::connectors::{self, Mode, Summary, SyncContext, repos};
+use crate::connectors::{self, Mode, Summary, SyncContext, boards, repos};
 use crate::metrics::Metrics;
 use crate::store::{AnyStore, Store};
 use chrono::Utc;
@@ -19,6 +19,8 @@ pub struct ConnectorReport {
     pub result: Result<Summary, connectors::Error>,
     /// Tokens that were refused and left the pool, by configured name.
     pub retired_tokens: Vec<String>,
+    /// This connector's own counts.
+    pub metrics: crate::metrics::Snapshot,
 }
 
 impl ConnectorReport {
@@ -103,21 +105,24 @@ pub async fn run(
                 tracing::warn!(connector = %name, token = %t.display_name(i), "token is written literally in the configuration; prefer env: or file:");
             }
         }
+        // Counts per connector, adding up into the process-wide metrics.
+        let connector_metrics = Arc::new(Metrics::child(metrics.clone()));
         let pool = Arc::new(TokenPool::new(
             name,
             tokens,
             cs.requests_per_second,
             cs.burst,
-            metrics.clone(),
+            connector_metrics.clone(),
         ));
         let client = Client::new(
             name,
             &settings.organization.url,
+            &settings.graph_url(),
             &settings.organization.api_version,
             &settings.http,
             cs.concurrency,
             pool,
-            metrics.clone(),
+            connector_metrics,
         )?;
         let run_id = run_id_for(store, &org, name, mode).await?;
         let ctx = SyncContext {
@@ -134,12 +139,13 @@ pub async fn run(
         prepared.push((name.clone(), client, ctx));
     }
     let runs = prepared.into_iter().map(|(name, client, ctx)| {
-        let metrics = metrics.clone();
+        let metrics = client.metrics().clone();
         async move {
             let before = metrics.snapshot();
             tracing::info!(connector = %name, mode = mode.as_str(), run_id = ctx.run_id, "connector run started");
             let result = match name.as_str() {
                 repos::NAME => repos::run(&client, &ctx).await,
+                boards::NAME => boards::run(&client, &ctx).await,
                 other => unreachable_connector(other),
             };
             let after = metrics.snapshot();
@@ -165,10 +171,7 @@ pub async fn run(
             match &result {
                 Ok(s) => tracing::info!(
                     connector = %name,
-                    projects = s.projects,
-                    repositories = s.repositories,
-                    repositories_deleted = s.repositories_deleted,
-                    pull_requests = s.pull_requests,
+                    counts = %s.describe(),
                     rows = s.rows,
                     requests,
                     "connector run succeeded"
@@ -179,6 +182,7 @@ pub async fn run(
                 connector: name,
                 run_id: ctx.run_id,
                 retired_tokens: client.pool().retired_names(),
+                metrics: metrics.snapshot(),
                 result,
             }
         }

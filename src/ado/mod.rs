@@ -52,6 +52,7 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     base: Url,
+    graph_base: Url,
     api_version: String,
     connector: String,
     pool: Arc<TokenPool>,
@@ -61,25 +62,21 @@ struct Inner {
 }
 
 impl Client {
-    /// `base` is the organization (or Server collection) URL.
+    /// `base` is the organization (or Server collection) URL; `graph_base` the Graph host's
+    /// organization URL (`https://vssps.dev.azure.com/{org}` on Services, `base` on Server).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         connector: &str,
         base: &str,
+        graph_base: &str,
         api_version: &str,
         http_settings: &HttpSettings,
         concurrency: usize,
         pool: Arc<TokenPool>,
         metrics: Arc<Metrics>,
     ) -> Result<Self, Error> {
-        let mut base = Url::parse(base).map_err(|e| Error::Url {
-            endpoint: "organization",
-            detail: format!("{base}: {e}"),
-        })?;
-        // Path segments are appended below the organization; a trailing slash would add an
-        // empty segment.
-        if let Ok(mut segs) = base.path_segments_mut() {
-            segs.pop_if_empty();
-        }
+        let base = parse_base(base, "organization")?;
+        let graph_base = parse_base(graph_base, "graph")?;
         crate::install_crypto_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("ado-ingest/", env!("CARGO_PKG_VERSION")))
@@ -98,6 +95,7 @@ impl Client {
             inner: Arc::new(Inner {
                 http,
                 base,
+                graph_base,
                 api_version: api_version.to_string(),
                 connector: connector.to_string(),
                 pool,
@@ -120,7 +118,10 @@ impl Client {
 
     /// The URL of `endpoint` with `query` and the api-version.
     pub fn url(&self, endpoint: &Endpoint, query: &[(&str, String)]) -> Result<Url, Error> {
-        let mut url = self.inner.base.clone();
+        let mut url = match endpoint.host() {
+            endpoint::Host::Organization => self.inner.base.clone(),
+            endpoint::Host::Graph => self.inner.graph_base.clone(),
+        };
         url.path_segments_mut()
             .map_err(|_| Error::Url {
                 endpoint: endpoint.label(),
@@ -132,7 +133,12 @@ impl Client {
             for (k, v) in query {
                 q.append_pair(k, v);
             }
-            q.append_pair("api-version", &self.inner.api_version);
+            let version = &self.inner.api_version;
+            if endpoint.preview_only() && !version.contains("preview") {
+                q.append_pair("api-version", &format!("{version}-preview.1"));
+            } else {
+                q.append_pair("api-version", version);
+            }
         }
         Ok(url)
     }
@@ -260,6 +266,19 @@ impl Client {
             });
         }
     }
+}
+
+fn parse_base(base: &str, what: &'static str) -> Result<Url, Error> {
+    let mut url = Url::parse(base).map_err(|e| Error::Url {
+        endpoint: what,
+        detail: format!("{base}: {e}"),
+    })?;
+    // Path segments are appended below the organization; a trailing slash would add an
+    // empty segment.
+    if let Ok(mut segs) = url.path_segments_mut() {
+        segs.pop_if_empty();
+    }
+    Ok(url)
 }
 
 /// Turns a non-auth response into a value or a typed error.
@@ -413,6 +432,7 @@ mod tests {
         let pool = Arc::new(TokenPool::new("repos", vec![], 1.0, 1, Default::default()));
         let c = Client::new(
             "repos",
+            "https://ado.corp.example/tfs/DefaultCollection/",
             "https://ado.corp.example/tfs/DefaultCollection/",
             "7.1",
             &HttpSettings::default(),

@@ -4,7 +4,9 @@
 //! hands rows and cursors to the store. It never builds URLs by hand and never writes SQL.
 //! Long loops stop between pages when the [`SyncContext`]'s cancellation token fires.
 
+pub mod boards;
 pub mod map;
+pub mod projects;
 pub mod repos;
 
 use crate::ado;
@@ -12,6 +14,58 @@ use crate::store::{self, AnyStore};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// Stops between pages once the run is cancelled.
+pub(crate) fn check_cancel(ctx: &SyncContext) -> Result<(), Error> {
+    if ctx.cancel.is_cancelled() {
+        Err(Error::Ado(ado::Error::Cancelled))
+    } else {
+        Ok(())
+    }
+}
+
+/// The outcome of a connector run over several projects: the summary when every project
+/// succeeded; otherwise a refused pool or a cancellation (the whole connector's outcome), the
+/// single project's error, or a `Partial` failure naming the first error.
+pub(crate) fn combine_failures(
+    summary: Summary,
+    mut failures: Vec<Error>,
+    total: usize,
+) -> Result<Summary, Error> {
+    if failures.is_empty() {
+        return Ok(summary);
+    }
+    if let Some(pos) = failures.iter().position(|e| {
+        matches!(
+            e,
+            Error::Ado(ado::Error::InvalidCredentials { .. } | ado::Error::Cancelled)
+        )
+    }) {
+        return Err(failures.swap_remove(pos));
+    }
+    if total == 1 {
+        return Err(failures.remove(0));
+    }
+    Err(Error::Partial {
+        failed: failures.len(),
+        total,
+        first: Box::new(failures.remove(0)),
+    })
+}
+
+/// Logs a fired paging guard with its endpoint and turns it into an error.
+pub(crate) fn guard(
+    connector: &'static str,
+    endpoint: &'static str,
+    project: &str,
+    trip: ado::paging::GuardTrip,
+) -> Error {
+    tracing::error!(connector, project, endpoint, reason = %trip, "paging guard fired");
+    Error::Ado(ado::Error::PagingGuard {
+        endpoint,
+        reason: trip.to_string(),
+    })
+}
 
 /// Backfill (full history from `sync.since`) or one incremental pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,12 +134,39 @@ impl Error {
     }
 }
 
-/// Counts of one connector run.
+/// Counts of one connector run: entities fetched by kind, and rows written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
-    pub projects: u64,
-    pub repositories: u64,
-    pub repositories_deleted: u64,
-    pub pull_requests: u64,
+    /// Entities by kind (`pull_requests`, `repositories_deleted`, …), in a stable order.
+    pub counts: std::collections::BTreeMap<&'static str, u64>,
     pub rows: u64,
+}
+
+impl Summary {
+    /// Adds `n` to an entity count.
+    pub fn add(&mut self, kind: &'static str, n: u64) {
+        *self.counts.entry(kind).or_default() += n;
+    }
+
+    /// Adds another summary's counts and rows into this one.
+    pub fn merge(&mut self, other: &Summary) {
+        for (k, v) in &other.counts {
+            self.add(k, *v);
+        }
+        self.rows += other.rows;
+    }
+
+    /// A count, 0 when absent.
+    pub fn count(&self, kind: &str) -> u64 {
+        self.counts.get(kind).copied().unwrap_or(0)
+    }
+
+    /// `3 projects, 12 repositories, …` for the command's summary line.
+    pub fn describe(&self) -> String {
+        self.counts
+            .iter()
+            .map(|(k, v)| format!("{v} {}", k.replace('_', " ")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }

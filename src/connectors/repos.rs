@@ -16,12 +16,12 @@
 //!     redundant: a PR created since the watermark is active now or closed after its creation.
 //!     The watermark is the start of the previous pass minus `sync.overlap`.
 
-use super::map::{core::project_row, git};
+use super::map::git;
 use super::{Error, Mode, Summary, SyncContext};
 use crate::ado::models::core::TeamProject;
 use crate::ado::models::git::{GitPullRequest, GitRepository};
 use crate::ado::models::{ListEnvelope, WithRaw};
-use crate::ado::paging::{GuardTrip, SkipPager, TokenPager};
+use crate::ado::paging::{GuardTrip, SkipPager};
 use crate::ado::{self, Client, Endpoint};
 use crate::store::{Batch, CursorUpdate, Store};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -33,8 +33,6 @@ use std::collections::HashSet;
 pub const NAME: &str = "repos";
 /// ADO caps PR pages at 1000 whatever `$top` asks (API_FACTS §1.2).
 const PR_PAGE: u32 = 1000;
-/// `GET _apis/projects` page size (its default).
-const PROJECT_PAGE: u32 = 100;
 
 /// Where a project's pull-request sync stands (`sync_cursors.value`, JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,7 +55,7 @@ fn pr_scope(project_id: &str) -> String {
 /// Runs the Repos connector once.
 pub async fn run(client: &Client, ctx: &SyncContext) -> Result<Summary, Error> {
     let mut summary = Summary::default();
-    let projects = sync_projects(client, ctx, &mut summary).await?;
+    let projects = super::projects::sync(client, ctx, NAME, &mut summary).await?;
     sync_repositories(client, ctx, &projects, &mut summary).await?;
     let total = projects.len();
     let results: Vec<(String, Result<Summary, Error>)> =
@@ -71,118 +69,20 @@ pub async fn run(client: &Client, ctx: &SyncContext) -> Result<Summary, Error> {
     let mut failures = Vec::new();
     for (name, r) in results {
         match r {
-            Ok(s) => {
-                summary.pull_requests += s.pull_requests;
-                summary.rows += s.rows;
-            }
+            Ok(s) => summary.merge(&s),
             Err(e) => {
                 tracing::error!(connector = NAME, project = %name, error = %e, "project sync failed");
                 failures.push(e);
             }
         }
     }
-    if failures.is_empty() {
-        return Ok(summary);
-    }
-    // A refused pool or a cancellation is the whole connector's outcome, not a project's.
-    if let Some(pos) = failures.iter().position(|e| {
-        matches!(
-            e,
-            Error::Ado(ado::Error::InvalidCredentials { .. } | ado::Error::Cancelled)
-        )
-    }) {
-        return Err(failures.swap_remove(pos));
-    }
-    if total == 1 {
-        return Err(failures.remove(0));
-    }
-    Err(Error::Partial {
-        failed: failures.len(),
-        total,
-        first: Box::new(failures.remove(0)),
-    })
+    super::combine_failures(summary, failures, total)
 }
 
-fn check_cancel(ctx: &SyncContext) -> Result<(), Error> {
-    if ctx.cancel.is_cancelled() {
-        Err(Error::Ado(ado::Error::Cancelled))
-    } else {
-        Ok(())
-    }
-}
+use super::check_cancel;
 
 fn guard(endpoint: &'static str, project: &str, trip: GuardTrip) -> Error {
-    tracing::error!(connector = NAME, project, endpoint, reason = %trip, "paging guard fired");
-    Error::Ado(ado::Error::PagingGuard {
-        endpoint,
-        reason: trip.to_string(),
-    })
-}
-
-/// Lists every project, writes them, marks vanished ones deleted; returns the projects to
-/// sync (after the allow-list).
-async fn sync_projects(
-    client: &Client,
-    ctx: &SyncContext,
-    summary: &mut Summary,
-) -> Result<Vec<TeamProject>, Error> {
-    let endpoint = Endpoint::Projects;
-    let mut pager = TokenPager::<String>::new(None);
-    let mut all = Vec::new();
-    let mut first_sent: Option<DateTime<Utc>> = None;
-    while let Some(token) = pager.next_request() {
-        check_cancel(ctx)?;
-        let mut query = vec![("$top", PROJECT_PAGE.to_string())];
-        if let Some(t) = token {
-            query.push(("continuationToken", t.to_string()));
-        }
-        let page: ado::Response<ListEnvelope<WithRaw<TeamProject>>> =
-            client.get(&endpoint, &query).await?;
-        first_sent.get_or_insert(page.sent_at);
-        let fresh = pager
-            .accept(page.body.value, page.continuation, |p| p.value.id.clone())
-            .map_err(|t| guard(endpoint.label(), "", t))?;
-        all.extend(fresh);
-    }
-    let observed_at = first_sent.unwrap_or_else(Utc::now);
-    let allowed = |p: &TeamProject| {
-        ctx.projects.is_empty()
-            || ctx
-                .projects
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(&p.name) || a.eq_ignore_ascii_case(&p.id))
-    };
-    let mut batch = Batch::new(observed_at);
-    batch.projects = all.iter().map(project_row).collect();
-    let listed: HashSet<&str> = all.iter().map(|p| p.value.id.as_str()).collect();
-    if ctx.projects.is_empty() {
-        // Only a complete, unfiltered listing can tell that a project is gone.
-        batch.deleted_projects = ctx
-            .store
-            .live_project_ids(&ctx.org)
-            .await?
-            .into_iter()
-            .filter(|id| !listed.contains(id.as_str()))
-            .collect();
-    }
-    for gone in &batch.deleted_projects {
-        tracing::info!(connector = NAME, project = %gone, "project no longer listed; marked deleted");
-    }
-    let rows = ctx.store.apply(&ctx.org, &batch).await?;
-    client.metrics().rows(rows);
-    client.metrics().items(all.len() as u64);
-    summary.projects = all.len() as u64;
-    summary.rows += rows;
-    let selected: Vec<TeamProject> = all.into_iter().map(|p| p.value).filter(allowed).collect();
-    for wanted in &ctx.projects {
-        if !selected
-            .iter()
-            .any(|p| wanted.eq_ignore_ascii_case(&p.name) || wanted.eq_ignore_ascii_case(&p.id))
-        {
-            tracing::warn!(connector = NAME, project = %wanted, "project in organization.projects is not visible to the tokens");
-        }
-    }
-    Ok(selected)
+    super::guard(NAME, endpoint, project, trip)
 }
 
 /// Lists the repositories of every project in one organization-level call, writes those of
@@ -217,8 +117,11 @@ async fn sync_repositories(
     let rows = ctx.store.apply(&ctx.org, &batch).await?;
     client.metrics().rows(rows);
     client.metrics().items(batch.repositories.len() as u64);
-    summary.repositories = batch.repositories.len() as u64;
-    summary.repositories_deleted = batch.deleted_repositories.len() as u64;
+    summary.add("repositories", batch.repositories.len() as u64);
+    summary.add(
+        "repositories_deleted",
+        batch.deleted_repositories.len() as u64,
+    );
     summary.rows += rows;
     Ok(())
 }
@@ -278,7 +181,7 @@ async fn sync_project(
             incremental_pull_requests(client, ctx, project, since).await?
         }
     };
-    summary.pull_requests = prs.0;
+    summary.add("pull_requests", prs.0);
     summary.rows += prs.1;
     Ok(summary)
 }

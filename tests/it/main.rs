@@ -4,6 +4,7 @@
 mod support;
 
 mod backfill;
+mod boards;
 mod cli;
 mod crash;
 mod faults;

@@ -423,3 +423,412 @@ fn check_user(
         }
     }
 }
+
+/// Compares the Boards entities: work items (current state and deletion), every revision,
+/// links, teams and members, iterations, areas, work item types and fields.
+pub async fn compare_boards(store: &AnyStore, org: &str, truth: &Value) -> Diff {
+    let mut diff = Diff::default();
+    compare_work_items(store, org, truth, &mut diff).await;
+    compare_revisions(store, org, truth, &mut diff).await;
+    compare_links(store, org, truth, &mut diff).await;
+    compare_planning(store, org, truth, &mut diff).await;
+    diff
+}
+
+fn unique_name(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::Object(o) => o
+            .get("uniqueName")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        Value::String(s) => Some(
+            s.rsplit_once('<')
+                .map(|(_, e)| e.trim_end_matches('>').to_string())
+                .unwrap_or_else(|| s.clone()),
+        ),
+        _ => None,
+    }
+}
+
+async fn compare_work_items(store: &AnyStore, org: &str, truth: &Value, diff: &mut Diff) {
+    let expected = truth["work_items"].as_array().expect("truth.work_items");
+    let db: BTreeMap<i64, _> = store
+        .work_items(org)
+        .await
+        .expect("read work items")
+        .into_iter()
+        .map(|w| (w.row.id, w))
+        .collect();
+    diff.compared.insert("work_items", expected.len());
+    let mut seen = BTreeSet::new();
+    for e in expected {
+        let id = e["id"].as_i64().expect("work item id");
+        seen.insert(id);
+        let Some(stored) = db.get(&id) else {
+            diff.push(format!("work_item {id}: missing from the database"));
+            continue;
+        };
+        let r = &stored.row;
+        let f = &e["fields"];
+        field!(
+            diff,
+            "work_item",
+            id,
+            "rev",
+            r.rev,
+            e["rev"].as_i64().unwrap_or(-1)
+        );
+        let deleted = e["isDeleted"].as_bool().unwrap_or(false);
+        field!(
+            diff,
+            "work_item",
+            id,
+            "deleted",
+            stored.deleted_at.is_some(),
+            deleted
+        );
+        field!(
+            diff,
+            "work_item",
+            id,
+            "type",
+            r.work_item_type.clone(),
+            s(f, "/System.WorkItemType")
+        );
+        field!(
+            diff,
+            "work_item",
+            id,
+            "title",
+            r.title.clone(),
+            s(f, "/System.Title")
+        );
+        field!(
+            diff,
+            "work_item",
+            id,
+            "state",
+            r.state.clone(),
+            s(f, "/System.State")
+        );
+        field!(
+            diff,
+            "work_item",
+            id,
+            "reason",
+            r.reason.clone(),
+            s(f, "/System.Reason")
+        );
+        field!(
+            diff,
+            "work_item",
+            id,
+            "area_path",
+            r.area_path.clone(),
+            s(f, "/System.AreaPath")
+        );
+        field!(
+            diff,
+            "work_item",
+            id,
+            "iteration_path",
+            r.iteration_path.clone(),
+            s(f, "/System.IterationPath")
+        );
+        field!(
+            diff,
+            "work_item",
+            id,
+            "tags",
+            r.tags.clone(),
+            s(f, "/System.Tags")
+        );
+        field!(
+            diff,
+            "work_item",
+            id,
+            "priority",
+            r.priority,
+            f.get("Microsoft.VSTS.Common.Priority")
+                .and_then(Value::as_i64)
+        );
+        field!(
+            diff,
+            "work_item",
+            id,
+            "parent_id",
+            r.parent_id,
+            f.get("System.Parent").and_then(Value::as_i64)
+        );
+        field!(
+            diff,
+            "work_item",
+            id,
+            "assigned_to",
+            r.assigned_to.clone(),
+            unique_name(f.get("System.AssignedTo"))
+        );
+        field!(
+            diff,
+            "work_item",
+            id,
+            "created_by",
+            r.created_by.clone(),
+            unique_name(f.get("System.CreatedBy"))
+        );
+        if !same_time(r.changed_date, t(f, "/System.ChangedDate")) {
+            diff.push(format!(
+                "work_item {id}: changed_date: db={:?} truth={:?}",
+                r.changed_date,
+                s(f, "/System.ChangedDate")
+            ));
+        }
+        for (col, name, key) in [
+            (
+                r.closed_date,
+                "closed_date",
+                "/Microsoft.VSTS.Common.ClosedDate",
+            ),
+            (
+                r.activated_date,
+                "activated_date",
+                "/Microsoft.VSTS.Common.ActivatedDate",
+            ),
+            (
+                r.resolved_date,
+                "resolved_date",
+                "/Microsoft.VSTS.Common.ResolvedDate",
+            ),
+        ] {
+            if !same_time(col, t(f, key)) {
+                diff.push(format!(
+                    "work_item {id}: {name}: db={col:?} truth={:?}",
+                    s(f, key)
+                ));
+            }
+        }
+    }
+    for id in db.keys().filter(|id| !seen.contains(*id)) {
+        diff.push(format!(
+            "work_item {id}: in the database but not in the truth"
+        ));
+    }
+}
+
+async fn compare_revisions(store: &AnyStore, org: &str, truth: &Value, diff: &mut Diff) {
+    let expected = truth["work_item_revisions"]
+        .as_array()
+        .expect("truth.work_item_revisions");
+    let db: BTreeMap<(i64, i64), _> = store
+        .work_item_revisions(org)
+        .await
+        .expect("read revisions")
+        .into_iter()
+        .map(|r| ((r.id, r.rev), r))
+        .collect();
+    diff.compared.insert("work_item_revisions", expected.len());
+    let mut seen = BTreeSet::new();
+    for e in expected {
+        let key = (
+            e["id"].as_i64().expect("id"),
+            e["rev"].as_i64().expect("rev"),
+        );
+        seen.insert(key);
+        let Some(r) = db.get(&key) else {
+            diff.push(format!("revision {key:?}: missing from the database"));
+            continue;
+        };
+        let f = &e["fields"];
+        field!(
+            diff,
+            "revision",
+            format!("{key:?}"),
+            "state",
+            r.state.clone(),
+            s(f, "/System.State")
+        );
+        field!(
+            diff,
+            "revision",
+            format!("{key:?}"),
+            "iteration_path",
+            r.iteration_path.clone(),
+            s(f, "/System.IterationPath")
+        );
+        field!(
+            diff,
+            "revision",
+            format!("{key:?}"),
+            "changed_by",
+            r.changed_by.clone(),
+            unique_name(f.get("System.ChangedBy"))
+        );
+        if !same_time(r.changed_date, t(f, "/System.ChangedDate")) {
+            diff.push(format!(
+                "revision {key:?}: changed_date: db={:?} truth={:?}",
+                r.changed_date,
+                s(f, "/System.ChangedDate")
+            ));
+        }
+        let fields: Value = serde_json::from_str(&r.fields).expect("revision fields are JSON");
+        field!(diff, "revision", format!("{key:?}"), "fields", &fields, f);
+    }
+    for key in db.keys().filter(|k| !seen.contains(*k)) {
+        // A deleted item's revisions stay in the database; the truth lists every revision too.
+        diff.push(format!(
+            "revision {key:?}: in the database but not in the truth"
+        ));
+    }
+}
+
+async fn compare_links(store: &AnyStore, org: &str, truth: &Value, diff: &mut Diff) {
+    let expected: BTreeSet<(String, i64, i64)> = truth["work_item_links"]
+        .as_array()
+        .expect("truth.work_item_links")
+        .iter()
+        .map(|l| {
+            (
+                s(l, "/rel").expect("rel"),
+                l["sourceId"].as_i64().expect("sourceId"),
+                l["targetId"].as_i64().expect("targetId"),
+            )
+        })
+        .collect();
+    let db: BTreeSet<(String, i64, i64)> = store
+        .work_item_links(org)
+        .await
+        .expect("read links")
+        .into_iter()
+        .filter(|l| l.is_active)
+        .map(|l| (l.rel, l.source_id, l.target_id))
+        .collect();
+    diff.compared.insert("work_item_links", expected.len());
+    for l in expected.difference(&db) {
+        diff.push(format!("link {l:?}: missing from the database"));
+    }
+    for l in db.difference(&expected) {
+        diff.push(format!(
+            "link {l:?}: active in the database but not in the truth"
+        ));
+    }
+}
+
+async fn compare_planning(store: &AnyStore, org: &str, truth: &Value, diff: &mut Diff) {
+    let ids = |kind: &str, key: &str| -> BTreeSet<String> {
+        truth[kind]
+            .as_array()
+            .unwrap_or_else(|| panic!("truth.{kind}"))
+            .iter()
+            .map(|v| match &v[key] {
+                Value::String(x) => x.clone(),
+                other => other.to_string(),
+            })
+            .collect()
+    };
+    let mut set_diff = |what: &str, want: BTreeSet<String>, got: BTreeSet<String>| {
+        diff.compared.insert(
+            match what {
+                "teams" => "teams",
+                "iterations" => "iterations",
+                "areas" => "areas",
+                "work_item_types" => "work_item_types",
+                _ => "fields",
+            },
+            want.len(),
+        );
+        for x in want.difference(&got) {
+            diff.push(format!("{what} {x}: missing from the database"));
+        }
+        for x in got.difference(&want) {
+            diff.push(format!(
+                "{what} {x}: live in the database but not in the truth"
+            ));
+        }
+    };
+    let teams = store.teams(org).await.expect("teams");
+    set_diff(
+        "teams",
+        ids("teams", "id"),
+        teams
+            .iter()
+            .filter(|t| t.deleted_at.is_none())
+            .map(|t| t.row.id.clone())
+            .collect(),
+    );
+    let iterations = store.iterations(org).await.expect("iterations");
+    set_diff(
+        "iterations",
+        ids("iterations", "id"),
+        iterations
+            .iter()
+            .filter(|n| n.deleted_at.is_none())
+            .map(|n| n.row.id.to_string())
+            .collect(),
+    );
+    let areas = store.areas(org).await.expect("areas");
+    set_diff(
+        "areas",
+        ids("areas", "id"),
+        areas
+            .iter()
+            .filter(|n| n.deleted_at.is_none())
+            .map(|n| n.row.id.to_string())
+            .collect(),
+    );
+    let want_types: BTreeSet<String> = truth["work_item_types"]
+        .as_array()
+        .expect("truth.work_item_types")
+        .iter()
+        .map(|t| {
+            format!(
+                "{}/{}",
+                s(t, "/projectId").unwrap_or_default(),
+                s(t, "/name").unwrap_or_default()
+            )
+        })
+        .collect();
+    let types = store.work_item_types(org).await.expect("types");
+    set_diff(
+        "work_item_types",
+        want_types,
+        types
+            .iter()
+            .map(|t| format!("{}/{}", t.project_id, t.row.name))
+            .collect(),
+    );
+    let fields = store.work_item_fields(org).await.expect("fields");
+    set_diff(
+        "fields",
+        ids("fields", "referenceName"),
+        fields.iter().map(|f| f.reference_name.clone()).collect(),
+    );
+    let members = store.team_members(org).await.expect("members");
+    let want: BTreeSet<String> = truth["team_members"]
+        .as_array()
+        .expect("truth.team_members")
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                s(m, "/teamId").unwrap_or_default(),
+                s(m, "/identity/id").unwrap_or_default()
+            )
+        })
+        .collect();
+    let got: BTreeSet<String> = members
+        .iter()
+        .flat_map(|t| {
+            t.members
+                .iter()
+                .map(move |m| format!("{}/{}", t.team_id, m.user_id))
+        })
+        .collect();
+    for x in want.difference(&got) {
+        diff.push(format!("team member {x}: missing from the database"));
+    }
+    for x in got.difference(&want) {
+        diff.push(format!(
+            "team member {x}: in the database but not in the truth"
+        ));
+    }
+}

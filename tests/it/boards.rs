@@ -1,0 +1,110 @@
+//! The Boards connector's promise: after a backfill, and after mutation rounds plus an
+//! incremental sync, work items, every revision, links and the planning structure equal the
+//! simulator's ground truth — and the sync's requests are proportional to the changes.
+
+use crate::support::{self, ORG, Setup, TestDb, truth};
+use ado_ingest::config::Settings;
+use ado_ingest::connectors::Mode;
+use ado_sim::SimConfig;
+
+const KINDS: &[&str] = &[
+    "work_items",
+    "work_item_revisions",
+    "work_item_links",
+    "teams",
+    "team_members",
+    "iterations",
+    "areas",
+    "work_item_types",
+    "fields",
+];
+
+fn boards_settings(sim_url: &str, db_url: &str) -> Settings {
+    let text = Setup::new(sim_url, db_url)
+        .toml()
+        .replace("[connectors.repos]", "[connectors.boards]");
+    Settings::from_toml(Some(&text), "boards.toml", std::iter::empty()).expect("settings")
+}
+
+async fn backfill_and_sync(cfg: SimConfig, rounds: usize, changes: usize) {
+    for db in TestDb::all().await {
+        let sim = support::start_sim(cfg.clone()).await;
+        let url = sim.base_url();
+        let settings = boards_settings(&url, db.url());
+        let store = db.store().await;
+        sim.sim.reset_stats();
+        support::run_ok(&settings, &store, Mode::Backfill).await;
+        let backfill_requests = support::sim_requests(&sim.sim);
+        let truth0 = sim.sim.truth_kinds(KINDS);
+        let revisions = truth0["work_item_revisions"].as_array().map_or(0, Vec::len);
+        truth::compare_boards(&store, ORG, &truth0)
+            .await
+            .assert_empty(&format!("{} boards after backfill", db.label()));
+        drop(truth0);
+        eprintln!(
+            "{}: boards backfill of {revisions} revisions took {backfill_requests} requests",
+            db.label()
+        );
+        for round in 0..rounds {
+            let answer = sim.sim.mutate_split(1000 + round as u64, 0, changes);
+            sim.sim.reset_stats();
+            support::run_ok(&settings, &store, Mode::Incremental).await;
+            let sync_requests = support::sim_requests(&sim.sim);
+            truth::compare_boards(&store, ORG, &sim.sim.truth_kinds(KINDS))
+                .await
+                .assert_empty(&format!(
+                    "{} boards after mutation round {round}: {answer}",
+                    db.label()
+                ));
+            // Fixed per-project calls (types, categories, classification nodes, teams and
+            // their members, both streams) plus the changed revisions' pages: proportional
+            // to the changes, not to the org.
+            let projects = cfg.projects as u64;
+            let fixed = 3 + projects * 12;
+            let bound = fixed + (changes as u64) / 50 + projects * 2;
+            eprintln!(
+                "{}: sync after {changes} changes: {sync_requests} requests (bound {bound})",
+                db.label()
+            );
+            assert!(
+                sync_requests <= bound,
+                "sync after {changes} changes used {sync_requests} requests (bound {bound}); backfill used {backfill_requests}"
+            );
+        }
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boards_backfill_and_sync_equal_the_ground_truth() {
+    backfill_and_sync(
+        SimConfig {
+            seed: 31,
+            projects: 2,
+            repos_per_project: 1,
+            prs_per_repo: 5,
+            work_items_per_project: 1500,
+            ..SimConfig::default()
+        },
+        3,
+        150,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boards_backfill_of_50k_items_equals_the_ground_truth() {
+    backfill_and_sync(
+        SimConfig {
+            seed: 32,
+            projects: 5,
+            repos_per_project: 1,
+            prs_per_repo: 2,
+            work_items_per_project: 10_000,
+            ..SimConfig::default()
+        },
+        1,
+        500,
+    )
+    .await;
+}
