@@ -7,8 +7,7 @@
 //! precision of Postgres TIMESTAMPTZ), truncating the 7th. `raw` is compared as a JSON value
 //! because Postgres JSONB normalizes key order and whitespace.
 //!
-//! Throughput (not a test, ignored by default):
-//! `cargo test --release --lib store::tests::apply_throughput -- --ignored --nocapture`.
+//! Throughput is measured by the benchmarks (BENCHMARKS.md), never asserted here.
 
 use std::panic::AssertUnwindSafe;
 
