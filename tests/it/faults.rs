@@ -78,24 +78,32 @@ async fn backfill_is_exact_despite_delays_and_429s() {
         .await;
         let url = sim.base_url();
         let stop = CancellationToken::new();
-        let neighbour = {
-            let stop = stop.clone();
-            let url = format!("{url}/_apis/connectionData?api-version=7.1");
-            tokio::spawn(async move {
-                let client = reqwest::Client::new();
-                for _ in 0..5000 {
-                    if stop.is_cancelled() {
-                        break;
+        let metrics = Arc::new(Metrics::default());
+        // Several concurrent neighbours: the simulator delays answers above the threshold,
+        // which would slow a single sequential neighbour down to the budget; concurrent ones
+        // keep the budget pinned at its limit until our client has met a 429, then stop, so
+        // the backfill is never starved.
+        let neighbours: Vec<_> = (0..6)
+            .map(|_| {
+                let stop = stop.clone();
+                let ours = metrics.clone();
+                let url = format!("{url}/_apis/connectionData?api-version=7.1");
+                tokio::spawn(async move {
+                    let client = reqwest::Client::new();
+                    for _ in 0..3000 {
+                        if stop.is_cancelled() || ours.snapshot().throttled_429 > 0 {
+                            break;
+                        }
+                        let _ = client
+                            .get(&url)
+                            .basic_auth("", Some("demo-pat"))
+                            .send()
+                            .await;
+                        tokio::time::sleep(Duration::from_millis(2)).await;
                     }
-                    let _ = client
-                        .get(&url)
-                        .basic_auth("", Some("demo-pat"))
-                        .send()
-                        .await;
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
+                })
             })
-        };
+            .collect();
         let mut setup = Setup::new(&url, db.url());
         setup.concurrency = 8;
         let text = setup.toml().replace("max_retries = 12", "max_retries = 40");
@@ -103,7 +111,6 @@ async fn backfill_is_exact_despite_delays_and_429s() {
             ado_ingest::config::Settings::from_toml(Some(&text), "t.toml", std::iter::empty())
                 .unwrap();
         let store = db.store().await;
-        let metrics = Arc::new(Metrics::default());
         let reports = sync::run(
             &settings,
             &store,
@@ -115,7 +122,9 @@ async fn backfill_is_exact_despite_delays_and_429s() {
         .await
         .unwrap();
         stop.cancel();
-        let _ = neighbour.await;
+        for n in neighbours {
+            let _ = n.await;
+        }
         for r in &reports {
             assert!(r.result.is_ok(), "{:?}", r.result);
         }
