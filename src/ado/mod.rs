@@ -13,6 +13,7 @@ pub mod pool;
 
 pub use endpoint::Endpoint;
 pub use error::Error;
+use pool::Lease;
 pub use pool::TokenPool;
 
 use crate::config::HttpSettings;
@@ -195,6 +196,9 @@ impl Client {
             .map_err(|_| Error::Cancelled)?;
         loop {
             let lease = inner.pool.acquire().await?;
+            // Observed exactly once, even when this future is dropped mid-request (a
+            // cancelled run): the pool counts the lease as in flight until then.
+            let mut outstanding = Outstanding(Some((&inner.pool, lease)));
             let sent_at = Utc::now();
             let started = std::time::Instant::now();
             let result = inner
@@ -209,6 +213,7 @@ impl Client {
                 Ok(r) => r,
                 Err(e) => {
                     inner.metrics.request(label, 0);
+                    outstanding.observe(0, &HeaderMap::new());
                     return Err(Error::Transient {
                         endpoint: label,
                         status: None,
@@ -218,7 +223,7 @@ impl Client {
             };
             let status = response.status().as_u16();
             inner.metrics.request(label, status);
-            inner.pool.observe(lease, status, response.headers());
+            outstanding.observe(status, response.headers());
             tracing::debug!(
                 connector = %inner.connector,
                 endpoint = label,
@@ -265,6 +270,24 @@ impl Client {
                 sent_at,
             });
         }
+    }
+}
+
+/// A leased request whose response the pool has not been told about yet; tells it "no
+/// response" when dropped unobserved.
+struct Outstanding<'a>(Option<(&'a TokenPool, Lease)>);
+
+impl Outstanding<'_> {
+    fn observe(&mut self, status: u16, headers: &HeaderMap) {
+        if let Some((pool, lease)) = self.0.take() {
+            pool.observe(lease, status, headers);
+        }
+    }
+}
+
+impl Drop for Outstanding<'_> {
+    fn drop(&mut self) {
+        self.observe(0, &HeaderMap::new());
     }
 }
 

@@ -5,9 +5,12 @@
 //! with `Retry-After` / `X-RateLimit-*`) and only then blocks it with 429 (API_FACTS §2), so
 //! every response's headers feed back into the token that sent it: `Retry-After` pauses the
 //! token, and a low `X-RateLimit-Remaining` paces it at the rate the server drains usage, which
-//! keeps a run below the 429 line. A token answered 401/203 is retired with a log line naming
-//! it (by its configured name); when none is left the connector fails with
-//! `invalid_credentials`. Owns no HTTP calls itself.
+//! keeps a run below the 429 line. The remaining budget counts the token's requests still in
+//! flight as spent (the last response predates them), and until a token's first response a
+//! token has one request in flight at most: a new process does not know how much budget an
+//! earlier run left, so it learns that before sending a burst. A token answered 401/203 is
+//! retired with a log line naming it (by its configured name); when none is left the connector
+//! fails with `invalid_credentials`. Owns no HTTP calls itself.
 
 use crate::ado::Error;
 use crate::config::Token;
@@ -24,10 +27,20 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Start pacing a token when fewer than this share of its server budget remains.
 const PACE_BELOW_REMAINING: f64 = 0.5;
+/// Share of a token's server budget its requests in flight must leave unspent: the last
+/// response predates them, so they are counted as spent, and no more are sent while that
+/// would take the budget below this share (one request may always be in flight).
+const KEEP_FREE: f64 = 0.2;
 /// Longest pause any single server hint may impose (ADO delays are at most 30 s, API_FACTS §2).
 const MAX_HINT_PAUSE: Duration = Duration::from_secs(60);
 /// Longest single sleep in `acquire`, so retirements and new hints are noticed promptly.
 const MAX_IDLE_SLEEP: Duration = Duration::from_millis(500);
+/// How often `acquire` looks again at a token that waits for a response (its first one, or
+/// one that frees its window).
+const PROBE_POLL: Duration = Duration::from_millis(5);
+/// After this long without its first response a token is used anyway (a request whose
+/// future was dropped is never observed).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct Slot {
     name: String,
@@ -41,10 +54,44 @@ struct Slot {
 struct Hint {
     /// Do not send before this instant (`Retry-After`, 429).
     pause_until: Option<Instant>,
-    /// Minimum spacing between requests while the server budget runs low.
-    spacing: Duration,
-    /// Earliest instant for the next request under `spacing`.
+    /// The server budget as the last response described it.
+    budget: Option<Budget>,
+    /// Earliest instant for the next request while the budget runs low.
     next_at: Option<Instant>,
+    /// Requests sent with this token whose response has not been observed yet.
+    in_flight: u32,
+    /// A response (or a transport failure) has been observed since the pool was built.
+    seen: bool,
+    /// When the first request was sent, while its response is outstanding.
+    probe_at: Option<Instant>,
+}
+
+/// `X-RateLimit-*` of a token's last response.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Budget {
+    limit: f64,
+    remaining: f64,
+    /// The server's drain time per request: `(reset − now) / used`.
+    drain: Duration,
+}
+
+impl Hint {
+    /// The spacing to keep after a request: the server's drain time per request while the
+    /// last response said less than [`PACE_BELOW_REMAINING`] of the budget is left.
+    fn spacing(&self) -> Duration {
+        match self.budget {
+            Some(b) if b.remaining < b.limit * PACE_BELOW_REMAINING => b.drain,
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// True when one more request in flight would spend the budget below [`KEEP_FREE`].
+    fn window_full(&self) -> bool {
+        self.in_flight > 0
+            && self
+                .budget
+                .is_some_and(|b| b.remaining - f64::from(self.in_flight + 1) < b.limit * KEEP_FREE)
+    }
 }
 
 /// The tokens of one connector.
@@ -136,11 +183,26 @@ impl TokenPool {
                     };
                     match until {
                         Some(t) if t > now => Some(t - now),
+                        // Its first request is out (wait for the budget it reports), or its
+                        // requests in flight already spend what the budget allows.
+                        _ if (!h.seen && h.probe_at.is_some_and(|t| now - t < PROBE_TIMEOUT))
+                            || h.window_full() =>
+                        {
+                            if best.is_none_or(|(b, _)| PROBE_POLL < b) {
+                                best = Some((PROBE_POLL, false));
+                            }
+                            None
+                        }
                         _ => {
                             // Ready as far as the server is concerned; now the local ceiling.
                             match slot.limiter.check() {
                                 Ok(()) => {
-                                    h.next_at = (!h.spacing.is_zero()).then(|| now + h.spacing);
+                                    let spacing = h.spacing();
+                                    h.next_at = (!spacing.is_zero()).then(|| now + spacing);
+                                    h.in_flight += 1;
+                                    if !h.seen && h.probe_at.is_none() {
+                                        h.probe_at = Some(now);
+                                    }
                                     return Ok(Lease(i));
                                 }
                                 Err(not_until) => {
@@ -185,13 +247,20 @@ impl TokenPool {
         &self.slots[lease.0].name
     }
 
-    /// Feeds a response's rate-limit headers back into the token that sent it.
+    /// Feeds a response's rate-limit headers back into the token that sent it. Called once
+    /// for every leased request: with the response's status and headers, or with status 0 and
+    /// no headers when the request failed before any response.
     pub fn observe(&self, lease: Lease, status: u16, headers: &HeaderMap) {
         let hints = ServerHints::parse(headers);
         let slot = &self.slots[lease.0];
         let Ok(mut h) = slot.hint.lock() else {
             return;
         };
+        h.in_flight = h.in_flight.saturating_sub(1);
+        h.seen = true;
+        if status == 0 {
+            return;
+        }
         let now = Instant::now();
         if let Some(ra) = hints.retry_after {
             let until = now + ra.min(MAX_HINT_PAUSE);
@@ -206,7 +275,7 @@ impl TokenPool {
                 "server asked to slow down"
             );
         }
-        h.spacing = hints.pacing().unwrap_or(Duration::ZERO);
+        h.budget = hints.budget();
     }
 
     /// Removes a token after 401/203, logging its configured name (never its value).
@@ -288,15 +357,26 @@ impl ServerHints {
 
     /// When the remaining budget is low, the spacing between requests that matches the rate
     /// at which the server drains usage: `(reset − now) / used`. Sending no faster than that
-    /// keeps `Remaining` from reaching zero, so no 429 ever comes.
+    /// keeps `Remaining` from reaching zero, so no 429 ever comes. (The pool also counts the
+    /// token's requests in flight as spent; this looks at the headers alone.)
     pub fn pacing(&self) -> Option<Duration> {
+        let b = self.budget()?;
+        (b.remaining < b.limit * PACE_BELOW_REMAINING && !b.drain.is_zero()).then_some(b.drain)
+    }
+
+    /// Limit, remaining and the drain time per request, when the server sent all three.
+    fn budget(&self) -> Option<Budget> {
         let (limit, remaining, reset_in) = (self.limit?, self.remaining?, self.reset_in?);
-        if limit <= 0.0 || remaining >= limit * PACE_BELOW_REMAINING {
+        if limit <= 0.0 {
             return None;
         }
         let used = (limit - remaining).max(1.0);
         let secs = (reset_in / used).min(MAX_HINT_PAUSE.as_secs_f64());
-        (secs > 0.0).then(|| Duration::from_secs_f64(secs))
+        Some(Budget {
+            limit,
+            remaining,
+            drain: Duration::from_secs_f64(secs.max(0.0)),
+        })
     }
 }
 
@@ -351,7 +431,55 @@ mod tests {
                 l, a,
                 "a paused token must not be used while another is ready"
             );
+            p.observe(l, 200, &HeaderMap::new());
         }
+    }
+
+    #[tokio::test]
+    async fn a_token_sends_one_request_until_its_first_response() {
+        let p = pool(1, 1000.0, 100);
+        let first = p.acquire().await.unwrap();
+        let waited = tokio::time::timeout(Duration::from_millis(50), p.acquire()).await;
+        assert!(waited.is_err(), "the budget is unknown until a response");
+        p.observe(first, 200, &HeaderMap::new());
+        for _ in 0..5 {
+            // No budget headers: nothing holds the token back any more.
+            p.acquire().await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_in_flight_count_against_the_budget() {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let p = pool(1, 1000.0, 100);
+        let probe = p.acquire().await.unwrap();
+        // 6 of 10 left: 4 more in flight leave 2 (20%), a fifth would go below.
+        p.observe(
+            probe,
+            200,
+            &headers(&[
+                ("x-ratelimit-limit", "10".into()),
+                ("x-ratelimit-remaining", "6".into()),
+                ("x-ratelimit-reset", format!("{}", now + 1.0)),
+            ]),
+        );
+        let mut leases = Vec::new();
+        for _ in 0..4 {
+            leases.push(p.acquire().await.unwrap());
+        }
+        let waited = tokio::time::timeout(Duration::from_millis(50), p.acquire()).await;
+        assert!(
+            waited.is_err(),
+            "a fifth request would overspend the budget"
+        );
+        p.observe(leases[0], 200, &HeaderMap::new());
+        tokio::time::timeout(Duration::from_secs(1), p.acquire())
+            .await
+            .expect("a response frees the window")
+            .unwrap();
     }
 
     #[test]
@@ -393,7 +521,8 @@ mod tests {
         let p = pool(1, 20.0, 1);
         let t0 = Instant::now();
         for _ in 0..5 {
-            p.acquire().await.unwrap();
+            let l = p.acquire().await.unwrap();
+            p.observe(l, 200, &HeaderMap::new());
         }
         // 5 requests at 20/s with burst 1 need at least 4 periods of 50 ms.
         assert!(t0.elapsed() >= Duration::from_millis(180));
