@@ -239,7 +239,7 @@ async fn backfill_pull_requests(
             client,
             ctx,
             project,
-            &fresh,
+            fresh,
             sent_at,
             Some((&scope, &cursor)),
         )
@@ -278,7 +278,7 @@ async fn incremental_pull_requests(
             let fresh = pager
                 .accept(page, |p| p.value.pull_request_id)
                 .map_err(|t| guard("pull_requests", &project.name, t))?;
-            let (n, r) = commit_prs(client, ctx, project, &fresh, sent_at, None).await?;
+            let (n, r) = commit_prs(client, ctx, project, fresh, sent_at, None).await?;
             items += n;
             rows += r;
         }
@@ -292,7 +292,7 @@ async fn incremental_pull_requests(
         client,
         ctx,
         project,
-        &[],
+        Vec::new(),
         pass_started,
         Some((&scope, &done)),
     )
@@ -319,24 +319,27 @@ async fn fetch_pr_page(
     Ok((page.body.value, page.sent_at))
 }
 
-/// Maps a page and writes it with its cursor in one transaction.
+/// Maps a page and writes it with its cursor in one transaction. Takes the page by value: its
+/// JSON moves into the rows rather than being copied, so a page waiting for the store holds
+/// it once.
 async fn commit_prs(
     client: &Client,
     ctx: &SyncContext,
     project: &TeamProject,
-    page: &[WithRaw<GitPullRequest>],
+    page: Vec<WithRaw<GitPullRequest>>,
     observed_at: DateTime<Utc>,
     cursor: Option<(&str, &PrCursor)>,
 ) -> Result<(u64, u64), Error> {
     let in_horizon =
-        |p: &&WithRaw<GitPullRequest>| ctx.since.is_none_or(|s| p.value.creation_date >= s);
-    let kept: Vec<&WithRaw<GitPullRequest>> = page.iter().filter(in_horizon).collect();
+        |p: &WithRaw<GitPullRequest>| ctx.since.is_none_or(|s| p.value.creation_date >= s);
+    let kept: Vec<WithRaw<GitPullRequest>> = page.into_iter().filter(in_horizon).collect();
+    let kept_len = kept.len() as u64;
     let mut batch = Batch::new(observed_at);
-    batch.pull_requests = kept
-        .iter()
-        .map(|p| git::pull_request_row(p, &project.id))
-        .collect();
     batch.users = git::users_of(kept.iter().map(|p| &p.value));
+    batch.pull_requests = kept
+        .into_iter()
+        .map(|p| git::into_pull_request_row(p, &project.id))
+        .collect();
     batch.cursor = match cursor {
         Some((scope, c)) => Some(CursorUpdate {
             connector: NAME.to_string(),
@@ -351,7 +354,7 @@ async fn commit_prs(
     let started = std::time::Instant::now();
     let rows = ctx.store.apply(&ctx.org, &batch).await?;
     client.metrics().rows(rows);
-    client.metrics().items(kept.len() as u64);
+    client.metrics().items(kept_len);
     tracing::debug!(
         connector = NAME,
         project = %project.name,
@@ -360,7 +363,7 @@ async fn commit_prs(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "page committed"
     );
-    Ok((kept.len() as u64, rows))
+    Ok((kept_len, rows))
 }
 
 #[cfg(test)]
