@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Every table of BENCHMARKS.md, in one command:
+#
+#   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bash benches/all.sh > bench-report.md
+#
+# 1. `cargo bench --bench backfill -- --all`: the Repos connector over the small / medium /
+#    large profiles (throughput and scaling), against the rate-limit bound, the store alone and
+#    the peer (ado-git-repo-insights, installed into a virtualenv under target/).
+# 2. `cargo bench --bench boards` at the small and medium profiles' work-item counts
+#    (2 × 2,500 and 20 × 5,000 work items).
+#
+# Extra arguments go to the backfill suite (e.g. `--no-large`, `--no-peer`, `--repeat 1`).
+# Without TEST_DATABASE_URL only SQLite is measured. Progress goes to stderr, tables to stdout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "## Repos (pull requests): profiles, rate-limit bound, store alone, peer"
+echo
+cargo bench --locked --bench backfill -- --all "$@"
+
+for profile in "small 2 2500" "medium 20 5000"; do
+  read -r name projects per_project <<<"$profile"
+  echo
+  echo "## Boards (work items): $name profile, $projects projects × $per_project work items"
+  echo
+  BENCH_PROJECTS=$projects BENCH_WORK_ITEMS_PER_PROJECT=$per_project \
+    cargo bench --locked --bench boards
+done
