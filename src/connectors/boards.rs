@@ -31,7 +31,6 @@ use crate::ado::paging::{SkipPager, TokenPager};
 use crate::ado::{self, Client, Endpoint};
 use crate::store::{Batch, CursorUpdate, PlanningRefresh, Store};
 use chrono::Utc;
-use futures::StreamExt;
 use std::collections::HashSet;
 
 /// Connector name in config, cursors and logs.
@@ -58,26 +57,10 @@ pub async fn run(client: &Client, ctx: &SyncContext) -> Result<Summary, Error> {
     let projects = super::projects::sync(client, ctx, NAME, &mut summary).await?;
     sync_fields(client, ctx, &mut summary).await?;
     sync_graph_users(client, ctx, &mut summary).await?;
-    let total = projects.len();
-    let results: Vec<(String, Result<Summary, Error>)> =
-        futures::stream::iter(projects.into_iter().map(|p| async move {
-            let r = sync_project(client, ctx, &p).await;
-            (p.name, r)
-        }))
-        .buffer_unordered(ctx.concurrency.max(1))
-        .collect()
-        .await;
-    let mut failures = Vec::new();
-    for (name, r) in results {
-        match r {
-            Ok(s) => summary.merge(&s),
-            Err(e) => {
-                tracing::error!(connector = NAME, project = %name, error = %e, "project sync failed");
-                failures.push(e);
-            }
-        }
-    }
-    super::combine_failures(summary, failures, total)
+    super::for_each_project(ctx, NAME, projects, summary, |p| async move {
+        sync_project(client, ctx, &p).await
+    })
+    .await
 }
 
 /// The organization's field list (full refresh).

@@ -24,6 +24,44 @@ pub(crate) fn check_cancel(ctx: &SyncContext) -> Result<(), Error> {
     }
 }
 
+/// Runs `sync_project` for every project, `ctx.concurrency` at a time, and folds the outcomes
+/// into `summary` with [`combine_failures`]: one project's failure is logged and does not stop
+/// the others.
+pub(crate) async fn for_each_project<F, Fut>(
+    ctx: &SyncContext,
+    connector: &'static str,
+    projects: Vec<ado::models::core::TeamProject>,
+    mut summary: Summary,
+    sync_project: F,
+) -> Result<Summary, Error>
+where
+    F: Fn(ado::models::core::TeamProject) -> Fut,
+    Fut: std::future::Future<Output = Result<Summary, Error>>,
+{
+    use futures::StreamExt;
+    let total = projects.len();
+    let results: Vec<(String, Result<Summary, Error>)> =
+        futures::stream::iter(projects.into_iter().map(|p| {
+            let name = p.name.clone();
+            let run = sync_project(p);
+            async move { (name, run.await) }
+        }))
+        .buffer_unordered(ctx.concurrency.max(1))
+        .collect()
+        .await;
+    let mut failures = Vec::new();
+    for (name, r) in results {
+        match r {
+            Ok(s) => summary.merge(&s),
+            Err(e) => {
+                tracing::error!(connector, project = %name, error = %e, "project sync failed");
+                failures.push(e);
+            }
+        }
+    }
+    combine_failures(summary, failures, total)
+}
+
 /// The outcome of a connector run over several projects: the summary when every project
 /// succeeded; otherwise a refused pool or a cancellation (the whole connector's outcome), the
 /// single project's error, or a `Partial` failure naming the first error.

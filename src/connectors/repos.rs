@@ -25,7 +25,6 @@ use crate::ado::paging::{GuardTrip, SkipPager};
 use crate::ado::{self, Client, Endpoint};
 use crate::store::{Batch, CursorUpdate, Store};
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -57,26 +56,10 @@ pub async fn run(client: &Client, ctx: &SyncContext) -> Result<Summary, Error> {
     let mut summary = Summary::default();
     let projects = super::projects::sync(client, ctx, NAME, &mut summary).await?;
     sync_repositories(client, ctx, &projects, &mut summary).await?;
-    let total = projects.len();
-    let results: Vec<(String, Result<Summary, Error>)> =
-        futures::stream::iter(projects.into_iter().map(|p| async move {
-            let r = sync_project(client, ctx, &p).await;
-            (p.name, r)
-        }))
-        .buffer_unordered(ctx.concurrency.max(1))
-        .collect()
-        .await;
-    let mut failures = Vec::new();
-    for (name, r) in results {
-        match r {
-            Ok(s) => summary.merge(&s),
-            Err(e) => {
-                tracing::error!(connector = NAME, project = %name, error = %e, "project sync failed");
-                failures.push(e);
-            }
-        }
-    }
-    super::combine_failures(summary, failures, total)
+    super::for_each_project(ctx, NAME, projects, summary, |p| async move {
+        sync_project(client, ctx, &p).await
+    })
+    .await
 }
 
 use super::check_cancel;
