@@ -37,6 +37,7 @@ async fn run_binary(sim: &Sim, config: &std::path::Path, command: &str) -> Run {
         .args([command, "--connector", "boards", "--config"])
         .arg(config)
         .env("RUST_LOG", "warn")
+        .env("BENCH_BOARDS_PAT", "demo-pat")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -132,7 +133,7 @@ async fn main() {
         std::fs::write(
             &config,
             format!(
-                "[database]\nurl = \"{db_url}\"\n[organization]\nurl = \"{}\"\n[connectors.boards]\ntokens = [\"demo-pat\"]\nrequests_per_second = 1000\nburst = 1000\nconcurrency = 8\n",
+                "[database]\nurl = \"{db_url}\"\n[organization]\nurl = \"{}\"\n[connectors.boards]\ntokens = [\"env:BENCH_BOARDS_PAT\"]\nrequests_per_second = 1000\nburst = 1000\nconcurrency = 8\n",
                 running.base_url()
             ),
         )
