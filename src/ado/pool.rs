@@ -75,14 +75,23 @@ struct Budget {
     drain: Duration,
 }
 
-impl Hint {
-    /// The spacing to keep after a request: the server's drain time per request while the
-    /// last response said less than [`PACE_BELOW_REMAINING`] of the budget is left.
-    fn spacing(&self) -> Duration {
-        match self.budget {
-            Some(b) if b.remaining < b.limit * PACE_BELOW_REMAINING => b.drain,
-            _ => Duration::ZERO,
+impl Budget {
+    /// The spacing between requests that matches the rate at which the server drains usage,
+    /// once less than [`PACE_BELOW_REMAINING`] of the budget is left (zero before). Sending no
+    /// faster than that keeps `Remaining` from reaching zero, so no 429 ever comes.
+    fn pacing(&self) -> Duration {
+        if self.remaining < self.limit * PACE_BELOW_REMAINING {
+            self.drain
+        } else {
+            Duration::ZERO
         }
+    }
+}
+
+impl Hint {
+    /// The spacing to keep after a request, from the last response's budget.
+    fn spacing(&self) -> Duration {
+        self.budget.map_or(Duration::ZERO, |b| b.pacing())
     }
 
     /// True when one more request in flight would spend the budget below [`KEEP_FREE`].
@@ -355,15 +364,6 @@ impl ServerHints {
         }
     }
 
-    /// When the remaining budget is low, the spacing between requests that matches the rate
-    /// at which the server drains usage: `(reset − now) / used`. Sending no faster than that
-    /// keeps `Remaining` from reaching zero, so no 429 ever comes. (The pool also counts the
-    /// token's requests in flight as spent; this looks at the headers alone.)
-    pub fn pacing(&self) -> Option<Duration> {
-        let b = self.budget()?;
-        (b.remaining < b.limit * PACE_BELOW_REMAINING && !b.drain.is_zero()).then_some(b.drain)
-    }
-
     /// Limit, remaining and the drain time per request, when the server sent all three.
     fn budget(&self) -> Option<Budget> {
         let (limit, remaining, reset_in) = (self.limit?, self.remaining?, self.reset_in?);
@@ -503,13 +503,13 @@ mod tests {
             ("x-ratelimit-remaining", "150".into()),
             ("x-ratelimit-reset", format!("{}", now + 10.0)),
         ]));
-        assert_eq!(high.pacing(), None);
+        assert_eq!(high.budget().map(|b| b.pacing()), Some(Duration::ZERO));
         let low = ServerHints::parse(&headers(&[
             ("x-ratelimit-limit", "20".into()),
             ("x-ratelimit-remaining", "2".into()),
             ("x-ratelimit-reset", format!("{}", now + 1.8)),
         ]));
-        let pace = low.pacing().unwrap().as_secs_f64();
+        let pace = low.budget().unwrap().pacing().as_secs_f64();
         assert!(
             (0.05..0.15).contains(&pace),
             "18 used draining in 1.8 s → ~0.1 s, got {pace}"
