@@ -22,7 +22,7 @@
 //!
 //! The same controls exist over HTTP under `/_sim/` (no auth), for the `ado-sim` binary:
 //! `GET /_sim/truth[?kinds=a,b]`, `POST /_sim/mutate` (`{"seed", "changes",
-//! "work_item_changes"?}`), `GET|DELETE /_sim/stats`, `GET|POST /_sim/faults`.
+//! "work_item_changes"?}`), `GET|DELETE /_sim/stats`, `GET /_sim/requests` (the request log), `GET|POST /_sim/faults`.
 //!
 //! The Graph API (`_apis/graph/users`) lives on `vssps.dev.azure.com` in Services; the
 //! simulator serves it under the same organization URL as everything else.
@@ -73,6 +73,18 @@ use tokio::task::JoinHandle;
 pub use auth::Pat;
 pub use budget::BudgetConfig;
 pub use faults::FaultConfig;
+
+/// Requests the request log keeps.
+pub const REQUEST_LOG_CAP: usize = 100_000;
+
+/// One answered request of [`Sim::request_log`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LoggedRequest {
+    pub method: String,
+    /// Path and query as sent (percent-encoded).
+    pub target: String,
+    pub status: u16,
+}
 
 /// The token every default configuration accepts, with every scope.
 pub const DEMO_PAT: &str = "demo-pat";
@@ -150,6 +162,8 @@ pub(crate) struct Inner {
     pub(crate) faults: Mutex<FaultConfig>,
     pub(crate) request_counter: AtomicU64,
     pub(crate) stats: Mutex<stats::Stats>,
+    /// Every ADO request in arrival order (the newest [`REQUEST_LOG_CAP`]).
+    pub(crate) request_log: Mutex<std::collections::VecDeque<LoggedRequest>>,
     /// The organization URL as served, e.g. `http://127.0.0.1:PORT/contoso`; URLs inside the
     /// JSON are built from it so a client can follow them.
     pub(crate) base_url: RwLock<String>,
@@ -184,6 +198,7 @@ impl Sim {
                 faults: Mutex::new(cfg.faults),
                 request_counter: AtomicU64::new(0),
                 stats: Mutex::new(stats::Stats::default()),
+                request_log: Mutex::new(std::collections::VecDeque::new()),
                 base_url: RwLock::new(base),
                 server_mode: cfg.server_mode,
                 refuse_reporting: AtomicBool::new(cfg.refuse_reporting),
@@ -317,6 +332,27 @@ impl Sim {
 
     pub fn reset_stats(&self) {
         *lock(&self.inner.stats) = stats::Stats::default();
+        lock(&self.inner.request_log).clear();
+    }
+
+    /// The ADO requests answered since the start or the last [`Sim::reset_stats`], oldest
+    /// first (at most [`REQUEST_LOG_CAP`], the newest kept), so a test can assert what a
+    /// client asked for and in which order (e.g. that a resumed backfill skipped what was
+    /// committed).
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        lock(&self.inner.request_log).iter().cloned().collect()
+    }
+
+    pub(crate) fn log_request(&self, method: String, target: String, status: u16) {
+        let mut log = lock(&self.inner.request_log);
+        if log.len() >= REQUEST_LOG_CAP {
+            log.pop_front();
+        }
+        log.push_back(LoggedRequest {
+            method,
+            target,
+            status,
+        });
     }
 
     pub fn faults(&self) -> FaultConfig {

@@ -73,6 +73,11 @@ pub(crate) async fn stats(State(sim): State<Sim>) -> Response {
     json_response(StatusCode::OK, &sim.stats())
 }
 
+/// `GET /_sim/requests`: the request log, oldest first.
+pub(crate) async fn requests(State(sim): State<Sim>) -> Response {
+    json_response(StatusCode::OK, &json!(sim.request_log()))
+}
+
 /// `DELETE /_sim/stats`.
 pub(crate) async fn reset_stats(State(sim): State<Sim>) -> Response {
     sim.reset_stats();

@@ -41,6 +41,7 @@ pub(crate) fn router(sim: Sim) -> Router {
         .route("/_sim/truth", get(admin::truth))
         .route("/_sim/mutate", post(admin::mutate))
         .route("/_sim/stats", get(admin::stats).delete(admin::reset_stats))
+        .route("/_sim/requests", get(admin::requests))
         .route("/_sim/faults", get(admin::faults).post(admin::set_faults))
         .fallback(dispatch)
         .with_state(sim)
@@ -640,7 +641,19 @@ fn finish(
 /// of 200 ids with fields is far smaller).
 const MAX_BODY: usize = 1 << 20;
 
+/// Serves one ADO request and appends it to the request log.
 async fn dispatch(State(sim): State<Sim>, req: Request) -> Response {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
+    let method = req.method().to_string();
+    let response = serve(sim.clone(), req).await;
+    sim.log_request(method, target, response.status().as_u16());
+    response
+}
+
+async fn serve(sim: Sim, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let mut route = match_route(&parts.method, parts.uri.path(), &sim.inner.org_name);
     let refused = match &route {
