@@ -29,6 +29,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the bundled ADO simulator, backfill it into ./ado-ingest-demo.db and show the result.
+    #[cfg(feature = "demo")]
     Demo {
         /// SQLite file to create (replaced if it exists).
         #[arg(long, default_value = "ado-ingest-demo.db")]

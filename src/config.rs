@@ -685,6 +685,15 @@ burst = 0
     }
 
     #[test]
+    fn every_registered_connector_has_a_config_section() {
+        let mut known = ConnectorsSettings::KNOWN.to_vec();
+        let mut registered = crate::connectors::names();
+        known.sort();
+        registered.sort();
+        assert_eq!(known, registered);
+    }
+
+    #[test]
     fn durations_parse() {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));

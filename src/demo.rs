@@ -24,6 +24,7 @@ pub struct DemoOutcome {
 }
 
 /// Errors before the backfill could start.
+#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The simulator could not bind a loopback port.

@@ -17,14 +17,33 @@ pub mod ado;
 pub mod cli;
 pub mod config;
 pub mod connectors;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod metrics;
 pub mod progress;
 pub mod store;
 pub mod sync;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
 /// Installs the process-wide TLS crypto provider (ring) once; reqwest is built without one so
 /// that the binary carries a single crypto library.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// An error with its whole cause chain on one line (`a: b: c`), for logs, `sync_runs.error`
+/// and stderr. Messages of this crate do not repeat their source, so nothing is said twice.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
 }

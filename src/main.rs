@@ -4,10 +4,12 @@
 use ado_ingest::cli::{Cli, Command, LogFormat};
 use ado_ingest::config::{self, Settings};
 use ado_ingest::connectors::Mode;
+#[cfg(feature = "demo")]
+use ado_ingest::demo;
 use ado_ingest::metrics::Metrics;
 use ado_ingest::progress::Progress;
 use ado_ingest::store::{AnyStore, Store};
-use ado_ingest::{demo, sync};
+use ado_ingest::sync;
 use anyhow::Context;
 use clap::Parser;
 use std::path::PathBuf;
@@ -47,32 +49,44 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-/// Ctrl-C / SIGTERM cancel the work between pages; what was committed stays committed.
+/// The first Ctrl-C / SIGTERM cancels the run: requests in flight, backoff sleeps and pool
+/// waits stop at once, pages already fetched are committed, and the run is recorded as
+/// `cancelled`. A second signal exits immediately (what was committed stays committed).
 fn cancel_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let t = token.clone();
     tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
-        {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(_) => {
-                        let _ = ctrl_c.await;
-                        t.cancel();
-                        return;
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        for signals in 0.. {
+            #[cfg(unix)]
+            {
+                let terminated = async {
+                    match term.as_mut() {
+                        Some(t) => {
+                            t.recv().await;
+                        }
+                        None => std::future::pending::<()>().await,
                     }
                 };
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
+                tokio::select! {
+                    r = tokio::signal::ctrl_c() => if r.is_err() { return },
+                    _ = terminated => {}
+                }
+            }
+            #[cfg(not(unix))]
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            if signals == 0 {
+                tracing::warn!("interrupted: stopping; a second signal exits at once");
+                t.cancel();
+            } else {
+                eprintln!("interrupted twice: exiting now");
+                std::process::exit(130);
             }
         }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
-        tracing::warn!("interrupted: stopping after the pages in flight");
-        t.cancel();
     });
     token
 }
@@ -80,10 +94,11 @@ fn cancel_on_signal() -> CancellationToken {
 async fn async_main(cli: Cli) -> ExitCode {
     let cancel = cancel_on_signal();
     match &cli.command {
+        #[cfg(feature = "demo")]
         Command::Demo { db } => match demo::run(db, cancel).await {
             Ok(outcome) => print_demo(&outcome),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", ado_ingest::error_chain(&e));
                 ExitCode::from(EXIT_SYNC_FAILED)
             }
         },
@@ -144,7 +159,7 @@ async fn run_command(
             return Ok(ExitCode::SUCCESS);
         }
         Command::Backfill => Mode::Backfill,
-        _ => Mode::Incremental,
+        _ => Mode::Sync,
     };
     let metrics = Arc::new(Metrics::default());
     let progress = Progress::start(mode.as_str(), metrics.clone());
@@ -153,7 +168,7 @@ async fn run_command(
     let reports = match reports {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", ado_ingest::error_chain(&e));
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
@@ -183,10 +198,12 @@ async fn run_command(
             Err(e) => {
                 ok = false;
                 eprintln!(
-                    "{}: {} failed: {}: {e}",
+                    "{}: {} {}: {}: {}",
                     r.connector,
                     mode.as_str(),
-                    e.kind()
+                    e.outcome(),
+                    e.kind(),
+                    ado_ingest::error_chain(e)
                 );
             }
         }
@@ -198,6 +215,7 @@ async fn run_command(
     })
 }
 
+#[cfg(feature = "demo")]
 fn print_demo(outcome: &demo::DemoOutcome) -> ExitCode {
     let mut ok = true;
     for r in &outcome.reports {

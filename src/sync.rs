@@ -4,7 +4,7 @@
 
 use crate::ado::{Client, TokenPool};
 use crate::config::{self, Settings};
-use crate::connectors::{self, Mode, Summary, SyncContext, boards, repos};
+use crate::connectors::{self, Mode, Summary, SyncContext};
 use crate::metrics::Metrics;
 use crate::store::{AnyStore, Store};
 use chrono::Utc;
@@ -30,6 +30,7 @@ impl ConnectorReport {
 }
 
 /// A problem found before any connector ran (exit code 2).
+#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     /// `--connector` named a connector that does not exist or is not enabled.
@@ -66,7 +67,7 @@ pub fn select_connectors(
     }
     for w in wanted {
         if !enabled.contains(w) {
-            let why = if config::ConnectorsSettings::KNOWN.contains(&w.as_str()) {
+            let why = if connectors::find(w).is_ok() {
                 "enabled in the configuration"
             } else {
                 "a known connector"
@@ -114,6 +115,11 @@ pub async fn run(
             cs.burst,
             connector_metrics.clone(),
         ));
+        let connector = connectors::find(name).map_err(|_| SetupError::UnknownConnector {
+            name: name.clone(),
+            why: "a known connector",
+            enabled: String::new(),
+        })?;
         let client = Client::new(
             name,
             &settings.organization.url,
@@ -123,6 +129,7 @@ pub async fn run(
             cs.concurrency,
             pool,
             connector_metrics,
+            cancel.clone(),
         )?;
         let run_id = run_id_for(store, &org, name, mode).await?;
         let ctx = SyncContext {
@@ -134,25 +141,29 @@ pub async fn run(
             overlap: settings.sync.overlap,
             projects: settings.organization.projects.clone(),
             concurrency: cs.concurrency,
-            cancel: cancel.clone(),
         };
-        prepared.push((name.clone(), client, ctx));
+        prepared.push((name.clone(), connector, client, ctx));
     }
-    let runs = prepared.into_iter().map(|(name, client, ctx)| {
+    // One task per connector: independent failures, and both cores busy.
+    let mut tasks = tokio::task::JoinSet::new();
+    let started: Vec<(String, i64)> = prepared
+        .iter()
+        .map(|(name, _, _, ctx)| (name.clone(), ctx.run_id))
+        .collect();
+    for (index, (name, connector, client, ctx)) in prepared.into_iter().enumerate() {
         let metrics = client.metrics().clone();
-        async move {
+        tasks.spawn(async move {
             let before = metrics.snapshot();
             tracing::info!(connector = %name, mode = mode.as_str(), run_id = ctx.run_id, "connector run started");
-            let result = match name.as_str() {
-                repos::NAME => repos::run(&client, &ctx).await,
-                boards::NAME => boards::run(&client, &ctx).await,
-                other => unreachable_connector(other),
-            };
+            let result = connector.run(client.clone(), ctx.clone()).await;
             let after = metrics.snapshot();
             let requests = (after.requests - before.requests) as i64;
             let (outcome, error) = match &result {
                 Ok(_) => ("succeeded", None),
-                Err(e) => ("failed", Some(format!("{}: {e}", e.kind()))),
+                Err(e) => (
+                    e.outcome(),
+                    Some(format!("{}: {}", e.kind(), crate::error_chain(e))),
+                ),
             };
             if let Err(e) = ctx
                 .store
@@ -176,26 +187,46 @@ pub async fn run(
                     requests,
                     "connector run succeeded"
                 ),
-                Err(e) => tracing::error!(connector = %name, kind = e.kind(), error = %e, requests, "connector run failed"),
+                Err(connectors::Error::Cancelled) => tracing::warn!(connector = %name, requests, "connector run cancelled"),
+                Err(e) => tracing::error!(connector = %name, kind = e.kind(), error = %crate::error_chain(e), requests, "connector run failed"),
             }
-            ConnectorReport {
+            (index, ConnectorReport {
                 connector: name,
                 run_id: ctx.run_id,
                 retired_tokens: client.pool().retired_names(),
                 metrics: metrics.snapshot(),
                 result,
+            })
+        });
+    }
+    let mut reports: Vec<Option<ConnectorReport>> = started.iter().map(|_| None).collect();
+    let mut lost = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((i, report)) => reports[i] = Some(report),
+            // A connector task panicked: the others stand; it is reported as failed below.
+            Err(e) => {
+                tracing::error!(error = %e, "a connector task stopped unexpectedly");
+                lost = Some(e.to_string());
             }
         }
-    });
-    Ok(futures::future::join_all(runs).await)
-}
-
-fn unreachable_connector(name: &str) -> Result<Summary, connectors::Error> {
-    // `select_connectors` only lets known connectors through; this keeps the match total.
-    Err(connectors::Error::Cursor {
-        scope: name.to_string(),
-        reason: "no such connector in this build".into(),
-    })
+    }
+    Ok(reports
+        .into_iter()
+        .zip(started)
+        .map(|(r, (connector, run_id))| {
+            r.unwrap_or_else(|| ConnectorReport {
+                result: Err(connectors::Error::Task {
+                    project: connector.clone(),
+                    reason: lost.clone().unwrap_or_default(),
+                }),
+                connector,
+                run_id,
+                retired_tokens: Vec::new(),
+                metrics: Default::default(),
+            })
+        })
+        .collect())
 }
 
 /// A backfill resumes the newest unfinished backfill run (so its finished projects are not

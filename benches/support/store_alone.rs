@@ -13,7 +13,8 @@
 //! in the same minute on the same machine, so the SQLite figure has a reference that shares
 //! the machine's load.
 
-use ado_ingest::store::{AnyStore, Batch, PullRequestRow, ReviewerRow, Store, UserRow};
+use ado_ingest::store::schema::core::write_users;
+use ado_ingest::store::{AnyStore, Batch, PullRequestRow, Record, ReviewerRow, Store, UserRow};
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use sqlx::Connection;
@@ -27,8 +28,8 @@ fn user(i: i64) -> String {
     format!("00000000-0000-4000-8000-{:012x}", i % 200)
 }
 
-/// A PR row whose `raw` is shaped like a real list item (~1.2 KB).
-fn pull_request(id: i64, pass: i64) -> PullRequestRow {
+/// A PR row whose `raw` is shaped like a real list item (~1.2 KB), with its reviewers.
+fn pull_request(id: i64, pass: i64) -> (PullRequestRow, Vec<ReviewerRow>) {
     let repo = format!("10000000-0000-4000-8000-{:012x}", id % 200);
     let project = format!("20000000-0000-4000-8000-{:012x}", id % 20);
     let created = DateTime::<Utc>::from_timestamp(1_700_000_000 + id * 60, 0).unwrap_or_default();
@@ -50,7 +51,7 @@ fn pull_request(id: i64, pass: i64) -> PullRequestRow {
         "supportsIterations": true
     })
     .to_string();
-    PullRequestRow {
+    let pr = PullRequestRow {
         id,
         repository_id: repo,
         project_id: project,
@@ -66,42 +67,59 @@ fn pull_request(id: i64, pass: i64) -> PullRequestRow {
         last_merge_source_commit: Some(format!("{:040x}", id)),
         last_merge_commit: Some(format!("{:040x}", id + 1)),
         raw,
-        reviewers: vec![
-            ReviewerRow {
-                reviewer_id: user(id + 1),
-                vote: 10,
-                is_required: false,
-                has_declined: false,
-            },
-            ReviewerRow {
-                reviewer_id: user(id + 2),
-                vote: 5,
-                is_required: true,
-                has_declined: false,
-            },
-        ],
-    }
+    };
+    let reviewers = vec![
+        ReviewerRow {
+            pull_request_id: id,
+            reviewer_id: user(id + 1),
+            vote: 10,
+            is_required: false,
+            has_declined: false,
+        },
+        ReviewerRow {
+            pull_request_id: id,
+            reviewer_id: user(id + 2),
+            vote: 5,
+            is_required: true,
+            has_declined: false,
+        },
+    ];
+    (pr, reviewers)
 }
 
-fn pages(pass: i64) -> Vec<Batch> {
+/// The batches of one pass, and the `raw` bytes they carry.
+fn pages(pass: i64) -> (Vec<Batch>, usize) {
     let observed = Utc::now() + Duration::seconds(pass);
-    (0..PAGES)
+    let mut raw_bytes = 0;
+    let batches = (0..PAGES)
         .map(|page| {
-            let mut b = Batch::new(observed);
-            b.pull_requests = (page * PAGE..(page + 1) * PAGE)
-                .map(|id| pull_request(id, pass))
-                .collect();
-            b.users = (0..3)
+            let mut prs = Vec::new();
+            let mut reviewers = Vec::new();
+            for id in page * PAGE..(page + 1) * PAGE {
+                let (p, r) = pull_request(id, pass);
+                raw_bytes += p.raw.len();
+                prs.push(p);
+                reviewers.extend(r);
+            }
+            let keys = prs.iter().map(Record::key).collect();
+            let users = (0..3)
                 .map(|k| UserRow {
                     id: user(page * 7 + k),
                     display_name: Some("Normal Paulk".into()),
                     unique_name: Some("fabrikamfiber16@hotmail.com".into()),
                     is_container: false,
+                    descriptor: None,
                 })
                 .collect();
+            // As the Repos connector writes a page.
+            let mut b = Batch::new(observed);
+            b.upsert(prs)
+                .replace_children::<PullRequestRow, _>(keys, reviewers);
+            write_users(&mut b, users);
             b
         })
-        .collect()
+        .collect();
+    (batches, raw_bytes)
 }
 
 /// One pass: PR rows/s, all rows/s, mean raw bytes per PR, seconds, and this process's CPU
@@ -135,11 +153,7 @@ async fn measure(store: &AnyStore, writers: usize) -> [Pass; 2] {
     store.migrate().await.expect("migrate");
     let mut out = Vec::new();
     for pass in 0..2 {
-        let batches = pages(pass);
-        let raw_bytes: usize = batches
-            .iter()
-            .flat_map(|b| b.pull_requests.iter().map(|p| p.raw.len()))
-            .sum();
+        let (batches, raw_bytes) = pages(pass);
         let start = Instant::now();
         let cpu = process_cpu();
         let rows: u64 = futures::stream::iter(batches.iter())

@@ -3,16 +3,22 @@
 //! [`Client`] is the one place requests are sent: it builds the URL from an [`Endpoint`], adds
 //! the api-version, takes a token from the connector's [`TokenPool`], classifies the response
 //! into [`Error`] and retries what is worth retrying (429 / 5xx / timeouts / resets) with
-//! exponential, jittered backoff that honours the server's `Retry-After`.
+//! exponential, jittered backoff that honours the server's `Retry-After`. A run's
+//! cancellation token stops every request in flight, backoff sleep and pool wait at once.
+//!
+//! [`listing`] holds the typed requests and [`Client::pages`] (`pages`) walks any of them.
 
 pub mod endpoint;
 pub mod error;
+pub mod listing;
 pub mod models;
+mod pages;
 pub mod paging;
 pub mod pool;
 
 pub use endpoint::Endpoint;
 pub use error::Error;
+pub use pages::{Page, Resume};
 use pool::Lease;
 pub use pool::TokenPool;
 
@@ -25,6 +31,7 @@ use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 /// Sent on every request so an invalid token gets a 401 instead of a sign-in page redirect
@@ -60,6 +67,7 @@ struct Inner {
     metrics: Arc<Metrics>,
     inflight: Semaphore,
     http_settings: HttpSettings,
+    cancel: CancellationToken,
 }
 
 impl Client {
@@ -75,6 +83,7 @@ impl Client {
         concurrency: usize,
         pool: Arc<TokenPool>,
         metrics: Arc<Metrics>,
+        cancel: CancellationToken,
     ) -> Result<Self, Error> {
         let base = parse_base(base, "organization")?;
         let graph_base = parse_base(graph_base, "graph")?;
@@ -103,6 +112,7 @@ impl Client {
                 metrics,
                 inflight: Semaphore::new(concurrency.max(1)),
                 http_settings: http_settings.clone(),
+                cancel,
             }),
         })
     }
@@ -110,6 +120,16 @@ impl Client {
     /// The connector's token pool.
     pub fn pool(&self) -> &TokenPool {
         &self.inner.pool
+    }
+
+    /// The connector this client serves (for logs).
+    pub fn connector(&self) -> &str {
+        &self.inner.connector
+    }
+
+    /// The token that cancels this client's requests.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.inner.cancel
     }
 
     /// The metrics this client records into.
@@ -144,8 +164,22 @@ impl Client {
         Ok(url)
     }
 
-    /// GETs `endpoint` and decodes the JSON body, retrying transient failures.
+    /// GETs `endpoint` and decodes the JSON body, retrying transient failures. Returns
+    /// [`Error::Cancelled`] as soon as the run is cancelled, dropping the request in flight, a
+    /// backoff sleep or a wait for a token.
     pub async fn get<T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+        query: &[(&str, String)],
+    ) -> Result<Response<T>, Error> {
+        tokio::select! {
+            biased;
+            _ = self.inner.cancel.cancelled() => Err(Error::Cancelled),
+            r = self.get_retrying(endpoint, query) => r,
+        }
+    }
+
+    async fn get_retrying<T: DeserializeOwned>(
         &self,
         endpoint: &Endpoint,
         query: &[(&str, String)],
@@ -462,6 +496,7 @@ mod tests {
             1,
             pool,
             Default::default(),
+            CancellationToken::new(),
         )
         .unwrap();
         let u = c

@@ -1,5 +1,7 @@
 //! Pagination state machines with loop guards, independent of HTTP so they can be tested
-//! exhaustively: `$top/$skip` offset paging and continuation-token paging.
+//! exhaustively: `$top/$skip` offset paging, continuation-token paging and reporting streams.
+//! [`super::Client::pages`] drives them for any [`super::listing::Listing`]; no other code
+//! pages.
 //!
 //! ADO paging is not always trustworthy (API_FACTS §1.1: build continuation tokens observed to
 //! return the first page again; §1.2: undocumented default page sizes), so every loop stops on a
@@ -201,6 +203,79 @@ impl<K: Eq + Hash + Clone> TokenPager<K> {
     }
 }
 
+/// A reporting stream (API_FACTS §1.6): pages until `isLastBatch`; every page's token is a
+/// watermark, kept after the last page so the next run resumes from it. A stream that is not
+/// at its end must move on: a missing or repeated token stops it.
+#[derive(Debug)]
+pub struct StreamPager {
+    token: Option<String>,
+    started: bool,
+    done: bool,
+    pages: u32,
+    max_pages: u32,
+    seen_tokens: HashSet<String>,
+}
+
+impl StreamPager {
+    /// Starts from `token` (a stored watermark) or from the beginning.
+    pub fn new(token: Option<String>) -> Self {
+        Self {
+            token,
+            started: false,
+            done: false,
+            pages: 0,
+            max_pages: DEFAULT_MAX_PAGES,
+            seen_tokens: HashSet::new(),
+        }
+    }
+
+    /// `None` when finished; otherwise the token to send (none on a first request).
+    pub fn next_request(&self) -> Option<Option<&str>> {
+        (!self.done).then_some(self.token.as_deref())
+    }
+
+    /// The watermark after the pages accepted so far.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Takes a page's token and last-batch flag.
+    pub fn accept(&mut self, next: Option<String>, last: bool) -> Result<(), GuardTrip> {
+        self.pages += 1;
+        let first = !self.started;
+        self.started = true;
+        if self.pages > self.max_pages {
+            self.done = true;
+            return Err(GuardTrip::TooManyPages(self.max_pages));
+        }
+        let next = next.filter(|t| !t.is_empty());
+        if last {
+            self.done = true;
+            if next.is_some() {
+                self.token = next;
+            }
+            return Ok(());
+        }
+        match next {
+            Some(t)
+                if self.seen_tokens.insert(t.clone())
+                    && (first || self.token.as_deref() != Some(&t)) =>
+            {
+                self.token = Some(t);
+                Ok(())
+            }
+            other => {
+                self.done = true;
+                Err(GuardTrip::RepeatedToken(other.unwrap_or_default()))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +363,29 @@ mod tests {
             last = p.accept(vec![n], Some(format!("t{n}")), |x| *x);
         }
         assert_eq!(last, Err(GuardTrip::TooManyPages(3)));
+    }
+
+    #[test]
+    fn a_stream_keeps_its_watermark_and_stops_on_a_stuck_token() {
+        let mut p = StreamPager::new(Some("w0".into()));
+        assert_eq!(p.next_request(), Some(Some("w0")));
+        p.accept(Some("w1".into()), false).unwrap();
+        p.accept(Some("w2".into()), true).unwrap();
+        assert!(p.next_request().is_none());
+        assert_eq!(
+            p.token(),
+            Some("w2"),
+            "the last token is the next run's start"
+        );
+
+        let mut stuck = StreamPager::new(None);
+        stuck.accept(Some("a".into()), false).unwrap();
+        assert_eq!(
+            stuck.accept(Some("a".into()), false),
+            Err(GuardTrip::RepeatedToken("a".into()))
+        );
+        let mut lost = StreamPager::new(None);
+        assert!(lost.accept(None, false).is_err(), "not last, no token");
     }
 
     #[test]

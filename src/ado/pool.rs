@@ -16,14 +16,19 @@ use crate::ado::Error;
 use crate::config::Token;
 use crate::metrics::Metrics;
 use base64::Engine;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 use reqwest::header::{HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+// Tokio's clock, not the OS one: every wait here is a tokio sleep, and tests run the pool on
+// paused time.
+use tokio::time::Instant;
 
 /// Start pacing a token when fewer than this share of its server budget remains.
 const PACE_BELOW_REMAINING: f64 = 0.5;
@@ -42,10 +47,24 @@ const PROBE_POLL: Duration = Duration::from_millis(5);
 /// future was dropped is never observed).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Governor's clock on tokio's time (the time since the pool was built), so the local ceiling
+/// and the server hints share one clock.
+#[derive(Debug, Clone, Copy)]
+struct TokioClock(Instant);
+
+impl Clock for TokioClock {
+    type Instant = Duration;
+    fn now(&self) -> Duration {
+        self.0.elapsed()
+    }
+}
+
+type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Duration>>;
+
 struct Slot {
     name: String,
     header: HeaderValue,
-    limiter: DefaultDirectRateLimiter,
+    limiter: Limiter,
     hint: Mutex<Hint>,
     retired: AtomicBool,
 }
@@ -109,6 +128,7 @@ pub struct TokenPool {
     slots: Vec<Slot>,
     rotate: AtomicUsize,
     metrics: Arc<Metrics>,
+    clock: TokioClock,
 }
 
 impl std::fmt::Debug for TokenPool {
@@ -138,6 +158,7 @@ impl TokenPool {
     ) -> Self {
         let period = Duration::from_secs_f64(1.0 / requests_per_second.max(0.001));
         let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        let clock = TokioClock(Instant::now());
         let slots = tokens
             .into_iter()
             .map(|t| {
@@ -152,7 +173,7 @@ impl TokenPool {
                 Slot {
                     name: t.name,
                     header,
-                    limiter: RateLimiter::direct(quota),
+                    limiter: RateLimiter::direct_with_clock(quota, clock),
                     hint: Mutex::new(Hint::default()),
                     retired: AtomicBool::new(false),
                 }
@@ -163,13 +184,15 @@ impl TokenPool {
             slots,
             rotate: AtomicUsize::new(0),
             metrics,
+            clock,
         }
     }
 
     /// Waits for the token that is ready soonest and reserves one request on it.
     pub async fn acquire(&self) -> Result<Lease, Error> {
         let n = self.slots.len();
-        let clock = DefaultClock::default();
+        // Time spent waiting on server hints for this acquisition: one throttle pause.
+        let mut hinted_wait = Duration::ZERO;
         loop {
             let start = self.rotate.fetch_add(1, Ordering::Relaxed);
             let now = Instant::now();
@@ -212,10 +235,13 @@ impl TokenPool {
                                     if !h.seen && h.probe_at.is_none() {
                                         h.probe_at = Some(now);
                                     }
+                                    if !hinted_wait.is_zero() {
+                                        self.metrics.throttle_pause(hinted_wait);
+                                    }
                                     return Ok(Lease(i));
                                 }
                                 Err(not_until) => {
-                                    let w = not_until.wait_time_from(clock.now());
+                                    let w = not_until.wait_time_from(self.clock.now());
                                     if best.is_none_or(|(b, _)| w < b) {
                                         best = Some((w, false));
                                     }
@@ -240,7 +266,7 @@ impl TokenPool {
             let (wait, hinted) = best.unwrap_or((Duration::from_millis(1), false));
             let wait = wait.clamp(Duration::from_micros(100), MAX_IDLE_SLEEP);
             if hinted {
-                self.metrics.throttle_pause(wait);
+                hinted_wait += wait;
             }
             tokio::time::sleep(wait).await;
         }
@@ -406,7 +432,7 @@ mod tests {
         h
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn retiring_every_token_gives_invalid_credentials() {
         let p = pool(2, 100.0, 10);
         let a = p.acquire().await.unwrap();
@@ -420,7 +446,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn retry_after_moves_requests_to_the_other_token() {
         let p = pool(2, 1000.0, 100);
         let a = p.acquire().await.unwrap();
@@ -435,7 +461,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_token_sends_one_request_until_its_first_response() {
         let p = pool(1, 1000.0, 100);
         let first = p.acquire().await.unwrap();
@@ -448,7 +474,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn requests_in_flight_count_against_the_budget() {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -480,6 +506,32 @@ mod tests {
             .await
             .expect("a response frees the window")
             .unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_pause_is_counted_once_with_its_whole_length() {
+        let metrics = Arc::new(Metrics::default());
+        let tokens = vec![Token {
+            name: "tok".into(),
+            secret: SecretString::from("s".to_string()),
+        }];
+        let p = TokenPool::new("repos", tokens, 1000.0, 100, metrics.clone());
+        let a = p.acquire().await.unwrap();
+        p.observe(a, 200, &headers(&[("retry-after", "2".into())]));
+        let t0 = Instant::now();
+        p.acquire().await.unwrap();
+        let waited = t0.elapsed();
+        assert!(waited >= Duration::from_secs(2), "waited {waited:?}");
+        let m = metrics.snapshot();
+        assert_eq!(
+            m.throttle_pauses, 1,
+            "one pause, however many sleeps it took"
+        );
+        assert!(
+            (1900..=2100).contains(&m.throttle_pause_ms),
+            "{} ms",
+            m.throttle_pause_ms
+        );
     }
 
     #[test]
@@ -516,7 +568,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn governor_limits_each_token() {
         let p = pool(1, 20.0, 1);
         let t0 = Instant::now();

@@ -1,32 +1,226 @@
 //! Connectors: the sync strategies, glue between `ado` and `store`.
 //!
-//! A connector asks the client for pages, maps them with the pure functions in [`map`], and
-//! hands rows and cursors to the store. It never builds URLs by hand and never writes SQL.
-//! Long loops stop between pages when the [`SyncContext`]'s cancellation token fires.
+//! A connector is registered once in [`REGISTRY`]: its name, the endpoints and PAT scopes it
+//! needs ([`Need`], for `validate` and the README's scope table) and its run for a [`Mode`].
+//! It asks the client for pages ([`crate::ado::Client::pages`]), maps them with the pure
+//! functions in [`map`], and hands rows and cursors to the store ([`commit`]). It never builds
+//! URLs by hand and never writes SQL. Projects run as spawned tasks ([`for_each_project`]);
+//! a cancelled run stops at the next request, because the client refuses it.
 
 pub mod boards;
 pub mod map;
 pub mod projects;
 pub mod repos;
 
-use crate::ado;
-use crate::store::{self, AnyStore};
+use crate::ado::{self, Client};
+use crate::store::{self, AnyStore, Batch, CursorUpdate, Store};
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
-/// Stops between pages once the run is cancelled.
-pub(crate) fn check_cancel(ctx: &SyncContext) -> Result<(), Error> {
-    if ctx.cancel.is_cancelled() {
-        Err(Error::Ado(ado::Error::Cancelled))
-    } else {
-        Ok(())
+/// Backfill (full history from `sync.since`) or one incremental pass; named like the
+/// commands, and recorded so in `sync_runs.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Backfill,
+    Sync,
+}
+
+impl Mode {
+    /// As recorded in `sync_runs.mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Backfill => "backfill",
+            Mode::Sync => "sync",
+        }
     }
 }
 
-/// Runs `sync_project` for every project, `ctx.concurrency` at a time, and folds the outcomes
-/// into `summary` with [`combine_failures`]: one project's failure is logged and does not stop
-/// the others.
+/// What every connector run needs besides its client. Cheap to clone (one per project task).
+#[derive(Clone, Debug)]
+pub struct SyncContext {
+    pub org: String,
+    pub store: AnyStore,
+    pub mode: Mode,
+    /// The `sync_runs` id this run writes into its cursors (a resumed backfill keeps its id).
+    pub run_id: i64,
+    pub since: Option<DateTime<Utc>>,
+    pub overlap: Duration,
+    /// Project allow-list (names or ids, case-insensitive); empty = every project.
+    pub projects: Vec<String>,
+    /// Projects synced at once.
+    pub concurrency: usize,
+}
+
+impl SyncContext {
+    /// `sync.overlap` as a chrono duration.
+    pub fn overlap(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.overlap).unwrap_or_default()
+    }
+}
+
+/// An endpoint a connector calls and the PAT scope it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    /// The endpoint's metric label ([`ado::Endpoint::label`]).
+    pub endpoint: &'static str,
+    /// The PAT scopes that grant it, any one suffices (API_FACTS §13), e.g. `vso.code`.
+    pub scopes: &'static [&'static str],
+    /// Whether the connector still runs without it (it skips what the endpoint gives).
+    pub optional: bool,
+}
+
+/// A registered connector.
+pub trait Connector: Send + Sync + 'static {
+    /// Name in config, cursors, logs and `sync_runs`.
+    fn name(&self) -> &'static str;
+    /// Every endpoint it calls, with its scope.
+    fn needs(&self) -> &'static [Need];
+    /// One run (backfill or sync) with its own client and context.
+    fn run(&self, client: Client, ctx: SyncContext) -> BoxFuture<'static, Result<Summary, Error>>;
+}
+
+/// Every connector of this build.
+pub static REGISTRY: &[&dyn Connector] = &[&repos::Repos, &boards::Boards];
+
+/// The connector named `name`.
+pub fn find(name: &str) -> Result<&'static dyn Connector, Error> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|c| c.name() == name)
+        .ok_or_else(|| Error::UnknownConnector {
+            name: name.to_string(),
+        })
+}
+
+/// Names of every registered connector.
+pub fn names() -> Vec<&'static str> {
+    REGISTRY.iter().map(|c| c.name()).collect()
+}
+
+/// A connector run failure.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An ADO call failed after its retries.
+    #[error(transparent)]
+    Ado(ado::Error),
+    /// The database refused a read or write.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// A stored cursor could not be read back (written by an incompatible version).
+    #[error("cursor {scope} is unreadable: {reason}")]
+    Cursor { scope: String, reason: String },
+    /// Some projects failed; the others were synced.
+    #[error("{failed} of {total} projects failed; first error: {first}")]
+    Partial {
+        failed: usize,
+        total: usize,
+        first: Box<Error>,
+    },
+    /// The run was cancelled (SIGTERM / Ctrl-C); what was committed stays committed.
+    #[error("cancelled")]
+    Cancelled,
+    /// No connector of that name exists in this build.
+    #[error("no connector named `{name}` in this build")]
+    UnknownConnector { name: String },
+    /// A project's task ended without an outcome (it panicked).
+    #[error("project {project} stopped unexpectedly: {reason}")]
+    Task { project: String, reason: String },
+}
+
+impl From<ado::Error> for Error {
+    fn from(e: ado::Error) -> Self {
+        match e {
+            ado::Error::Cancelled => Error::Cancelled,
+            other => Error::Ado(other),
+        }
+    }
+}
+
+impl Error {
+    /// The stable kind name printed for users and recorded in `sync_runs`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Ado(e) => e.kind(),
+            Error::Store(_) => "database_error",
+            Error::Cursor { .. } => "bad_cursor",
+            Error::Partial { first, .. } => first.kind(),
+            Error::Cancelled => "cancelled",
+            Error::UnknownConnector { .. } => "unknown_connector",
+            Error::Task { .. } => "internal_error",
+        }
+    }
+
+    /// The run's outcome for `sync_runs`: `cancelled` or `failed`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Error::Cancelled => "cancelled",
+            _ => "failed",
+        }
+    }
+}
+
+/// Reads a typed cursor of `connector`.
+pub(crate) async fn load_cursor<C: DeserializeOwned>(
+    ctx: &SyncContext,
+    connector: &str,
+    scope: &str,
+) -> Result<Option<C>, Error> {
+    let Some(text) = ctx.store.cursor(&ctx.org, connector, scope).await? else {
+        return Ok(None);
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| Error::Cursor {
+            scope: scope.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// A typed cursor as the update a batch commits.
+pub(crate) fn cursor_update<C: Serialize>(
+    connector: &str,
+    scope: &str,
+    value: &C,
+) -> Result<CursorUpdate, Error> {
+    Ok(CursorUpdate {
+        connector: connector.to_string(),
+        scope: scope.to_string(),
+        value: serde_json::to_string(value).map_err(|e| Error::Cursor {
+            scope: scope.to_string(),
+            reason: e.to_string(),
+        })?,
+    })
+}
+
+/// Writes a page's batch (rows and cursor, one transaction) and counts its rows in the
+/// client's metrics and the summary.
+pub(crate) async fn commit(
+    client: &Client,
+    ctx: &SyncContext,
+    batch: &Batch,
+    summary: &mut Summary,
+) -> Result<u64, Error> {
+    let started = std::time::Instant::now();
+    let rows = ctx.store.apply(&ctx.org, batch).await?;
+    client.metrics().rows(rows);
+    summary.rows += rows;
+    tracing::debug!(
+        connector = client.connector(),
+        rows,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "page committed"
+    );
+    Ok(rows)
+}
+
+/// Runs `sync_project` for every project as a spawned task, `ctx.concurrency` at a time, and
+/// folds the outcomes into `summary` with [`combine_failures`]: one project's failure is
+/// logged and does not stop the others.
 pub(crate) async fn for_each_project<F, Fut>(
     ctx: &SyncContext,
     connector: &'static str,
@@ -36,27 +230,34 @@ pub(crate) async fn for_each_project<F, Fut>(
 ) -> Result<Summary, Error>
 where
     F: Fn(ado::models::core::TeamProject) -> Fut,
-    Fut: std::future::Future<Output = Result<Summary, Error>>,
+    Fut: std::future::Future<Output = Result<Summary, Error>> + Send + 'static,
 {
-    use futures::StreamExt;
     let total = projects.len();
-    let results: Vec<(String, Result<Summary, Error>)> =
-        futures::stream::iter(projects.into_iter().map(|p| {
-            let name = p.name.clone();
-            let run = sync_project(p);
-            async move { (name, run.await) }
-        }))
-        .buffer_unordered(ctx.concurrency.max(1))
-        .collect()
-        .await;
+    let mut queue = projects.into_iter();
+    let mut tasks = tokio::task::JoinSet::new();
     let mut failures = Vec::new();
-    for (name, r) in results {
-        match r {
-            Ok(s) => summary.merge(&s),
-            Err(e) => {
-                tracing::error!(connector, project = %name, error = %e, "project sync failed");
+    loop {
+        while tasks.len() < ctx.concurrency.max(1) {
+            let Some(project) = queue.next() else { break };
+            let name = project.name.clone();
+            let run = sync_project(project);
+            tasks.spawn(async move { (name, run.await) });
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        match joined {
+            Ok((_, Ok(s))) => summary.merge(&s),
+            Ok((name, Err(e))) => {
+                if !matches!(e, Error::Cancelled) {
+                    tracing::error!(connector, project = %name, error = %crate::error_chain(&e), "project sync failed");
+                }
                 failures.push(e);
             }
+            Err(e) => failures.push(Error::Task {
+                project: "(unknown)".into(),
+                reason: e.to_string(),
+            }),
         }
     }
     combine_failures(summary, failures, total)
@@ -76,7 +277,7 @@ pub(crate) fn combine_failures(
     if let Some(pos) = failures.iter().position(|e| {
         matches!(
             e,
-            Error::Ado(ado::Error::InvalidCredentials { .. } | ado::Error::Cancelled)
+            Error::Ado(ado::Error::InvalidCredentials { .. }) | Error::Cancelled
         )
     }) {
         return Err(failures.swap_remove(pos));
@@ -89,87 +290,6 @@ pub(crate) fn combine_failures(
         total,
         first: Box::new(failures.remove(0)),
     })
-}
-
-/// Logs a fired paging guard with its endpoint and turns it into an error.
-pub(crate) fn guard(
-    connector: &'static str,
-    endpoint: &'static str,
-    project: &str,
-    trip: ado::paging::GuardTrip,
-) -> Error {
-    tracing::error!(connector, project, endpoint, reason = %trip, "paging guard fired");
-    Error::Ado(ado::Error::PagingGuard {
-        endpoint,
-        reason: trip.to_string(),
-    })
-}
-
-/// Backfill (full history from `sync.since`) or one incremental pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Backfill,
-    Incremental,
-}
-
-impl Mode {
-    /// As recorded in `sync_runs.mode`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Backfill => "backfill",
-            Mode::Incremental => "sync",
-        }
-    }
-}
-
-/// What every connector run needs besides its client.
-#[derive(Clone, Debug)]
-pub struct SyncContext {
-    pub org: String,
-    pub store: AnyStore,
-    pub mode: Mode,
-    /// The `sync_runs` id this run writes into its cursors (a resumed backfill keeps its id).
-    pub run_id: i64,
-    pub since: Option<DateTime<Utc>>,
-    pub overlap: Duration,
-    /// Project allow-list (names or ids, case-insensitive); empty = every project.
-    pub projects: Vec<String>,
-    pub concurrency: usize,
-    pub cancel: CancellationToken,
-}
-
-/// A connector run failure.
-#[non_exhaustive]
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// An ADO call failed after its retries.
-    #[error(transparent)]
-    Ado(#[from] ado::Error),
-    /// The database refused a read or write.
-    #[error(transparent)]
-    Store(#[from] store::Error),
-    /// A stored cursor could not be read back (written by an incompatible version).
-    #[error("cursor {scope} is unreadable: {reason}")]
-    Cursor { scope: String, reason: String },
-    /// Some projects failed; the others were synced. Each failure is listed.
-    #[error("{failed} of {total} projects failed; first error: {first}")]
-    Partial {
-        failed: usize,
-        total: usize,
-        first: Box<Error>,
-    },
-}
-
-impl Error {
-    /// The stable kind name printed for users and recorded in `sync_runs`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Error::Ado(e) => e.kind(),
-            Error::Store(_) => "database_error",
-            Error::Cursor { .. } => "bad_cursor",
-            Error::Partial { first, .. } => first.kind(),
-        }
-    }
 }
 
 /// Counts of one connector run: entities fetched by kind, and rows written.
@@ -206,5 +326,45 @@ impl Summary {
             .map(|(k, v)| format!("{v} {}", k.replace('_', " ")))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_names_each_connector_once() {
+        let mut names = names();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(names.len(), n);
+        assert!(find("repos").is_ok());
+        assert!(matches!(
+            find("pipelinez"),
+            Err(Error::UnknownConnector { .. })
+        ));
+        for c in REGISTRY {
+            assert!(!c.needs().is_empty(), "{} names its endpoints", c.name());
+        }
+    }
+
+    #[test]
+    fn a_cancelled_request_cancels_the_run() {
+        let e: Error = ado::Error::Cancelled.into();
+        assert!(matches!(e, Error::Cancelled));
+        assert_eq!(e.outcome(), "cancelled");
+        let r = combine_failures(
+            Summary::default(),
+            vec![
+                Error::Cursor {
+                    scope: "s".into(),
+                    reason: "r".into(),
+                },
+                Error::Cancelled,
+            ],
+            3,
+        );
+        assert!(matches!(r, Err(Error::Cancelled)));
     }
 }

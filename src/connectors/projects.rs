@@ -3,17 +3,11 @@
 //! narrowed to `organization.projects`.
 
 use super::map::core::project_row;
-use super::{Error, Summary, SyncContext, check_cancel};
+use super::{Error, Summary, SyncContext, commit};
+use crate::ado::Client;
+use crate::ado::listing::Projects;
 use crate::ado::models::core::TeamProject;
-use crate::ado::models::{ListEnvelope, WithRaw};
-use crate::ado::paging::TokenPager;
-use crate::ado::{self, Client, Endpoint};
-use crate::store::{Batch, Store};
-use chrono::{DateTime, Utc};
-use std::collections::HashSet;
-
-/// `GET _apis/projects` page size (its default).
-const PROJECT_PAGE: u32 = 100;
+use crate::store::{Batch, ProjectRow, Record};
 
 /// Lists every project, writes them, marks vanished ones deleted; returns the projects to
 /// sync (after the allow-list).
@@ -23,25 +17,7 @@ pub async fn sync(
     connector: &'static str,
     summary: &mut Summary,
 ) -> Result<Vec<TeamProject>, Error> {
-    let endpoint = Endpoint::Projects;
-    let mut pager = TokenPager::<String>::new(None);
-    let mut all = Vec::new();
-    let mut first_sent: Option<DateTime<Utc>> = None;
-    while let Some(token) = pager.next_request() {
-        check_cancel(ctx)?;
-        let mut query = vec![("$top", PROJECT_PAGE.to_string())];
-        if let Some(t) = token {
-            query.push(("continuationToken", t.to_string()));
-        }
-        let page: ado::Response<ListEnvelope<WithRaw<TeamProject>>> =
-            client.get(&endpoint, &query).await?;
-        first_sent.get_or_insert(page.sent_at);
-        let fresh = pager
-            .accept(page.body.value, page.continuation, |p| p.value.id.clone())
-            .map_err(|t| super::guard(connector, endpoint.label(), "", t))?;
-        all.extend(fresh);
-    }
-    let observed_at = first_sent.unwrap_or_else(Utc::now);
+    let (all, observed_at) = client.list_all(Projects).await?;
     let allowed = |p: &TeamProject| {
         ctx.projects.is_empty()
             || ctx
@@ -49,27 +25,17 @@ pub async fn sync(
                 .iter()
                 .any(|a| a.eq_ignore_ascii_case(&p.name) || a.eq_ignore_ascii_case(&p.id))
     };
+    let rows: Vec<ProjectRow> = all.iter().map(project_row).collect();
+    let present = rows.iter().map(Record::key).collect();
     let mut batch = Batch::new(observed_at);
-    batch.projects = all.iter().map(project_row).collect();
-    let listed: HashSet<&str> = all.iter().map(|p| p.value.id.as_str()).collect();
+    batch.upsert(rows);
     if ctx.projects.is_empty() {
         // Only a complete, unfiltered listing can tell that a project is gone.
-        batch.deleted_projects = ctx
-            .store
-            .live_project_ids(&ctx.org)
-            .await?
-            .into_iter()
-            .filter(|id| !listed.contains(id.as_str()))
-            .collect();
+        batch.mark_missing::<ProjectRow>(Vec::new(), present);
     }
-    for gone in &batch.deleted_projects {
-        tracing::info!(connector, project = %gone, "project no longer listed; marked deleted");
-    }
-    let rows = ctx.store.apply(&ctx.org, &batch).await?;
-    client.metrics().rows(rows);
+    commit(client, ctx, &batch, summary).await?;
     client.metrics().items(all.len() as u64);
     summary.add("projects", all.len() as u64);
-    summary.rows += rows;
     let selected: Vec<TeamProject> = all.into_iter().map(|p| p.value).filter(allowed).collect();
     for wanted in &ctx.projects {
         if !selected

@@ -16,22 +16,61 @@
 //!     redundant: a PR created since the watermark is active now or closed after its creation.
 //!     The watermark is the start of the previous pass minus `sync.overlap`.
 
-use super::map::git;
-use super::{Error, Mode, Summary, SyncContext};
-use crate::ado::models::core::TeamProject;
-use crate::ado::models::git::{GitPullRequest, GitRepository};
-use crate::ado::models::{ListEnvelope, WithRaw};
-use crate::ado::paging::{GuardTrip, SkipPager};
-use crate::ado::{self, Client, Endpoint};
-use crate::store::{Batch, CursorUpdate, Store};
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
+use std::pin::pin;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use super::map::git;
+use super::{
+    Connector, Error, Mode, Need, Summary, SyncContext, commit, cursor_update, load_cursor,
+};
+use crate::ado::listing::{AllRepositories, PrStatus, PrTimeFilter, PrTimeRange, PullRequests};
+use crate::ado::models::WithRaw;
+use crate::ado::models::core::TeamProject;
+use crate::ado::models::git::GitPullRequest;
+use crate::ado::{Client, Resume};
+use crate::store::schema::core::write_users;
+use crate::store::{Batch, PullRequestRow, Record, RepositoryRow};
 
 /// Connector name in config, cursors and logs.
 pub const NAME: &str = "repos";
-/// ADO caps PR pages at 1000 whatever `$top` asks (API_FACTS §1.2).
-const PR_PAGE: u32 = 1000;
+
+/// The Repos connector.
+pub struct Repos;
+
+impl Connector for Repos {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[
+            Need {
+                endpoint: "projects",
+                scopes: &["vso.project", "vso.code"],
+                optional: false,
+            },
+            Need {
+                endpoint: "repositories",
+                scopes: &["vso.code"],
+                optional: false,
+            },
+            Need {
+                endpoint: "pull_requests",
+                scopes: &["vso.code"],
+                optional: false,
+            },
+        ]
+    }
+
+    fn run(&self, client: Client, ctx: SyncContext) -> BoxFuture<'static, Result<Summary, Error>> {
+        Box::pin(async move { run(client, ctx).await })
+    }
+}
 
 /// Where a project's pull-request sync stands (`sync_cursors.value`, JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,21 +90,16 @@ fn pr_scope(project_id: &str) -> String {
     format!("pull_requests:{project_id}")
 }
 
-/// Runs the Repos connector once.
-pub async fn run(client: &Client, ctx: &SyncContext) -> Result<Summary, Error> {
+async fn run(client: Client, ctx: SyncContext) -> Result<Summary, Error> {
     let mut summary = Summary::default();
-    let projects = super::projects::sync(client, ctx, NAME, &mut summary).await?;
-    sync_repositories(client, ctx, &projects, &mut summary).await?;
-    super::for_each_project(ctx, NAME, projects, summary, |p| async move {
-        sync_project(client, ctx, &p).await
+    let projects = super::projects::sync(&client, &ctx, NAME, &mut summary).await?;
+    sync_repositories(&client, &ctx, &projects, &mut summary).await?;
+    let (c, x) = (client.clone(), ctx.clone());
+    super::for_each_project(&ctx, NAME, projects, summary, move |p| {
+        let (client, ctx) = (c.clone(), x.clone());
+        async move { sync_project(&client, &ctx, &p).await }
     })
     .await
-}
-
-use super::check_cancel;
-
-fn guard(endpoint: &'static str, project: &str, trip: GuardTrip) -> Error {
-    super::guard(NAME, endpoint, project, trip)
 }
 
 /// Lists the repositories of every project in one organization-level call, writes those of
@@ -76,36 +110,34 @@ async fn sync_repositories(
     projects: &[TeamProject],
     summary: &mut Summary,
 ) -> Result<(), Error> {
-    check_cancel(ctx)?;
-    let repos: ado::Response<ListEnvelope<WithRaw<GitRepository>>> =
-        client.get(&Endpoint::AllRepositories, &[]).await?;
+    let (repos, observed_at) = client.list_all(AllRepositories).await?;
     let selected: HashSet<&str> = projects.iter().map(|p| p.id.as_str()).collect();
-    let mut batch = Batch::new(repos.sent_at);
-    batch.repositories = repos
-        .body
-        .value
+    let rows: Vec<RepositoryRow> = repos
         .iter()
         .filter(|r| selected.contains(r.value.project.id.as_str()))
         .map(git::repository_row)
         .collect();
-    let listed: HashSet<&str> = batch.repositories.iter().map(|r| r.id.as_str()).collect();
-    for project in projects {
-        for id in ctx.store.live_repository_ids(&ctx.org, &project.id).await? {
-            if !listed.contains(id.as_str()) {
-                tracing::info!(connector = NAME, project = %project.name, repository = %id, "repository no longer listed; marked deleted");
-                batch.deleted_repositories.push(id);
-            }
-        }
+    let listed = rows.len() as u64;
+    let present: Vec<(&TeamProject, Vec<_>)> = projects
+        .iter()
+        .map(|p| {
+            let keys = rows
+                .iter()
+                .filter(|r| r.project_id == p.id)
+                .map(Record::key)
+                .collect();
+            (p, keys)
+        })
+        .collect();
+    // The upsert comes first, so a listed repository is never marked.
+    let mut batch = Batch::new(observed_at);
+    batch.upsert(rows);
+    for (project, keys) in present {
+        batch.mark_missing::<RepositoryRow>(vec![("project_id", project.id.as_str().into())], keys);
     }
-    let rows = ctx.store.apply(&ctx.org, &batch).await?;
-    client.metrics().rows(rows);
-    client.metrics().items(batch.repositories.len() as u64);
-    summary.add("repositories", batch.repositories.len() as u64);
-    summary.add(
-        "repositories_deleted",
-        batch.deleted_repositories.len() as u64,
-    );
-    summary.rows += rows;
+    commit(client, ctx, &batch, summary).await?;
+    client.metrics().items(listed);
+    summary.add("repositories", listed);
     Ok(())
 }
 
@@ -116,18 +148,8 @@ async fn sync_project(
     project: &TeamProject,
 ) -> Result<Summary, Error> {
     let mut summary = Summary::default();
-    check_cancel(ctx)?;
     let scope = pr_scope(&project.id);
-    let stored = ctx.store.cursor(&ctx.org, NAME, &scope).await?;
-    let cursor = match stored {
-        None => None,
-        Some(text) => Some(
-            serde_json::from_str::<PrCursor>(&text).map_err(|e| Error::Cursor {
-                scope: scope.clone(),
-                reason: e.to_string(),
-            })?,
-        ),
-    };
+    let cursor: Option<PrCursor> = load_cursor(ctx, NAME, &scope).await?;
     let plan = match (ctx.mode, cursor) {
         (Mode::Backfill, Some(PrCursor::Done { run, .. })) if run == ctx.run_id => {
             tracing::info!(connector = NAME, project = %project.name, "already backfilled in this run; skipped");
@@ -141,31 +163,29 @@ async fn sync_project(
                 started_at,
             }),
         ) if run == ctx.run_id => Plan::Backfill { skip, started_at },
-        (Mode::Backfill, _) | (Mode::Incremental, None) => Plan::Backfill {
+        (Mode::Backfill, _) | (Mode::Sync, None) => Plan::Backfill {
             skip: 0,
             started_at: Utc::now(),
         },
         // An interrupted backfill is finished first, whichever command comes next.
         (
-            Mode::Incremental,
+            Mode::Sync,
             Some(PrCursor::Backfill {
                 skip, started_at, ..
             }),
         ) => Plan::Backfill { skip, started_at },
-        (Mode::Incremental, Some(PrCursor::Done { watermark, .. })) => Plan::Incremental {
-            since: watermark - chrono::Duration::from_std(ctx.overlap).unwrap_or_default(),
+        (Mode::Sync, Some(PrCursor::Done { watermark, .. })) => Plan::Incremental {
+            since: watermark - ctx.overlap(),
         },
     };
-    let prs = match plan {
+    match plan {
         Plan::Backfill { skip, started_at } => {
-            backfill_pull_requests(client, ctx, project, skip, started_at).await?
+            backfill_pull_requests(client, ctx, project, skip, started_at, &mut summary).await?
         }
         Plan::Incremental { since } => {
-            incremental_pull_requests(client, ctx, project, since).await?
+            incremental_pull_requests(client, ctx, project, since, &mut summary).await?
         }
-    };
-    summary.add("pull_requests", prs.0);
-    summary.rows += prs.1;
+    }
     Ok(summary)
 }
 
@@ -179,10 +199,6 @@ enum Plan {
     },
 }
 
-fn ado_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 /// Walks `status=all` from `skip`, committing each page with the offset after it.
 async fn backfill_pull_requests(
     client: &Client,
@@ -190,48 +206,47 @@ async fn backfill_pull_requests(
     project: &TeamProject,
     skip: u64,
     started_at: DateTime<Utc>,
-) -> Result<(u64, u64), Error> {
+    summary: &mut Summary,
+) -> Result<(), Error> {
     tracing::info!(connector = NAME, project = %project.name, skip, "backfilling pull requests");
-    let mut base = vec![("searchCriteria.status", "all".to_string())];
-    if let Some(since) = ctx.since {
-        base.push(("searchCriteria.queryTimeRangeType", "created".into()));
-        base.push(("searchCriteria.minTime", ado_time(since)));
-    }
+    let listing = PullRequests {
+        project: project.id.clone(),
+        status: PrStatus::All,
+        time: ctx.since.map(|s| PrTimeFilter {
+            range: PrTimeRange::Created,
+            min: Some(s),
+            max: None,
+        }),
+    };
     let scope = pr_scope(&project.id);
-    let mut pager = SkipPager::<i64>::new(PR_PAGE, skip);
-    let (mut items, mut rows) = (0, 0);
-    while let Some((top, skip)) = pager.next_request() {
-        check_cancel(ctx)?;
-        let (page, sent_at) = fetch_pr_page(client, project, &base, top, skip).await?;
-        let fresh = pager
-            .accept(page, |p| p.value.pull_request_id)
-            .map_err(|t| guard("pull_requests", &project.name, t))?;
-        let cursor = if pager.is_done() {
-            PrCursor::Done {
+    let mut pages = pin!(client.pages(listing, Some(Resume::Skip(skip))));
+    let before = summary.count("pull_requests");
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        let cursor = match (&page.resume, page.last) {
+            (Some(Resume::Skip(skip)), false) => PrCursor::Backfill {
+                run: ctx.run_id,
+                skip: *skip,
+                started_at,
+            },
+            _ => PrCursor::Done {
                 run: ctx.run_id,
                 watermark: started_at,
-            }
-        } else {
-            PrCursor::Backfill {
-                run: ctx.run_id,
-                skip: pager.skip(),
-                started_at,
-            }
+            },
         };
-        let (n, r) = commit_prs(
+        commit_prs(
             client,
             ctx,
             project,
-            fresh,
-            sent_at,
+            page.items,
+            page.sent_at,
             Some((&scope, &cursor)),
+            summary,
         )
         .await?;
-        items += n;
-        rows += r;
     }
-    tracing::info!(connector = NAME, project = %project.name, pull_requests = items, "pull requests backfilled");
-    Ok((items, rows))
+    tracing::info!(connector = NAME, project = %project.name, pull_requests = summary.count("pull_requests") - before, "pull requests backfilled");
+    Ok(())
 }
 
 /// Every active PR, and PRs closed since the watermark (see the module docs for why that
@@ -241,29 +256,40 @@ async fn incremental_pull_requests(
     ctx: &SyncContext,
     project: &TeamProject,
     since: DateTime<Utc>,
-) -> Result<(u64, u64), Error> {
+    summary: &mut Summary,
+) -> Result<(), Error> {
     let pass_started = Utc::now();
-    let since_text = ado_time(since);
-    let listings: [Vec<(&str, String)>; 2] = [
-        vec![
-            ("searchCriteria.status", "all".into()),
-            ("searchCriteria.queryTimeRangeType", "closed".into()),
-            ("searchCriteria.minTime", since_text),
-        ],
-        vec![("searchCriteria.status", "active".into())],
+    let listings = [
+        PullRequests {
+            project: project.id.clone(),
+            status: PrStatus::All,
+            time: Some(PrTimeFilter {
+                range: PrTimeRange::Closed,
+                min: Some(since),
+                max: None,
+            }),
+        },
+        PullRequests {
+            project: project.id.clone(),
+            status: PrStatus::Active,
+            time: None,
+        },
     ];
-    let (mut items, mut rows) = (0, 0);
-    for base in &listings {
-        let mut pager = SkipPager::<i64>::new(PR_PAGE, 0);
-        while let Some((top, skip)) = pager.next_request() {
-            check_cancel(ctx)?;
-            let (page, sent_at) = fetch_pr_page(client, project, base, top, skip).await?;
-            let fresh = pager
-                .accept(page, |p| p.value.pull_request_id)
-                .map_err(|t| guard("pull_requests", &project.name, t))?;
-            let (n, r) = commit_prs(client, ctx, project, fresh, sent_at, None).await?;
-            items += n;
-            rows += r;
+    let before = summary.count("pull_requests");
+    for listing in listings {
+        let mut pages = pin!(client.pages(listing, None));
+        while let Some(page) = pages.next().await {
+            let page = page?;
+            commit_prs(
+                client,
+                ctx,
+                project,
+                page.items,
+                page.sent_at,
+                None,
+                summary,
+            )
+            .await?;
         }
     }
     let scope = pr_scope(&project.id);
@@ -278,28 +304,11 @@ async fn incremental_pull_requests(
         Vec::new(),
         pass_started,
         Some((&scope, &done)),
+        summary,
     )
     .await?;
-    tracing::info!(connector = NAME, project = %project.name, pull_requests = items, since = %since, "pull requests synced");
-    Ok((items, rows))
-}
-
-async fn fetch_pr_page(
-    client: &Client,
-    project: &TeamProject,
-    base: &[(&str, String)],
-    top: u32,
-    skip: u64,
-) -> Result<(Vec<WithRaw<GitPullRequest>>, DateTime<Utc>), Error> {
-    let mut query: Vec<(&str, String)> = base.to_vec();
-    query.push(("$top", top.to_string()));
-    query.push(("$skip", skip.to_string()));
-    let endpoint = Endpoint::ProjectPullRequests {
-        project: project.id.clone(),
-    };
-    let page: ado::Response<ListEnvelope<WithRaw<GitPullRequest>>> =
-        client.get(&endpoint, &query).await?;
-    Ok((page.body.value, page.sent_at))
+    tracing::info!(connector = NAME, project = %project.name, pull_requests = summary.count("pull_requests") - before, since = %since, "pull requests synced");
+    Ok(())
 }
 
 /// Maps a page and writes it with its cursor in one transaction. Takes the page by value: its
@@ -312,41 +321,42 @@ async fn commit_prs(
     page: Vec<WithRaw<GitPullRequest>>,
     observed_at: DateTime<Utc>,
     cursor: Option<(&str, &PrCursor)>,
-) -> Result<(u64, u64), Error> {
+    summary: &mut Summary,
+) -> Result<(), Error> {
     let in_horizon =
         |p: &WithRaw<GitPullRequest>| ctx.since.is_none_or(|s| p.value.creation_date >= s);
-    let kept: Vec<WithRaw<GitPullRequest>> = page.into_iter().filter(in_horizon).collect();
+    let mut kept: Vec<WithRaw<GitPullRequest>> = page.into_iter().filter(in_horizon).collect();
+    // One entry per PR (the last), so a PR listed twice gets one reviewer set, not both.
+    kept.reverse();
+    let mut ids = HashSet::new();
+    kept.retain(|p| ids.insert(p.value.pull_request_id));
+    kept.reverse();
     let kept_len = kept.len() as u64;
+    let users = git::users_of(kept.iter().map(|p| &p.value));
+    let mut prs: Vec<PullRequestRow> = Vec::with_capacity(kept.len());
+    let mut reviewers = Vec::new();
+    for p in kept {
+        let (row, r) = git::into_pull_request_row(p, &project.id);
+        prs.push(row);
+        reviewers.extend(r);
+    }
+    let parents = prs.iter().map(Record::key).collect();
     let mut batch = Batch::new(observed_at);
-    batch.users = git::users_of(kept.iter().map(|p| &p.value));
-    batch.pull_requests = kept
-        .into_iter()
-        .map(|p| git::into_pull_request_row(p, &project.id))
-        .collect();
-    batch.cursor = match cursor {
-        Some((scope, c)) => Some(CursorUpdate {
-            connector: NAME.to_string(),
-            scope: scope.to_string(),
-            value: serde_json::to_string(c).map_err(|e| Error::Cursor {
-                scope: scope.to_string(),
-                reason: e.to_string(),
-            })?,
-        }),
-        None => None,
-    };
-    let started = std::time::Instant::now();
-    let rows = ctx.store.apply(&ctx.org, &batch).await?;
-    client.metrics().rows(rows);
+    batch
+        .upsert(prs)
+        .replace_children::<PullRequestRow, _>(parents, reviewers)
+        // Users late in the transaction: every page of every project upserts the same people,
+        // and a row lock taken here is held until the commit, so concurrent pages (Postgres)
+        // queue on these rows for as short a time as possible.
+        ;
+    write_users(&mut batch, users);
+    if let Some((scope, c)) = cursor {
+        batch.with_cursor(cursor_update(NAME, scope, c)?);
+    }
+    commit(client, ctx, &batch, summary).await?;
     client.metrics().items(kept_len);
-    tracing::debug!(
-        connector = NAME,
-        project = %project.name,
-        endpoint = "pull_requests",
-        rows,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "page committed"
-    );
-    Ok((kept_len, rows))
+    summary.add("pull_requests", kept_len);
+    Ok(())
 }
 
 #[cfg(test)]

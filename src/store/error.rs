@@ -25,10 +25,22 @@ pub enum Error {
     #[error("cannot apply the database migrations")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 
-    /// A statement of one store operation (`op`, e.g. `apply pull_requests`) failed.
+    /// A store operation outside a statement (`op`: beginning or committing a transaction,
+    /// acquiring a connection) failed.
     #[error("database operation `{op}` failed")]
     Query {
         op: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// A statement failed: which table, what it was doing, and the start of its SQL.
+    #[error("{what} of `{table}` failed (statement: {sql})")]
+    Statement {
+        table: &'static str,
+        what: &'static str,
+        /// The first 240 characters of the SQL, to find the statement in the code.
+        sql: String,
         #[source]
         source: sqlx::Error,
     },
@@ -40,6 +52,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// Wraps the failure of `st`.
+    pub(crate) fn statement(st: &super::sql::Statement<'_>, source: sqlx::Error) -> Self {
+        Self::Statement {
+            table: st.table,
+            what: st.what,
+            sql: st.sql.chars().take(240).collect(),
+            source,
+        }
+    }
+
     /// Wraps a sqlx error of operation `op`; for `map_err(Error::query("…"))`.
     pub(crate) fn query(op: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
         move |source| Self::Query { op, source }

@@ -62,7 +62,7 @@ async fn backfill_then_sync_equal_the_ground_truth() {
         assert_ne!(truth0, truth1, "the mutations changed the org: {changes}");
 
         sim.sim.reset_stats();
-        support::run_ok(&settings, &store, Mode::Incremental).await;
+        support::run_ok(&settings, &store, Mode::Sync).await;
         let sync_requests = support::sim_requests(&sim.sim);
         truth::compare(&store, ORG, &truth1)
             .await
@@ -77,7 +77,7 @@ async fn backfill_then_sync_equal_the_ground_truth() {
         );
 
         // A second sync with nothing changed keeps the database equal to the truth.
-        support::run_ok(&settings, &store, Mode::Incremental).await;
+        support::run_ok(&settings, &store, Mode::Sync).await;
         truth::compare(&store, ORG, &truth1)
             .await
             .assert_empty(&format!("{} after an idle sync", db.label()));
@@ -100,22 +100,18 @@ async fn project_allow_list_limits_what_is_ingested() {
     let wanted = truth["projects"][1]["name"].as_str().unwrap().to_string();
     let wanted_id = truth["projects"][1]["id"].as_str().unwrap().to_string();
     let url = sim.base_url();
-    let extra = String::new();
     let mut setup = Setup::new(&url, db.url());
-    setup.extra = &extra;
-    let text = setup.toml().replace(
-        "[sync]",
-        &format!("projects = [\"{}\"]\n\n[sync]", wanted.to_lowercase()),
-    );
-    let settings =
-        ado_ingest::config::Settings::from_toml(Some(&text), "t.toml", std::iter::empty()).unwrap();
+    setup.projects = vec![wanted.to_lowercase()];
+    let settings = setup.settings();
     let store = db.store().await;
     support::run_ok(&settings, &store, Mode::Backfill).await;
-    use ado_ingest::store::Store;
-    let prs = store.pull_requests(ORG).await.unwrap();
+    use ado_ingest::store::read::StoreRead;
+    use ado_ingest::store::{PullRequestRow, RepositoryRow};
+    let prs = store.rows::<PullRequestRow>(ORG).await.unwrap();
     assert!(!prs.is_empty());
     assert!(prs.iter().all(|p| p.project_id == wanted_id));
-    let repos = store.repositories(ORG).await.unwrap();
-    assert!(repos.iter().all(|r| r.row.project_id == wanted_id));
+    let repos = store.rows::<RepositoryRow>(ORG).await.unwrap();
+    assert!(!repos.is_empty());
+    assert!(repos.iter().all(|r| r.project_id == wanted_id));
     sim.shutdown().await;
 }

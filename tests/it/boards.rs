@@ -8,6 +8,7 @@ use ado_ingest::connectors::Mode;
 use ado_sim::SimConfig;
 
 const KINDS: &[&str] = &[
+    "users",
     "work_items",
     "work_item_revisions",
     "work_item_links",
@@ -20,9 +21,9 @@ const KINDS: &[&str] = &[
 ];
 
 fn boards_settings(sim_url: &str, db_url: &str) -> Settings {
-    let text = Setup::new(sim_url, db_url)
-        .toml()
-        .replace("[connectors.repos]", "[connectors.boards]");
+    let mut setup = Setup::new(sim_url, db_url);
+    setup.connectors = vec!["boards"];
+    let text = setup.toml();
     Settings::from_toml(Some(&text), "boards.toml", std::iter::empty()).expect("settings")
 }
 
@@ -48,7 +49,7 @@ async fn backfill_and_sync(cfg: SimConfig, rounds: usize, changes: usize) {
         for round in 0..rounds {
             let answer = sim.sim.mutate_split(1000 + round as u64, 0, changes);
             sim.sim.reset_stats();
-            support::run_ok(&settings, &store, Mode::Incremental).await;
+            support::run_ok(&settings, &store, Mode::Sync).await;
             let sync_requests = support::sim_requests(&sim.sim);
             truth::compare_boards(&store, ORG, &sim.sim.truth_kinds(KINDS))
                 .await

@@ -23,10 +23,8 @@ async fn backfill_under(faults: FaultConfig, check: impl Fn(&serde_json::Value))
         let url = sim.base_url();
         let mut setup = Setup::new(&url, db.url());
         setup.concurrency = 8;
-        let text = setup.toml().replace("max_retries = 12", "max_retries = 25");
-        let settings =
-            ado_ingest::config::Settings::from_toml(Some(&text), "t.toml", std::iter::empty())
-                .unwrap();
+        setup.max_retries = 25;
+        let settings = setup.settings();
         let store = db.store().await;
         support::run_ok(&settings, &store, Mode::Backfill).await;
         let stats = sim.sim.stats();
@@ -106,10 +104,8 @@ async fn backfill_is_exact_despite_delays_and_429s() {
             .collect();
         let mut setup = Setup::new(&url, db.url());
         setup.concurrency = 8;
-        let text = setup.toml().replace("max_retries = 12", "max_retries = 40");
-        let settings =
-            ado_ingest::config::Settings::from_toml(Some(&text), "t.toml", std::iter::empty())
-                .unwrap();
+        setup.max_retries = 40;
+        let settings = setup.settings();
         let store = db.store().await;
         let reports = sync::run(
             &settings,

@@ -1,4 +1,4 @@
-//! Core area: projects, teams and their members, and connection data.
+//! Core area: projects, teams and their members.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -45,27 +45,6 @@ pub struct TeamMember {
     pub identity: IdentityRef,
     #[serde(default)]
     pub is_team_admin: bool,
-}
-
-/// `GET _apis/connectionData`: who the token authenticates as.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConnectionData {
-    #[serde(default)]
-    pub authenticated_user: Option<ConnectionUser>,
-    #[serde(default)]
-    pub instance_id: Option<String>,
-    #[serde(default)]
-    pub deployment_type: Option<String>,
-}
-
-/// The identity in connection data.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConnectionUser {
-    pub id: String,
-    #[serde(default)]
-    pub provider_display_name: Option<String>,
 }
 
 #[cfg(test)]

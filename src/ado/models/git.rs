@@ -92,15 +92,6 @@ pub struct GitPullRequest {
     pub reviewers: Vec<Reviewer>,
 }
 
-/// A service-hook event whose resource is a pull request (`git.pullrequest.*`, API_FACTS §6).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PullRequestEvent {
-    pub id: String,
-    pub event_type: String,
-    pub resource: GitPullRequest,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,16 +192,5 @@ mod tests {
             "git/pullRequestReviewers__GET__git_repositories__repositoryId__pullRequests__pullRequestId__reviewers.json",
         );
         assert!(r.iter().all(|r| !r.identity.id.is_empty()));
-    }
-
-    #[test]
-    fn example_webhook_pull_request_events() {
-        for kind in ["created", "updated", "merged"] {
-            let e: PullRequestEvent = single(&format!(
-                "webhooks/docs_events_md__git.pullrequest.{kind}.json"
-            ));
-            assert_eq!(e.event_type, format!("git.pullrequest.{kind}"));
-            assert!(e.resource.pull_request_id > 0);
-        }
     }
 }

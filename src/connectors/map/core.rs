@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use crate::ado::models::core::{Team, TeamMember, TeamProject};
 use crate::ado::models::graph::GraphUser;
 use crate::ado::models::{IdentityRef, WithRaw};
-use crate::store::{
-    GraphUserRow, IdentityRow, ProjectRow, TeamMemberRow, TeamMembers, TeamRow, TeamsRefresh,
-};
+use crate::store::{GraphUserRow, ProjectRow, TeamMemberRow, TeamRow, UserRow};
 
 /// A listed project → its row.
 pub fn project_row(p: &WithRaw<TeamProject>) -> ProjectRow {
@@ -39,17 +37,9 @@ pub fn team_row(t: &WithRaw<Team>, project_id: &str) -> TeamRow {
     }
 }
 
-/// The complete team list of a project → its refresh.
-pub fn teams_refresh(project_id: &str, teams: &[WithRaw<Team>]) -> TeamsRefresh {
-    TeamsRefresh {
-        project_id: project_id.to_string(),
-        teams: teams.iter().map(|t| team_row(t, project_id)).collect(),
-    }
-}
-
 /// An identity → its `users` row (keyed by identity id).
-pub fn identity_row(i: &IdentityRef) -> IdentityRow {
-    IdentityRow {
+pub fn identity_row(i: &IdentityRef) -> UserRow {
+    UserRow {
         id: i.id.clone(),
         display_name: i.display_name.clone(),
         unique_name: i.unique_name.clone(),
@@ -60,26 +50,21 @@ pub fn identity_row(i: &IdentityRef) -> IdentityRow {
 
 /// The complete member list of a team (all its pages) → the member set, one per identity
 /// id (the last wins, sorted), and the members' `users` rows.
-pub fn team_members(team_id: &str, members: &[TeamMember]) -> (TeamMembers, Vec<IdentityRow>) {
+pub fn team_members(team_id: &str, members: &[TeamMember]) -> (Vec<TeamMemberRow>, Vec<UserRow>) {
     let mut set = BTreeMap::new();
     let mut users = BTreeMap::new();
     for m in members {
         set.insert(
             m.identity.id.clone(),
             TeamMemberRow {
+                team_id: team_id.to_string(),
                 user_id: m.identity.id.clone(),
                 is_team_admin: m.is_team_admin,
             },
         );
         users.insert(m.identity.id.clone(), identity_row(&m.identity));
     }
-    (
-        TeamMembers {
-            team_id: team_id.to_string(),
-            members: set.into_values().collect(),
-        },
-        users.into_values().collect(),
-    )
+    (set.into_values().collect(), users.into_values().collect())
 }
 
 fn non_empty(s: &Option<String>) -> Option<String> {
@@ -113,9 +98,9 @@ mod tests {
             "core/teams__GET__projects__projectId__teams.json",
         ))
         .unwrap();
-        let refresh = teams_refresh("p1", &env.value);
-        assert_eq!(refresh.teams.len(), env.value.len());
-        let t = &refresh.teams[0];
+        let teams: Vec<TeamRow> = env.value.iter().map(|t| team_row(t, "p1")).collect();
+        assert_eq!(teams.len(), env.value.len());
+        let t = &teams[0];
         assert_eq!(
             (t.id.as_str(), t.project_id.as_str(), t.name.as_str()),
             (
@@ -139,10 +124,10 @@ mod tests {
         ))
         .unwrap();
         let (set, users) = team_members("t1", &env.value);
-        assert_eq!(set.team_id, "t1");
-        assert_eq!(set.members.len(), users.len());
-        assert!(set.members.windows(2).all(|w| w[0].user_id < w[1].user_id));
-        assert!(set.members.iter().any(|m| m.is_team_admin));
+        assert!(set.iter().all(|m| m.team_id == "t1"));
+        assert_eq!(set.len(), users.len());
+        assert!(set.windows(2).all(|w| w[0].user_id < w[1].user_id));
+        assert!(set.iter().any(|m| m.is_team_admin));
         let christie = users
             .iter()
             .find(|u| u.display_name.as_deref() == Some("Christie Church"))

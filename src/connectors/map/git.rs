@@ -19,32 +19,38 @@ pub fn repository_row(r: &WithRaw<GitRepository>) -> RepositoryRow {
     }
 }
 
-/// A listed pull request → its row with reviewers. `project_id` is the project the listing
-/// was made in; the PR's own repository reference wins when it names one.
-pub fn pull_request_row(p: &WithRaw<GitPullRequest>, project_id: &str) -> PullRequestRow {
-    PullRequestRow {
-        raw: p.raw.get().to_string(),
-        ..fields_of(&p.value, project_id)
-    }
+/// A listed pull request → its row and its reviewer set. `project_id` is the project the
+/// listing was made in; the PR's own repository reference wins when it names one.
+pub fn pull_request_row(
+    p: &WithRaw<GitPullRequest>,
+    project_id: &str,
+) -> (PullRequestRow, Vec<ReviewerRow>) {
+    let mut row = fields_of(&p.value, project_id);
+    row.raw = p.raw.get().to_string();
+    (row, reviewers_of(&p.value))
 }
 
 /// [`pull_request_row`] that consumes the listed item and moves its JSON into the row instead
 /// of copying it: a page of 1,000 PRs carries megabytes of it, and every page in flight
 /// counts towards the process's peak memory.
-pub fn into_pull_request_row(p: WithRaw<GitPullRequest>, project_id: &str) -> PullRequestRow {
+pub fn into_pull_request_row(
+    p: WithRaw<GitPullRequest>,
+    project_id: &str,
+) -> (PullRequestRow, Vec<ReviewerRow>) {
+    let reviewers = reviewers_of(&p.value);
+    let mut row = fields_of(&p.value, project_id);
     let raw: Box<str> = p.raw.into();
-    PullRequestRow {
-        raw: raw.into_string(),
-        ..fields_of(&p.value, project_id)
-    }
+    row.raw = raw.into_string();
+    (row, reviewers)
 }
 
-/// Every column of a PR row but `raw` (left empty).
-fn fields_of(v: &GitPullRequest, project_id: &str) -> PullRequestRow {
+/// A PR's reviewers, one row per reviewer id (the first listed wins), sorted.
+fn reviewers_of(v: &GitPullRequest) -> Vec<ReviewerRow> {
     let mut reviewers: Vec<ReviewerRow> = v
         .reviewers
         .iter()
         .map(|r| ReviewerRow {
+            pull_request_id: v.pull_request_id,
             reviewer_id: r.identity.id.clone(),
             vote: r.vote,
             is_required: r.is_required,
@@ -53,6 +59,11 @@ fn fields_of(v: &GitPullRequest, project_id: &str) -> PullRequestRow {
         .collect();
     reviewers.sort();
     reviewers.dedup_by(|a, b| a.reviewer_id == b.reviewer_id);
+    reviewers
+}
+
+/// Every column of a PR row but `raw` (left empty).
+fn fields_of(v: &GitPullRequest, project_id: &str) -> PullRequestRow {
     PullRequestRow {
         id: v.pull_request_id,
         repository_id: v.repository.id.clone(),
@@ -77,7 +88,6 @@ fn fields_of(v: &GitPullRequest, project_id: &str) -> PullRequestRow {
             .map(|c| c.commit_id.clone()),
         last_merge_commit: v.last_merge_commit.as_ref().map(|c| c.commit_id.clone()),
         raw: String::new(),
-        reviewers,
     }
 }
 
@@ -87,6 +97,7 @@ fn user_row(i: &IdentityRef) -> UserRow {
         display_name: i.display_name.clone(),
         unique_name: i.unique_name.clone(),
         is_container: i.is_container,
+        descriptor: i.descriptor.clone(),
     }
 }
 
@@ -122,7 +133,7 @@ mod tests {
         let page = prs(
             "git/pullRequests__GET__git_repositories__repositoryId__pullRequests_status-completed.json",
         );
-        let row = pull_request_row(&page[0], "fallback");
+        let (row, reviewers) = pull_request_row(&page[0], "fallback");
         let raw: serde_json::Value = serde_json::from_str(&row.raw).unwrap();
         assert_eq!(row.id, raw["pullRequestId"].as_i64().unwrap());
         assert_eq!(row.status, "completed");
@@ -151,10 +162,8 @@ mod tests {
             !row.is_draft,
             "old recordings have no isDraft: default false"
         );
-        assert_eq!(
-            row.reviewers.len(),
-            raw["reviewers"].as_array().unwrap().len()
-        );
+        assert_eq!(reviewers.len(), raw["reviewers"].as_array().unwrap().len());
+        assert!(reviewers.iter().all(|r| r.pull_request_id == row.id));
     }
 
     #[test]

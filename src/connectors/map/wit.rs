@@ -16,13 +16,13 @@ use serde_json::Value;
 use crate::ado::models::WithRaw;
 use crate::ado::models::parse_date;
 use crate::ado::models::wit::{
-    ClassificationNode, CommentList, Fields, IdentityValue, ReportingWorkItemLink, WorkItem,
-    WorkItemField, WorkItemRelation, WorkItemRevision, WorkItemStateColor, WorkItemType,
-    WorkItemTypeCategory, identity_of,
+    ClassificationNode, Fields, IdentityValue, ReportingWorkItemLink, WorkItem, WorkItemField,
+    WorkItemRelation, WorkItemRevision, WorkItemStateColor, WorkItemType, WorkItemTypeCategory,
+    identity_of,
 };
 use crate::store::{
-    ClassificationNodeRow, IdentityRow, WorkItemFieldRow, WorkItemLinkRow, WorkItemRevisionRow,
-    WorkItemRow, WorkItemTypeRow, WorkItemTypeStateRow,
+    NodeRow, UserRow, WorkItemFieldRow, WorkItemLinkRow, WorkItemRevisionRow, WorkItemRow,
+    WorkItemTypeRow, WorkItemTypeStateRow,
 };
 
 /// Reference names of the fields with typed columns.
@@ -221,7 +221,7 @@ pub struct RevisionPageRows {
     pub revisions: Vec<WorkItemRevisionRow>,
     /// People named by IdentityRef objects (`includeIdentityRef=true`); empty for strings,
     /// which carry no identity id.
-    pub identities: Vec<IdentityRow>,
+    pub identities: Vec<UserRow>,
 }
 
 /// Maps one page of the reporting revisions stream.
@@ -235,7 +235,7 @@ pub fn revision_page(page: &[WithRaw<WorkItemRevision>]) -> RevisionPageRows {
 
 /// The identities (with an id) named by the identity fields of some field maps, one row per
 /// id (the last seen wins), sorted by id.
-pub fn identities_of<'a>(fields: impl IntoIterator<Item = &'a Fields>) -> Vec<IdentityRow> {
+pub fn identities_of<'a>(fields: impl IntoIterator<Item = &'a Fields>) -> Vec<UserRow> {
     const IDENTITY_FIELDS: [&str; 3] = [field::ASSIGNED_TO, field::CREATED_BY, field::CHANGED_BY];
     let mut out = BTreeMap::new();
     for f in fields {
@@ -244,7 +244,7 @@ pub fn identities_of<'a>(fields: impl IntoIterator<Item = &'a Fields>) -> Vec<Id
             let Some(id) = i.id.clone() else { continue };
             out.insert(
                 id.clone(),
-                IdentityRow {
+                UserRow {
                     id,
                     display_name: i.display_name,
                     unique_name: i.unique_name,
@@ -270,35 +270,29 @@ pub fn work_item_link_row(link: &WithRaw<ReportingWorkItemLink>) -> WorkItemLink
     }
 }
 
-/// The date of the newest comment that is not deleted (comments endpoint, optional).
-pub fn last_comment_date(comments: &CommentList) -> Option<DateTime<Utc>> {
-    comments
-        .comments
-        .iter()
-        .filter(|c| !c.is_deleted)
-        .filter_map(|c| c.created_date)
-        .max()
-}
-
 /// Flattens a classification tree (iterations or areas, fetched with `$depth`) into one row
 /// per node, root first (depth-first, children in ADO's order). Paths are built from the
 /// node names in the form work items carry (`Project\Release 1\Sprint 2`): the root's name
 /// is the project's.
-pub fn classification_rows(root: &WithRaw<ClassificationNode>) -> Vec<ClassificationNodeRow> {
+pub fn classification_rows<K>(
+    root: &WithRaw<ClassificationNode>,
+    project_id: &str,
+) -> Vec<NodeRow<K>> {
     // The raw tree, walked beside the typed one so each row keeps its own node's JSON. It
     // was parsed once already, so this cannot fail; a non-object simply gives `{}` raws.
     let tree: Value = serde_json::from_str(root.raw.get()).unwrap_or(Value::Null);
     let mut rows = Vec::new();
-    flatten(&root.value, &tree, None, 0, &mut rows);
+    flatten(&root.value, &tree, project_id, None, 0, &mut rows);
     rows
 }
 
-fn flatten(
+fn flatten<K>(
     node: &ClassificationNode,
     raw: &Value,
+    project_id: &str,
     parent_path: Option<&str>,
     depth: i32,
-    rows: &mut Vec<ClassificationNodeRow>,
+    rows: &mut Vec<NodeRow<K>>,
 ) {
     let path = match parent_path {
         Some(parent) => format!("{parent}\\{}", node.name),
@@ -310,7 +304,8 @@ fn flatten(
     };
     own.remove("children");
     let attributes = node.attributes.clone().unwrap_or_default();
-    rows.push(ClassificationNodeRow {
+    rows.push(NodeRow {
+        project_id: project_id.to_string(),
         id: node.id,
         identifier: node.identifier.clone(),
         name: node.name.clone(),
@@ -320,22 +315,29 @@ fn flatten(
         start_date: attributes.start_date,
         finish_date: attributes.finish_date,
         raw: Value::Object(own).to_string(),
+        kind: std::marker::PhantomData,
     });
     let raw_children = raw.get("children").and_then(Value::as_array);
     for (i, child) in node.children.iter().enumerate() {
         let child_raw = raw_children.and_then(|c| c.get(i)).unwrap_or(&Value::Null);
-        flatten(child, child_raw, Some(&path), depth + 1, rows);
+        flatten(child, child_raw, project_id, Some(&path), depth + 1, rows);
     }
 }
 
 /// A type's states → rows, one per name (the last wins), sorted by name. Also for the
 /// states of `workitemtypes/{type}/states` when the type list carries none.
-pub fn type_state_rows(states: &[WorkItemStateColor]) -> Vec<WorkItemTypeStateRow> {
+pub fn type_state_rows(
+    project_id: &str,
+    type_name: &str,
+    states: &[WorkItemStateColor],
+) -> Vec<WorkItemTypeStateRow> {
     let mut out = BTreeMap::new();
     for s in states {
         out.insert(
             s.name.clone(),
             WorkItemTypeStateRow {
+                project_id: project_id.to_string(),
+                type_name: type_name.to_string(),
                 name: s.name.clone(),
                 category: s.category.clone(),
                 color: s.color.clone(),
@@ -364,15 +366,19 @@ fn categories_by_type(categories: &[WorkItemTypeCategory]) -> BTreeMap<&str, &st
 
 /// A project's work item types (with their states) and type categories → rows.
 pub fn work_item_type_rows(
+    project_id: &str,
     types: &[WithRaw<WorkItemType>],
     categories: &[WorkItemTypeCategory],
-) -> Vec<WorkItemTypeRow> {
+) -> (Vec<WorkItemTypeRow>, Vec<WorkItemTypeStateRow>) {
     let category = categories_by_type(categories);
-    types
+    let mut states = Vec::new();
+    let rows = types
         .iter()
         .map(|t| {
             let v = &t.value;
+            states.extend(type_state_rows(project_id, &v.name, &v.states));
             WorkItemTypeRow {
+                project_id: project_id.to_string(),
                 name: v.name.clone(),
                 reference_name: v.reference_name.clone(),
                 description: v.description.clone(),
@@ -380,10 +386,10 @@ pub fn work_item_type_rows(
                 is_disabled: v.is_disabled,
                 category: category.get(v.name.as_str()).map(|c| c.to_string()),
                 raw: t.raw.get().to_string(),
-                states: type_state_rows(&v.states),
             }
         })
-        .collect()
+        .collect();
+    (rows, states)
 }
 
 /// A field of `GET _apis/wit/fields` → its row.
@@ -643,7 +649,8 @@ mod tests {
             "wit/classificationNodes__GET__wit_classificationNodes_iterations__depth-2.json",
         ))
         .unwrap();
-        let rows = classification_rows(&root);
+        let rows: Vec<crate::store::IterationRow> = classification_rows(&root, "p1");
+        assert!(rows.iter().all(|r| r.project_id == "p1"));
         assert_eq!(rows[0].path, "Fabrikam-Fiber-Git");
         assert_eq!((rows[0].depth, rows[0].parent_path.as_deref()), (0, None));
         let sprint2 = rows.iter().find(|r| r.name == "Sprint 2").unwrap();
@@ -672,7 +679,7 @@ mod tests {
             "wit/classificationNodes__GET__wit_classificationNodes_areas__depth-2.json",
         ))
         .unwrap();
-        let rows = classification_rows(&root);
+        let rows: Vec<crate::store::AreaRow> = classification_rows(&root, "p1");
         assert!(rows.len() > 1);
         assert!(rows.iter().all(|r| r.start_date.is_none()));
         assert!(
@@ -692,7 +699,13 @@ mod tests {
             "wit/workItemTypeCategories__GET__wit_workItemTypeCategories.json",
         ))
         .unwrap();
-        let rows = work_item_type_rows(&types.value, &cats.value);
+        let (rows, states) = work_item_type_rows("p1", &types.value, &cats.value);
+        assert!(rows.iter().all(|r| r.project_id == "p1"));
+        assert!(
+            states
+                .iter()
+                .all(|s| rows.iter().any(|r| r.name == s.type_name))
+        );
         let category = |name: &str| {
             rows.iter()
                 .find(|r| r.name == name)
@@ -718,7 +731,7 @@ mod tests {
             "wit/workItemTypeStates__GET__workitem_type_states.json",
         ))
         .unwrap();
-        let rows = type_state_rows(&states.value);
+        let rows = type_state_rows("p1", "Bug", &states.value);
         assert_eq!(rows.len(), 5);
         let closed = rows.iter().find(|s| s.name == "Closed").unwrap();
         assert_eq!(closed.category.as_deref(), Some("Completed"));
@@ -736,23 +749,5 @@ mod tests {
             .unwrap();
         assert!(assigned.is_identity);
         assert!(rows.iter().all(|r| r.field_type.is_some()));
-    }
-
-    #[test]
-    fn last_comment_date_ignores_deleted_comments() {
-        let c: CommentList = serde_json::from_value(example::body(
-            "wit/comments__GET__wit_workitems__issueId__comments_1.json",
-        ))
-        .unwrap();
-        assert_eq!(last_comment_date(&c), Some(at("2019-01-21T20:12:14.683Z")));
-        let deleted: CommentList = serde_json::from_value(json!({"comments": [
-            {"createdDate": "2024-01-01T00:00:00Z", "isDeleted": true},
-            {"createdDate": "2023-01-01T00:00:00Z"}
-        ]}))
-        .unwrap();
-        assert_eq!(
-            last_comment_date(&deleted),
-            Some(at("2023-01-01T00:00:00Z"))
-        );
     }
 }

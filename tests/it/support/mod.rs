@@ -8,10 +8,10 @@ pub mod truth;
 use ado_ingest::config::Settings;
 use ado_ingest::connectors::Mode;
 use ado_ingest::metrics::Metrics;
-use ado_ingest::store::{AnyStore, Store};
+use ado_ingest::store::AnyStore;
 use ado_ingest::sync::{self, ConnectorReport};
+pub use ado_ingest::testing::TestDb;
 use ado_sim::{RunningSim, Sim, SimConfig};
-use sqlx::Connection;
 use std::path::PathBuf;
 use std::sync::{Arc, Once};
 use tokio_util::sync::CancellationToken;
@@ -46,121 +46,23 @@ pub async fn start_sim(cfg: SimConfig) -> RunningSim {
 /// The org the simulator serves and the store's `org` key.
 pub const ORG: &str = "contoso";
 
-/// A fresh database for one test; dropped (Postgres) or deleted (SQLite) afterwards.
-pub enum TestDb {
-    Sqlite {
-        _dir: tempfile::TempDir,
-        url: String,
-    },
-    Postgres {
-        admin_url: String,
-        name: String,
-        url: String,
-    },
-}
-
-impl TestDb {
-    pub fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("test.db");
-        let url = format!("sqlite://{}", path.display());
-        TestDb::Sqlite { _dir: dir, url }
-    }
-
-    /// A new database on the server named by `TEST_DATABASE_URL`, or `None` (with a notice).
-    pub async fn postgres() -> Option<Self> {
-        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-            eprintln!("TEST_DATABASE_URL not set: skipping the Postgres variant of this test");
-            return None;
-        };
-        let name = format!(
-            "ado_ingest_it_{}_{}",
-            std::process::id(),
-            fastrand::u64(..) % 1_000_000_000
-        );
-        let mut conn = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .expect("connect to TEST_DATABASE_URL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
-        url.set_path(&format!("/{name}"));
-        Some(TestDb::Postgres {
-            admin_url,
-            name,
-            url: url.to_string(),
-        })
-    }
-
-    /// Both backends: SQLite always, Postgres when configured.
-    pub async fn all() -> Vec<Self> {
-        let mut v = vec![Self::sqlite()];
-        v.extend(Self::postgres().await);
-        v
-    }
-
-    pub fn url(&self) -> &str {
-        match self {
-            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
-        }
-    }
-
-    pub fn label(&self) -> &'static str {
-        match self {
-            TestDb::Sqlite { .. } => "sqlite",
-            TestDb::Postgres { .. } => "postgres",
-        }
-    }
-
-    pub async fn store(&self) -> AnyStore {
-        let s = AnyStore::connect(self.url())
-            .await
-            .expect("open test database");
-        s.migrate().await.expect("migrate test database");
-        s
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let TestDb::Postgres {
-            admin_url, name, ..
-        } = self
-        {
-            let (admin_url, name) = (admin_url.clone(), name.clone());
-            // Drop runs inside a test's runtime; a separate thread with its own runtime can
-            // block on the cleanup.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                rt.block_on(async {
-                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        )))
-                        .execute(&mut c)
-                        .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
-
-/// Connector settings tuned for tests: fast retries, a generous local ceiling.
+/// Connector settings tuned for tests: fast retries, a generous local ceiling. Every knob a
+/// test turns is a field, so the TOML a test runs with is what these fields say.
 pub struct Setup<'a> {
     pub sim_url: &'a str,
     pub db_url: &'a str,
+    /// The connector sections to enable (`repos`, `boards`), each with the settings below.
+    pub connectors: Vec<&'a str>,
     /// TOML array items for `tokens`.
     pub tokens: &'a str,
     pub requests_per_second: f64,
     pub burst: u32,
     pub concurrency: usize,
+    /// Retries of one request (`http.max_retries`).
+    pub max_retries: u32,
+    /// `organization.projects` (empty: every project).
+    pub projects: Vec<String>,
+    /// More TOML appended after the connector sections.
     pub extra: &'a str,
 }
 
@@ -169,22 +71,32 @@ impl<'a> Setup<'a> {
         Self {
             sim_url,
             db_url,
+            connectors: vec!["repos"],
             tokens: r#"{ name = "demo", secret = "demo-pat" }"#,
             requests_per_second: 2000.0,
             burst: 2000,
             concurrency: 4,
+            max_retries: 12,
+            projects: Vec::new(),
             extra: "",
         }
     }
 
     pub fn toml(&self) -> String {
-        format!(
+        let projects = self
+            .projects
+            .iter()
+            .map(|p| format!("{p:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut text = format!(
             r#"
 [database]
 url = "{db}"
 
 [organization]
 url = "{sim}"
+projects = [{projects}]
 
 [sync]
 overlap = "2s"
@@ -193,23 +105,24 @@ overlap = "2s"
 timeout = "20s"
 min_backoff = "5ms"
 max_backoff = "300ms"
-max_retries = 12
-
-[connectors.repos]
-tokens = [{tokens}]
-requests_per_second = {rps}
-burst = {burst}
-concurrency = {conc}
-{extra}
+max_retries = {retries}
 "#,
             db = self.db_url,
             sim = self.sim_url,
-            tokens = self.tokens,
-            rps = self.requests_per_second,
-            burst = self.burst,
-            conc = self.concurrency,
-            extra = self.extra,
-        )
+            retries = self.max_retries,
+        );
+        for c in &self.connectors {
+            text.push_str(&format!(
+                "\n[connectors.{c}]\ntokens = [{tokens}]\nrequests_per_second = {rps}\n\
+                 burst = {burst}\nconcurrency = {conc}\n",
+                tokens = self.tokens,
+                rps = self.requests_per_second,
+                burst = self.burst,
+                conc = self.concurrency,
+            ));
+        }
+        text.push_str(self.extra);
+        text
     }
 
     pub fn settings(&self) -> Settings {

@@ -1,10 +1,20 @@
-//! The ground-truth comparison: the simulator's `/_sim/truth` against the database, entity by
-//! entity and field by field. Expected values are read straight from the truth JSON (not
+//! The ground-truth comparison: the simulator's `/_sim/truth` against the database, table by
+//! table and field by field. Expected values are read straight from the truth JSON (not
 //! through the crate's own mapping), so a mapping bug shows up as a difference.
+//!
+//! Every table is compared the same way ([`compare_table`]): rows matched by key, each field
+//! a pair of (database value, truth value) extractors, rows missing on either side reported;
+//! where the table tracks deletions, a row ADO no longer has must carry `deleted_at` and a
+//! row ADO has must not.
 
-use ado_ingest::store::{AnyStore, Store};
-use chrono::{DateTime, Utc};
-use serde_json::Value;
+use ado_ingest::store::read::{Readable, StoreRead};
+use ado_ingest::store::{
+    AnyStore, AreaRow, IterationRow, NodeRow, ProjectRow, PullRequestRow, RepositoryRow,
+    ReviewerRow, TeamMemberRow, TeamRow, UserProfile, UserRow, WorkItemFieldRow, WorkItemLinkRow,
+    WorkItemRevisionRow, WorkItemRow, WorkItemTypeRow, WorkItemTypeStateRow,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Differences found, one line each.
@@ -33,802 +43,963 @@ impl Diff {
     }
 }
 
-fn s(v: &Value, ptr: &str) -> Option<String> {
-    v.pointer(ptr).and_then(Value::as_str).map(str::to_string)
+/// A string at `ptr`, as JSON (null when absent).
+fn s(v: &Value, ptr: &str) -> Value {
+    v.pointer(ptr)
+        .and_then(Value::as_str)
+        .map_or(Value::Null, |x| Value::String(x.to_string()))
 }
 
-fn t(v: &Value, ptr: &str) -> Option<DateTime<Utc>> {
-    s(v, ptr).map(|x| {
-        DateTime::parse_from_rfc3339(&x)
-            .unwrap_or_else(|e| panic!("truth {ptr} `{x}` is not RFC 3339: {e}"))
-            .with_timezone(&Utc)
+/// Any value at `ptr` (null when absent).
+fn at(v: &Value, ptr: &str) -> Value {
+    v.pointer(ptr).cloned().unwrap_or(Value::Null)
+}
+
+fn flag(v: &Value, ptr: &str) -> Value {
+    Value::Bool(v.pointer(ptr).and_then(Value::as_bool).unwrap_or(false))
+}
+
+/// A timestamp at microsecond precision (ADO sends 7 digits; the store keeps 6).
+fn time(t: Option<DateTime<Utc>>) -> Value {
+    t.map_or(Value::Null, |t| {
+        Value::String(ado_ingest_micros(t).to_rfc3339_opts(SecondsFormat::Micros, true))
     })
 }
 
-/// Timestamps are kept at microsecond precision (ADO sends 7 digits).
-fn same_time(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => (a - b).num_microseconds().is_some_and(|d| d.abs() < 1),
-        (None, None) => true,
-        _ => false,
-    }
+fn ado_ingest_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::Timelike;
+    let n = t.nanosecond();
+    t.with_nanosecond(n - n % 1000).unwrap_or(t)
 }
 
-macro_rules! field {
-    ($diff:expr, $kind:expr, $id:expr, $name:expr, $db:expr, $truth:expr) => {
-        if $db != $truth {
-            $diff.push(format!(
-                "{} {}: {}: db={:?} truth={:?}",
-                $kind, $id, $name, $db, $truth
-            ));
-        }
-    };
+/// A truth timestamp at `ptr`, at microsecond precision.
+fn ts(v: &Value, ptr: &str) -> Value {
+    time(v.pointer(ptr).and_then(Value::as_str).map(|x| {
+        DateTime::parse_from_rfc3339(x)
+            .unwrap_or_else(|e| panic!("truth {ptr} `{x}` is not RFC 3339: {e}"))
+            .to_utc()
+    }))
 }
 
-/// Compares every entity kind the Repos connector owns.
-pub async fn compare(store: &AnyStore, org: &str, truth: &Value) -> Diff {
-    let mut diff = Diff::default();
-    compare_projects(store, org, truth, &mut diff).await;
-    let live_repos = compare_repositories(store, org, truth, &mut diff).await;
-    compare_pull_requests(store, org, truth, &live_repos, &mut diff).await;
-    diff
+fn text(x: &str) -> Value {
+    Value::String(x.to_string())
 }
 
-async fn compare_projects(store: &AnyStore, org: &str, truth: &Value, diff: &mut Diff) {
-    let expected = truth["projects"].as_array().expect("truth.projects");
-    let db: BTreeMap<String, _> = store
-        .projects(org)
-        .await
-        .expect("read projects")
-        .into_iter()
-        .filter(|p| p.deleted_at.is_none())
-        .map(|p| (p.row.id.clone(), p))
-        .collect();
-    diff.compared.insert("projects", expected.len());
-    let mut seen = BTreeSet::new();
-    for p in expected {
-        let id = s(p, "/id").expect("project id");
-        seen.insert(id.clone());
-        let Some(row) = db.get(&id) else {
-            diff.push(format!("project {id}: missing from the database"));
-            continue;
-        };
-        let r = &row.row;
-        field!(
-            diff,
-            "project",
-            id,
-            "name",
-            Some(r.name.clone()),
-            s(p, "/name")
-        );
-        field!(
-            diff,
-            "project",
-            id,
-            "state",
-            r.state.clone(),
-            s(p, "/state")
-        );
-        field!(
-            diff,
-            "project",
-            id,
-            "visibility",
-            r.visibility.clone(),
-            s(p, "/visibility")
-        );
-        if !same_time(r.last_update_time, t(p, "/lastUpdateTime")) {
-            diff.push(format!(
-                "project {id}: last_update_time: db={:?} truth={:?}",
-                r.last_update_time,
-                s(p, "/lastUpdateTime")
-            ));
-        }
-        let raw: Value = serde_json::from_str(&r.raw).expect("raw is JSON");
-        field!(diff, "project", id, "raw", &raw, p);
-    }
-    for id in db.keys().filter(|id| !seen.contains(*id)) {
-        diff.push(format!(
-            "project {id}: in the database but not in the truth (deleted_at not set)"
-        ));
-    }
+fn opt(x: &Option<String>) -> Value {
+    x.as_ref().map_or(Value::Null, |x| text(x))
 }
 
-/// Returns the ids of live repositories.
-async fn compare_repositories(
-    store: &AnyStore,
-    org: &str,
-    truth: &Value,
-    diff: &mut Diff,
-) -> BTreeSet<String> {
-    let expected = truth["repositories"]
-        .as_array()
-        .expect("truth.repositories");
-    let db: BTreeMap<String, _> = store
-        .repositories(org)
-        .await
-        .expect("read repositories")
-        .into_iter()
-        .map(|r| (r.row.id.clone(), r))
-        .collect();
-    diff.compared.insert("repositories", expected.len());
-    let mut live = BTreeSet::new();
-    for e in expected {
-        let id = s(e, "/id").expect("repo id");
-        live.insert(id.clone());
-        let Some(stored) = db.get(&id) else {
-            diff.push(format!("repository {id}: missing from the database"));
-            continue;
-        };
-        if stored.deleted_at.is_some() {
-            diff.push(format!("repository {id}: marked deleted but still in ADO"));
-        }
-        let r = &stored.row;
-        field!(
-            diff,
-            "repository",
-            id,
-            "name",
-            Some(r.name.clone()),
-            s(e, "/name")
-        );
-        field!(
-            diff,
-            "repository",
-            id,
-            "project_id",
-            Some(r.project_id.clone()),
-            s(e, "/project/id")
-        );
-        field!(
-            diff,
-            "repository",
-            id,
-            "default_branch",
-            r.default_branch.clone(),
-            s(e, "/defaultBranch")
-        );
-        field!(
-            diff,
-            "repository",
-            id,
-            "size",
-            r.size,
-            e.pointer("/size").and_then(Value::as_i64)
-        );
-        field!(
-            diff,
-            "repository",
-            id,
-            "is_disabled",
-            r.is_disabled,
-            e.pointer("/isDisabled")
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-        );
-        let raw: Value = serde_json::from_str(&r.raw).expect("raw is JSON");
-        field!(diff, "repository", id, "raw", &raw, e);
+/// `raw` as a JSON value, without the keys the truth adds or the listing's hyperlinks.
+fn raw(r: &str) -> Value {
+    let mut v: Value = serde_json::from_str(r).expect("raw is JSON");
+    if let Value::Object(m) = &mut v {
+        m.remove("_links");
     }
-    for (id, r) in &db {
-        if !live.contains(id) && r.deleted_at.is_none() {
-            diff.push(format!(
-                "repository {id}: deleted in ADO but deleted_at is not set"
-            ));
-        }
-    }
-    live
+    v
 }
 
-async fn compare_pull_requests(
-    store: &AnyStore,
-    org: &str,
-    truth: &Value,
-    live_repos: &BTreeSet<String>,
-    diff: &mut Diff,
-) {
-    let expected = truth["pull_requests"]
-        .as_array()
-        .expect("truth.pull_requests");
-    // PRs of deleted repositories are gone from ADO; the database keeps them (with the
-    // repository's deleted_at), so only PRs of live repositories are compared.
-    let db: BTreeMap<i64, _> = store
-        .pull_requests(org)
-        .await
-        .expect("read pull requests")
-        .into_iter()
-        .filter(|p| live_repos.contains(&p.repository_id))
-        .map(|p| (p.id, p))
-        .collect();
-    let users: BTreeMap<String, _> = store
-        .users(org)
-        .await
-        .expect("read users")
-        .into_iter()
-        .map(|u| (u.id.clone(), u))
-        .collect();
-    diff.compared.insert("pull_requests", expected.len());
-    let mut seen = BTreeSet::new();
-    for e in expected {
-        let id = e["pullRequestId"].as_i64().expect("pullRequestId");
-        seen.insert(id);
-        let Some(r) = db.get(&id) else {
-            diff.push(format!("pull_request {id}: missing from the database"));
-            continue;
-        };
-        field!(
-            diff,
-            "pull_request",
-            id,
-            "repository_id",
-            Some(r.repository_id.clone()),
-            s(e, "/repository/id")
-        );
-        field!(
-            diff,
-            "pull_request",
-            id,
-            "project_id",
-            Some(r.project_id.clone()),
-            s(e, "/repository/project/id")
-        );
-        field!(
-            diff,
-            "pull_request",
-            id,
-            "title",
-            Some(r.title.clone()),
-            s(e, "/title")
-        );
-        field!(
-            diff,
-            "pull_request",
-            id,
-            "status",
-            Some(r.status.clone()),
-            s(e, "/status")
-        );
-        field!(
-            diff,
-            "pull_request",
-            id,
-            "is_draft",
-            r.is_draft,
-            e["isDraft"].as_bool().unwrap_or(false)
-        );
-        field!(
-            diff,
-            "pull_request",
-            id,
-            "created_by_id",
-            r.created_by_id.clone(),
-            s(e, "/createdBy/id")
-        );
-        if !same_time(Some(r.creation_date), t(e, "/creationDate")) {
-            diff.push(format!(
-                "pull_request {id}: creation_date: db={} truth={:?}",
-                r.creation_date,
-                s(e, "/creationDate")
-            ));
-        }
-        if !same_time(r.closed_date, t(e, "/closedDate")) {
-            diff.push(format!(
-                "pull_request {id}: closed_date: db={:?} truth={:?}",
-                r.closed_date,
-                s(e, "/closedDate")
-            ));
-        }
-        field!(
-            diff,
-            "pull_request",
-            id,
-            "source_ref",
-            Some(r.source_ref.clone()),
-            s(e, "/sourceRefName")
-        );
-        field!(
-            diff,
-            "pull_request",
-            id,
-            "target_ref",
-            Some(r.target_ref.clone()),
-            s(e, "/targetRefName")
-        );
-        field!(
-            diff,
-            "pull_request",
-            id,
-            "merge_status",
-            r.merge_status.clone(),
-            s(e, "/mergeStatus")
-        );
-        field!(
-            diff,
-            "pull_request",
-            id,
-            "last_merge_source_commit",
-            r.last_merge_source_commit.clone(),
-            s(e, "/lastMergeSourceCommit/commitId")
-        );
-        field!(
-            diff,
-            "pull_request",
-            id,
-            "last_merge_commit",
-            r.last_merge_commit.clone(),
-            s(e, "/lastMergeCommit/commitId")
-        );
-        let raw: Value = serde_json::from_str(&r.raw).expect("raw is JSON");
-        field!(diff, "pull_request", id, "raw", &raw, e);
-        let mut want: Vec<(String, i32, bool, bool)> = e["reviewers"]
-            .as_array()
-            .map(|rs| {
-                rs.iter()
-                    .map(|rv| {
-                        (
-                            s(rv, "/id").expect("reviewer id"),
-                            rv["vote"].as_i64().unwrap_or(0) as i32,
-                            rv["isRequired"].as_bool().unwrap_or(false),
-                            rv["hasDeclined"].as_bool().unwrap_or(false),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        want.sort();
-        let got: Vec<(String, i32, bool, bool)> = r
-            .reviewers
-            .iter()
-            .map(|x| (x.reviewer_id.clone(), x.vote, x.is_required, x.has_declined))
-            .collect();
-        field!(diff, "pull_request", id, "reviewers", got, want);
-        check_user(diff, &users, e.pointer("/createdBy"));
-        for rv in e["reviewers"].as_array().into_iter().flatten() {
-            check_user(diff, &users, Some(rv));
+/// A truth object without keys the endpoints do not print for that row.
+fn without(v: &Value, keys: &[&str]) -> Value {
+    let mut v = v.clone();
+    if let Value::Object(m) = &mut v {
+        for k in keys {
+            m.remove(*k);
         }
     }
-    for id in db.keys().filter(|id| !seen.contains(*id)) {
-        diff.push(format!(
-            "pull_request {id}: in the database but not in the truth"
-        ));
-    }
+    v
 }
 
-fn check_user(
-    diff: &mut Diff,
-    users: &BTreeMap<String, ado_ingest::store::UserRow>,
-    identity: Option<&Value>,
-) {
-    let Some(i) = identity else { return };
-    let Some(id) = s(i, "/id") else { return };
-    match users.get(&id) {
-        None => diff.push(format!("user {id}: missing from the database")),
-        Some(u) => {
-            field!(
-                diff,
-                "user",
-                id,
-                "display_name",
-                u.display_name.clone(),
-                s(i, "/displayName")
-            );
-            field!(
-                diff,
-                "user",
-                id,
-                "unique_name",
-                u.unique_name.clone(),
-                s(i, "/uniqueName")
-            );
-        }
-    }
-}
-
-/// Compares the Boards entities: work items (current state and deletion), every revision,
-/// links, teams and members, iterations, areas, work item types and fields.
-pub async fn compare_boards(store: &AnyStore, org: &str, truth: &Value) -> Diff {
-    let mut diff = Diff::default();
-    compare_work_items(store, org, truth, &mut diff).await;
-    compare_revisions(store, org, truth, &mut diff).await;
-    compare_links(store, org, truth, &mut diff).await;
-    compare_planning(store, org, truth, &mut diff).await;
-    diff
-}
-
-fn unique_name(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::Object(o) => o
-            .get("uniqueName")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        Value::String(s) => Some(
-            s.rsplit_once('<')
+/// The unique name of an identity field, object or `"Name <email>"` string.
+fn unique_name(v: Option<&Value>) -> Value {
+    match v {
+        Some(Value::Object(o)) => o.get("uniqueName").cloned().unwrap_or(Value::Null),
+        Some(Value::String(s)) => text(
+            &s.rsplit_once('<')
                 .map(|(_, e)| e.trim_end_matches('>').to_string())
                 .unwrap_or_else(|| s.clone()),
         ),
-        _ => None,
+        _ => Value::Null,
     }
 }
 
-async fn compare_work_items(store: &AnyStore, org: &str, truth: &Value, diff: &mut Diff) {
-    let expected = truth["work_items"].as_array().expect("truth.work_items");
-    let db: BTreeMap<i64, _> = store
-        .work_items(org)
-        .await
-        .expect("read work items")
-        .into_iter()
-        .map(|w| (w.row.id, w))
-        .collect();
-    diff.compared.insert("work_items", expected.len());
+/// How a table reflects ADO's deletions.
+#[derive(Clone, Copy, PartialEq)]
+enum Deletion {
+    /// Rows ADO no longer has carry `deleted_at`; rows it has do not.
+    Marked,
+    /// Rows ADO no longer has are gone from the table.
+    Removed,
+}
+
+type DbField<'a, R> = Box<dyn Fn(&R) -> Value + 'a>;
+type TruthField<'a> = Box<dyn Fn(&Value) -> Value + 'a>;
+
+/// One table's comparison.
+struct Spec<'a, R> {
+    kind: &'static str,
+    truth_key: Box<dyn Fn(&Value) -> String + 'a>,
+    db_key: Box<dyn Fn(&R) -> String + 'a>,
+    deletion: Deletion,
+    fields: Vec<(&'static str, DbField<'a, R>, TruthField<'a>)>,
+}
+
+fn compare_table<R>(
+    diff: &mut Diff,
+    expected: &[Value],
+    rows: Vec<(R, Option<DateTime<Utc>>)>,
+    spec: Spec<'_, R>,
+) {
+    let db: BTreeMap<String, (R, Option<DateTime<Utc>>)> =
+        rows.into_iter().map(|r| ((spec.db_key)(&r.0), r)).collect();
+    *diff.compared.entry(spec.kind).or_default() += expected.len();
     let mut seen = BTreeSet::new();
     for e in expected {
-        let id = e["id"].as_i64().expect("work item id");
-        seen.insert(id);
-        let Some(stored) = db.get(&id) else {
-            diff.push(format!("work_item {id}: missing from the database"));
+        let key = (spec.truth_key)(e);
+        seen.insert(key.clone());
+        let Some((row, deleted_at)) = db.get(&key) else {
+            diff.push(format!("{} {key}: missing from the database", spec.kind));
             continue;
         };
-        let r = &stored.row;
-        let f = &e["fields"];
-        field!(
-            diff,
-            "work_item",
-            id,
-            "rev",
-            r.rev,
-            e["rev"].as_i64().unwrap_or(-1)
-        );
-        let deleted = e["isDeleted"].as_bool().unwrap_or(false);
-        field!(
-            diff,
-            "work_item",
-            id,
-            "deleted",
-            stored.deleted_at.is_some(),
-            deleted
-        );
-        field!(
-            diff,
-            "work_item",
-            id,
-            "type",
-            r.work_item_type.clone(),
-            s(f, "/System.WorkItemType")
-        );
-        field!(
-            diff,
-            "work_item",
-            id,
-            "title",
-            r.title.clone(),
-            s(f, "/System.Title")
-        );
-        field!(
-            diff,
-            "work_item",
-            id,
-            "state",
-            r.state.clone(),
-            s(f, "/System.State")
-        );
-        field!(
-            diff,
-            "work_item",
-            id,
-            "reason",
-            r.reason.clone(),
-            s(f, "/System.Reason")
-        );
-        field!(
-            diff,
-            "work_item",
-            id,
-            "area_path",
-            r.area_path.clone(),
-            s(f, "/System.AreaPath")
-        );
-        field!(
-            diff,
-            "work_item",
-            id,
-            "iteration_path",
-            r.iteration_path.clone(),
-            s(f, "/System.IterationPath")
-        );
-        field!(
-            diff,
-            "work_item",
-            id,
-            "tags",
-            r.tags.clone(),
-            s(f, "/System.Tags")
-        );
-        field!(
-            diff,
-            "work_item",
-            id,
-            "priority",
-            r.priority,
-            f.get("Microsoft.VSTS.Common.Priority")
-                .and_then(Value::as_i64)
-        );
-        field!(
-            diff,
-            "work_item",
-            id,
-            "parent_id",
-            r.parent_id,
-            f.get("System.Parent").and_then(Value::as_i64)
-        );
-        field!(
-            diff,
-            "work_item",
-            id,
-            "assigned_to",
-            r.assigned_to.clone(),
-            unique_name(f.get("System.AssignedTo"))
-        );
-        field!(
-            diff,
-            "work_item",
-            id,
-            "created_by",
-            r.created_by.clone(),
-            unique_name(f.get("System.CreatedBy"))
-        );
-        if !same_time(r.changed_date, t(f, "/System.ChangedDate")) {
+        if deleted_at.is_some() {
             diff.push(format!(
-                "work_item {id}: changed_date: db={:?} truth={:?}",
-                r.changed_date,
-                s(f, "/System.ChangedDate")
+                "{} {key}: marked deleted but still in ADO",
+                spec.kind
             ));
         }
-        for (col, name, key) in [
-            (
-                r.closed_date,
-                "closed_date",
-                "/Microsoft.VSTS.Common.ClosedDate",
-            ),
-            (
-                r.activated_date,
-                "activated_date",
-                "/Microsoft.VSTS.Common.ActivatedDate",
-            ),
-            (
-                r.resolved_date,
-                "resolved_date",
-                "/Microsoft.VSTS.Common.ResolvedDate",
-            ),
-        ] {
-            if !same_time(col, t(f, key)) {
+        for (name, get_db, get_truth) in &spec.fields {
+            let (got, want) = (get_db(row), get_truth(e));
+            if got != want {
                 diff.push(format!(
-                    "work_item {id}: {name}: db={col:?} truth={:?}",
-                    s(f, key)
+                    "{} {key}: {name}: db={got} truth={want}",
+                    spec.kind
                 ));
             }
         }
     }
-    for id in db.keys().filter(|id| !seen.contains(*id)) {
-        diff.push(format!(
-            "work_item {id}: in the database but not in the truth"
-        ));
-    }
-}
-
-async fn compare_revisions(store: &AnyStore, org: &str, truth: &Value, diff: &mut Diff) {
-    let expected = truth["work_item_revisions"]
-        .as_array()
-        .expect("truth.work_item_revisions");
-    let db: BTreeMap<(i64, i64), _> = store
-        .work_item_revisions(org)
-        .await
-        .expect("read revisions")
-        .into_iter()
-        .map(|r| ((r.id, r.rev), r))
-        .collect();
-    diff.compared.insert("work_item_revisions", expected.len());
-    let mut seen = BTreeSet::new();
-    for e in expected {
-        let key = (
-            e["id"].as_i64().expect("id"),
-            e["rev"].as_i64().expect("rev"),
-        );
-        seen.insert(key);
-        let Some(r) = db.get(&key) else {
-            diff.push(format!("revision {key:?}: missing from the database"));
+    for (key, (_, deleted_at)) in &db {
+        if seen.contains(key) {
             continue;
-        };
-        let f = &e["fields"];
-        field!(
-            diff,
-            "revision",
-            format!("{key:?}"),
-            "state",
-            r.state.clone(),
-            s(f, "/System.State")
-        );
-        field!(
-            diff,
-            "revision",
-            format!("{key:?}"),
-            "iteration_path",
-            r.iteration_path.clone(),
-            s(f, "/System.IterationPath")
-        );
-        field!(
-            diff,
-            "revision",
-            format!("{key:?}"),
-            "changed_by",
-            r.changed_by.clone(),
-            unique_name(f.get("System.ChangedBy"))
-        );
-        if !same_time(r.changed_date, t(f, "/System.ChangedDate")) {
-            diff.push(format!(
-                "revision {key:?}: changed_date: db={:?} truth={:?}",
-                r.changed_date,
-                s(f, "/System.ChangedDate")
-            ));
         }
-        let fields: Value = serde_json::from_str(&r.fields).expect("revision fields are JSON");
-        field!(diff, "revision", format!("{key:?}"), "fields", &fields, f);
-    }
-    for key in db.keys().filter(|k| !seen.contains(*k)) {
-        // A deleted item's revisions stay in the database; the truth lists every revision too.
-        diff.push(format!(
-            "revision {key:?}: in the database but not in the truth"
-        ));
+        match spec.deletion {
+            Deletion::Marked if deleted_at.is_some() => {}
+            Deletion::Marked => diff.push(format!(
+                "{} {key}: deleted in ADO but deleted_at is not set",
+                spec.kind
+            )),
+            Deletion::Removed => diff.push(format!(
+                "{} {key}: in the database but not in the truth",
+                spec.kind
+            )),
+        }
     }
 }
 
-async fn compare_links(store: &AnyStore, org: &str, truth: &Value, diff: &mut Diff) {
-    let expected: BTreeSet<(String, i64, i64)> = truth["work_item_links"]
-        .as_array()
-        .expect("truth.work_item_links")
-        .iter()
-        .map(|l| {
-            (
-                s(l, "/rel").expect("rel"),
-                l["sourceId"].as_i64().expect("sourceId"),
-                l["targetId"].as_i64().expect("targetId"),
-            )
-        })
-        .collect();
-    let db: BTreeSet<(String, i64, i64)> = store
-        .work_item_links(org)
+async fn read<R: Readable>(store: &AnyStore, org: &str) -> Vec<(R, Option<DateTime<Utc>>)> {
+    store
+        .rows_with_deleted::<R>(org)
         .await
-        .expect("read links")
-        .into_iter()
-        .filter(|l| l.is_active)
-        .map(|l| (l.rel, l.source_id, l.target_id))
-        .collect();
-    diff.compared.insert("work_item_links", expected.len());
-    for l in expected.difference(&db) {
-        diff.push(format!("link {l:?}: missing from the database"));
-    }
-    for l in db.difference(&expected) {
-        diff.push(format!(
-            "link {l:?}: active in the database but not in the truth"
-        ));
-    }
+        .unwrap_or_else(|e| panic!("read {}: {e}", R::TABLE.name))
 }
 
-async fn compare_planning(store: &AnyStore, org: &str, truth: &Value, diff: &mut Diff) {
-    let ids = |kind: &str, key: &str| -> BTreeSet<String> {
-        truth[kind]
-            .as_array()
-            .unwrap_or_else(|| panic!("truth.{kind}"))
-            .iter()
-            .map(|v| match &v[key] {
-                Value::String(x) => x.clone(),
-                other => other.to_string(),
-            })
-            .collect()
-    };
-    let mut set_diff = |what: &str, want: BTreeSet<String>, got: BTreeSet<String>| {
-        diff.compared.insert(
-            match what {
-                "teams" => "teams",
-                "iterations" => "iterations",
-                "areas" => "areas",
-                "work_item_types" => "work_item_types",
-                _ => "fields",
+fn list<'t>(truth: &'t Value, kind: &str) -> &'t [Value] {
+    truth[kind]
+        .as_array()
+        .unwrap_or_else(|| panic!("truth.{kind}"))
+}
+
+/// Compares every table the Repos connector owns.
+pub async fn compare(store: &AnyStore, org: &str, truth: &Value) -> Diff {
+    let mut diff = Diff::default();
+    compare_table(
+        &mut diff,
+        list(truth, "projects"),
+        read::<ProjectRow>(store, org).await,
+        Spec {
+            kind: "project",
+            truth_key: Box::new(|v| v["id"].as_str().unwrap_or_default().to_string()),
+            db_key: Box::new(|r: &ProjectRow| r.id.clone()),
+            deletion: Deletion::Marked,
+            fields: vec![
+                (
+                    "name",
+                    Box::new(|r: &ProjectRow| text(&r.name)),
+                    Box::new(|v| s(v, "/name")),
+                ),
+                (
+                    "state",
+                    Box::new(|r: &ProjectRow| opt(&r.state)),
+                    Box::new(|v| s(v, "/state")),
+                ),
+                (
+                    "visibility",
+                    Box::new(|r: &ProjectRow| opt(&r.visibility)),
+                    Box::new(|v| s(v, "/visibility")),
+                ),
+                (
+                    "last_update_time",
+                    Box::new(|r: &ProjectRow| time(r.last_update_time)),
+                    Box::new(|v| ts(v, "/lastUpdateTime")),
+                ),
+                (
+                    "raw",
+                    Box::new(|r: &ProjectRow| raw(&r.raw)),
+                    Box::new(|v| v.clone()),
+                ),
+            ],
+        },
+    );
+    let repositories = read::<RepositoryRow>(store, org).await;
+    let live_repos: BTreeSet<String> = list(truth, "repositories")
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_string))
+        .collect();
+    compare_table(
+        &mut diff,
+        list(truth, "repositories"),
+        repositories,
+        Spec {
+            kind: "repository",
+            truth_key: Box::new(|v| v["id"].as_str().unwrap_or_default().to_string()),
+            db_key: Box::new(|r: &RepositoryRow| r.id.clone()),
+            deletion: Deletion::Marked,
+            fields: vec![
+                (
+                    "name",
+                    Box::new(|r: &RepositoryRow| text(&r.name)),
+                    Box::new(|v| s(v, "/name")),
+                ),
+                (
+                    "project_id",
+                    Box::new(|r: &RepositoryRow| text(&r.project_id)),
+                    Box::new(|v| s(v, "/project/id")),
+                ),
+                (
+                    "default_branch",
+                    Box::new(|r: &RepositoryRow| opt(&r.default_branch)),
+                    Box::new(|v| s(v, "/defaultBranch")),
+                ),
+                (
+                    "size",
+                    Box::new(|r: &RepositoryRow| json!(r.size)),
+                    Box::new(|v| at(v, "/size")),
+                ),
+                (
+                    "is_disabled",
+                    Box::new(|r: &RepositoryRow| json!(r.is_disabled)),
+                    Box::new(|v| flag(v, "/isDisabled")),
+                ),
+                (
+                    "raw",
+                    Box::new(|r: &RepositoryRow| raw(&r.raw)),
+                    Box::new(|v| v.clone()),
+                ),
+            ],
+        },
+    );
+    // PRs of deleted repositories are gone from ADO; the database keeps them (with the
+    // repository's deleted_at), so only PRs of live repositories are compared.
+    let prs: Vec<_> = read::<PullRequestRow>(store, org)
+        .await
+        .into_iter()
+        .filter(|(p, _)| live_repos.contains(&p.repository_id))
+        .collect();
+    let mut reviewers: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+    for (r, _) in read::<ReviewerRow>(store, org).await {
+        reviewers.entry(r.pull_request_id).or_default().push(json!([
+            r.reviewer_id,
+            r.vote,
+            r.is_required,
+            r.has_declined
+        ]));
+    }
+    let reviewers = &reviewers;
+    compare_table(
+        &mut diff,
+        list(truth, "pull_requests"),
+        prs,
+        Spec {
+            kind: "pull_request",
+            truth_key: Box::new(|v| v["pullRequestId"].to_string()),
+            db_key: Box::new(|r: &PullRequestRow| r.id.to_string()),
+            deletion: Deletion::Removed,
+            fields: vec![
+                (
+                    "repository_id",
+                    Box::new(|r: &PullRequestRow| text(&r.repository_id)),
+                    Box::new(|v| s(v, "/repository/id")),
+                ),
+                (
+                    "project_id",
+                    Box::new(|r: &PullRequestRow| text(&r.project_id)),
+                    Box::new(|v| s(v, "/repository/project/id")),
+                ),
+                (
+                    "title",
+                    Box::new(|r: &PullRequestRow| text(&r.title)),
+                    Box::new(|v| s(v, "/title")),
+                ),
+                (
+                    "status",
+                    Box::new(|r: &PullRequestRow| text(&r.status)),
+                    Box::new(|v| s(v, "/status")),
+                ),
+                (
+                    "is_draft",
+                    Box::new(|r: &PullRequestRow| json!(r.is_draft)),
+                    Box::new(|v| flag(v, "/isDraft")),
+                ),
+                (
+                    "created_by_id",
+                    Box::new(|r: &PullRequestRow| opt(&r.created_by_id)),
+                    Box::new(|v| s(v, "/createdBy/id")),
+                ),
+                (
+                    "creation_date",
+                    Box::new(|r: &PullRequestRow| time(Some(r.creation_date))),
+                    Box::new(|v| ts(v, "/creationDate")),
+                ),
+                (
+                    "closed_date",
+                    Box::new(|r: &PullRequestRow| time(r.closed_date)),
+                    Box::new(|v| ts(v, "/closedDate")),
+                ),
+                (
+                    "source_ref",
+                    Box::new(|r: &PullRequestRow| text(&r.source_ref)),
+                    Box::new(|v| s(v, "/sourceRefName")),
+                ),
+                (
+                    "target_ref",
+                    Box::new(|r: &PullRequestRow| text(&r.target_ref)),
+                    Box::new(|v| s(v, "/targetRefName")),
+                ),
+                (
+                    "merge_status",
+                    Box::new(|r: &PullRequestRow| opt(&r.merge_status)),
+                    Box::new(|v| s(v, "/mergeStatus")),
+                ),
+                (
+                    "last_merge_source_commit",
+                    Box::new(|r: &PullRequestRow| opt(&r.last_merge_source_commit)),
+                    Box::new(|v| s(v, "/lastMergeSourceCommit/commitId")),
+                ),
+                (
+                    "last_merge_commit",
+                    Box::new(|r: &PullRequestRow| opt(&r.last_merge_commit)),
+                    Box::new(|v| s(v, "/lastMergeCommit/commitId")),
+                ),
+                (
+                    "raw",
+                    Box::new(|r: &PullRequestRow| raw(&r.raw)),
+                    Box::new(|v| v.clone()),
+                ),
+                (
+                    "reviewers",
+                    Box::new(move |r: &PullRequestRow| {
+                        json!(reviewers.get(&r.id).cloned().unwrap_or_default())
+                    }),
+                    Box::new(|v| {
+                        let mut want: Vec<(String, i64, bool, bool)> = v["reviewers"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|rv| {
+                                (
+                                    rv["id"].as_str().unwrap_or_default().to_string(),
+                                    rv["vote"].as_i64().unwrap_or(0),
+                                    rv["isRequired"].as_bool().unwrap_or(false),
+                                    rv["hasDeclined"].as_bool().unwrap_or(false),
+                                )
+                            })
+                            .collect();
+                        want.sort();
+                        json!(
+                            want.into_iter()
+                                .map(|(a, b, c, d)| json!([a, b, c, d]))
+                                .collect::<Vec<_>>()
+                        )
+                    }),
+                ),
+            ],
+        },
+    );
+    compare_pr_users(&mut diff, read::<UserRow>(store, org).await, truth);
+    diff
+}
+
+/// Every creator and reviewer of a PR is a `users` row with its names.
+fn compare_pr_users(diff: &mut Diff, users: Vec<(UserRow, Option<DateTime<Utc>>)>, truth: &Value) {
+    let users: BTreeMap<String, UserRow> =
+        users.into_iter().map(|(u, _)| (u.id.clone(), u)).collect();
+    let mut seen = BTreeSet::new();
+    for pr in list(truth, "pull_requests") {
+        let people = pr
+            .pointer("/createdBy")
+            .into_iter()
+            .chain(pr["reviewers"].as_array().into_iter().flatten());
+        for i in people {
+            let Some(id) = i["id"].as_str() else { continue };
+            if !seen.insert(id.to_string()) {
+                continue;
+            }
+            match users.get(id) {
+                None => diff.push(format!("user {id}: missing from the database")),
+                Some(u) => {
+                    for (name, got, want) in [
+                        ("display_name", opt(&u.display_name), s(i, "/displayName")),
+                        ("unique_name", opt(&u.unique_name), s(i, "/uniqueName")),
+                    ] {
+                        if got != want {
+                            diff.push(format!("user {id}: {name}: db={got} truth={want}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    *diff.compared.entry("users").or_default() += seen.len();
+}
+
+/// Compares the Boards tables: work items (current state and deletion), every revision,
+/// links, teams and members, Graph users, iterations, areas, work item types with their
+/// states, and fields.
+pub async fn compare_boards(store: &AnyStore, org: &str, truth: &Value) -> Diff {
+    let mut diff = Diff::default();
+    compare_work_items(&mut diff, store, org, truth).await;
+    compare_structure(&mut diff, store, org, truth).await;
+    diff
+}
+
+async fn compare_work_items(diff: &mut Diff, store: &AnyStore, org: &str, truth: &Value) {
+    // A work item in the recycle bin keeps its row, with deleted_at.
+    let items: Vec<_> = read::<WorkItemRow>(store, org)
+        .await
+        .into_iter()
+        .map(|(r, d)| ((r, d), None))
+        .collect();
+    compare_table(
+        diff,
+        list(truth, "work_items"),
+        items,
+        Spec {
+            kind: "work_item",
+            truth_key: Box::new(|v| v["id"].to_string()),
+            db_key: Box::new(|r: &(WorkItemRow, Option<DateTime<Utc>>)| r.0.id.to_string()),
+            deletion: Deletion::Removed,
+            fields: {
+                type W = (WorkItemRow, Option<DateTime<Utc>>);
+                let f = |ptr: &'static str| -> TruthField<'static> {
+                    Box::new(move |v: &Value| at(&v["fields"], ptr))
+                };
+                let mut v: Vec<(&'static str, DbField<'static, W>, TruthField<'static>)> = vec![
+                    (
+                        "rev",
+                        Box::new(|r: &W| json!(r.0.rev)),
+                        Box::new(|v| at(v, "/rev")),
+                    ),
+                    (
+                        "deleted",
+                        Box::new(|r: &W| json!(r.1.is_some())),
+                        Box::new(|v| flag(v, "/isDeleted")),
+                    ),
+                    (
+                        "type",
+                        Box::new(|r: &W| opt(&r.0.work_item_type)),
+                        f("/System.WorkItemType"),
+                    ),
+                    (
+                        "title",
+                        Box::new(|r: &W| opt(&r.0.title)),
+                        f("/System.Title"),
+                    ),
+                    (
+                        "state",
+                        Box::new(|r: &W| opt(&r.0.state)),
+                        f("/System.State"),
+                    ),
+                    (
+                        "reason",
+                        Box::new(|r: &W| opt(&r.0.reason)),
+                        f("/System.Reason"),
+                    ),
+                    (
+                        "area_path",
+                        Box::new(|r: &W| opt(&r.0.area_path)),
+                        f("/System.AreaPath"),
+                    ),
+                    (
+                        "iteration_path",
+                        Box::new(|r: &W| opt(&r.0.iteration_path)),
+                        f("/System.IterationPath"),
+                    ),
+                    ("tags", Box::new(|r: &W| opt(&r.0.tags)), f("/System.Tags")),
+                    (
+                        "priority",
+                        Box::new(|r: &W| json!(r.0.priority)),
+                        f("/Microsoft.VSTS.Common.Priority"),
+                    ),
+                    (
+                        "parent_id",
+                        Box::new(|r: &W| json!(r.0.parent_id)),
+                        f("/System.Parent"),
+                    ),
+                    (
+                        "assigned_to",
+                        Box::new(|r: &W| opt(&r.0.assigned_to)),
+                        Box::new(|v| unique_name(v["fields"].get("System.AssignedTo"))),
+                    ),
+                    (
+                        "created_by",
+                        Box::new(|r: &W| opt(&r.0.created_by)),
+                        Box::new(|v| unique_name(v["fields"].get("System.CreatedBy"))),
+                    ),
+                    (
+                        "changed_date",
+                        Box::new(|r: &W| time(r.0.changed_date)),
+                        Box::new(|v| ts(&v["fields"], "/System.ChangedDate")),
+                    ),
+                ];
+                for (name, key) in [
+                    ("closed_date", "/Microsoft.VSTS.Common.ClosedDate"),
+                    ("activated_date", "/Microsoft.VSTS.Common.ActivatedDate"),
+                    ("resolved_date", "/Microsoft.VSTS.Common.ResolvedDate"),
+                ] {
+                    v.push((
+                        name,
+                        Box::new(move |r: &W| {
+                            time(match name {
+                                "closed_date" => r.0.closed_date,
+                                "activated_date" => r.0.activated_date,
+                                _ => r.0.resolved_date,
+                            })
+                        }),
+                        Box::new(move |v| ts(&v["fields"], key)),
+                    ));
+                }
+                v
             },
-            want.len(),
-        );
-        for x in want.difference(&got) {
-            diff.push(format!("{what} {x}: missing from the database"));
-        }
-        for x in got.difference(&want) {
-            diff.push(format!(
-                "{what} {x}: live in the database but not in the truth"
-            ));
-        }
+        },
+    );
+    // A deleted item's revisions stay in the database; the truth lists every revision too.
+    compare_table(
+        diff,
+        list(truth, "work_item_revisions"),
+        read::<WorkItemRevisionRow>(store, org).await,
+        Spec {
+            kind: "revision",
+            truth_key: Box::new(|v| format!("{}/{}", v["id"], v["rev"])),
+            db_key: Box::new(|r: &WorkItemRevisionRow| format!("{}/{}", r.id, r.rev)),
+            deletion: Deletion::Removed,
+            fields: vec![
+                (
+                    "state",
+                    Box::new(|r: &WorkItemRevisionRow| opt(&r.state)),
+                    Box::new(|v| s(v, "/fields/System.State")),
+                ),
+                (
+                    "iteration_path",
+                    Box::new(|r: &WorkItemRevisionRow| opt(&r.iteration_path)),
+                    Box::new(|v| s(v, "/fields/System.IterationPath")),
+                ),
+                (
+                    "changed_by",
+                    Box::new(|r: &WorkItemRevisionRow| opt(&r.changed_by)),
+                    Box::new(|v| unique_name(v["fields"].get("System.ChangedBy"))),
+                ),
+                (
+                    "assigned_to",
+                    Box::new(|r: &WorkItemRevisionRow| opt(&r.assigned_to)),
+                    Box::new(|v| unique_name(v["fields"].get("System.AssignedTo"))),
+                ),
+                (
+                    "changed_date",
+                    Box::new(|r: &WorkItemRevisionRow| time(r.changed_date)),
+                    Box::new(|v| ts(v, "/fields/System.ChangedDate")),
+                ),
+                (
+                    "fields",
+                    Box::new(|r: &WorkItemRevisionRow| raw(&r.fields)),
+                    Box::new(|v| v["fields"].clone()),
+                ),
+            ],
+        },
+    );
+    // Links the stream reported removed stay with is_active = false; the truth lists the
+    // active ones.
+    let links: Vec<_> = read::<WorkItemLinkRow>(store, org)
+        .await
+        .into_iter()
+        .filter(|(l, _)| l.is_active)
+        .collect();
+    compare_table(
+        diff,
+        list(truth, "work_item_links"),
+        links,
+        Spec {
+            kind: "link",
+            truth_key: Box::new(|v| {
+                format!(
+                    "{}/{}/{}",
+                    v["sourceId"],
+                    v["targetId"],
+                    v["rel"].as_str().unwrap_or_default()
+                )
+            }),
+            db_key: Box::new(|r: &WorkItemLinkRow| {
+                format!("{}/{}/{}", r.source_id, r.target_id, r.rel)
+            }),
+            deletion: Deletion::Removed,
+            fields: vec![],
+        },
+    );
+}
+
+/// A classification node's path as work items carry it: ADO's `\Project\Iteration\A\B`
+/// without the leading separator and the structure segment.
+fn node_path(v: &Value) -> Option<String> {
+    let p = v["path"].as_str()?;
+    let mut parts: Vec<&str> = p.trim_start_matches('\\').split('\\').collect();
+    if parts.len() >= 2 {
+        parts.remove(1);
+    }
+    Some(parts.join("\\"))
+}
+
+fn node_fields<'a, K: 'static>(
+    dated: bool,
+) -> Vec<(&'static str, DbField<'a, NodeRow<K>>, TruthField<'a>)> {
+    let mut v: Vec<(&'static str, DbField<'a, NodeRow<K>>, TruthField<'a>)> = vec![
+        (
+            "project_id",
+            Box::new(|r: &NodeRow<K>| text(&r.project_id)),
+            Box::new(|v| s(v, "/projectId")),
+        ),
+        (
+            "identifier",
+            Box::new(|r: &NodeRow<K>| opt(&r.identifier)),
+            Box::new(|v| s(v, "/identifier")),
+        ),
+        (
+            "name",
+            Box::new(|r: &NodeRow<K>| text(&r.name)),
+            Box::new(|v| s(v, "/name")),
+        ),
+        (
+            "path",
+            Box::new(|r: &NodeRow<K>| text(&r.path)),
+            Box::new(|v| json!(node_path(v))),
+        ),
+        (
+            "parent_path",
+            Box::new(|r: &NodeRow<K>| opt(&r.parent_path)),
+            Box::new(|v| {
+                json!(node_path(v).and_then(|p| p.rsplit_once('\\').map(|(a, _)| a.to_string())))
+            }),
+        ),
+        (
+            "depth",
+            Box::new(|r: &NodeRow<K>| json!(r.depth)),
+            Box::new(|v| {
+                json!(
+                    v["path"]
+                        .as_str()
+                        .map_or(0, |p| p.trim_start_matches('\\').split('\\').count() as i64
+                            - 2)
+                )
+            }),
+        ),
+        (
+            "raw",
+            Box::new(|r: &NodeRow<K>| raw(&r.raw)),
+            Box::new(|v| without(v, &["projectId"])),
+        ),
+    ];
+    if dated {
+        v.push((
+            "start_date",
+            Box::new(|r: &NodeRow<K>| time(r.start_date)),
+            Box::new(|v| ts(v, "/attributes/startDate")),
+        ));
+        v.push((
+            "finish_date",
+            Box::new(|r: &NodeRow<K>| time(r.finish_date)),
+            Box::new(|v| ts(v, "/attributes/finishDate")),
+        ));
+    }
+    v
+}
+
+async fn compare_structure(diff: &mut Diff, store: &AnyStore, org: &str, truth: &Value) {
+    compare_table(
+        diff,
+        list(truth, "teams"),
+        read::<TeamRow>(store, org).await,
+        Spec {
+            kind: "team",
+            truth_key: Box::new(|v| v["id"].as_str().unwrap_or_default().to_string()),
+            db_key: Box::new(|r: &TeamRow| r.id.clone()),
+            deletion: Deletion::Marked,
+            fields: vec![
+                (
+                    "project_id",
+                    Box::new(|r: &TeamRow| text(&r.project_id)),
+                    Box::new(|v| s(v, "/projectId")),
+                ),
+                (
+                    "name",
+                    Box::new(|r: &TeamRow| text(&r.name)),
+                    Box::new(|v| s(v, "/name")),
+                ),
+                (
+                    "description",
+                    Box::new(|r: &TeamRow| opt(&r.description)),
+                    Box::new(|v| {
+                        s(v, "/description")
+                            .as_str()
+                            .filter(|d| !d.is_empty())
+                            .map_or(Value::Null, text)
+                    }),
+                ),
+                (
+                    "raw",
+                    Box::new(|r: &TeamRow| raw(&r.raw)),
+                    Box::new(|v| v.clone()),
+                ),
+            ],
+        },
+    );
+    compare_table(
+        diff,
+        list(truth, "team_members"),
+        read::<TeamMemberRow>(store, org).await,
+        Spec {
+            kind: "team_member",
+            truth_key: Box::new(|v| {
+                format!(
+                    "{}/{}",
+                    v["teamId"].as_str().unwrap_or_default(),
+                    v["identity"]["id"].as_str().unwrap_or_default()
+                )
+            }),
+            db_key: Box::new(|r: &TeamMemberRow| format!("{}/{}", r.team_id, r.user_id)),
+            deletion: Deletion::Removed,
+            fields: vec![(
+                "is_team_admin",
+                Box::new(|r: &TeamMemberRow| json!(r.is_team_admin)),
+                Box::new(|v| flag(v, "/isTeamAdmin")),
+            )],
+        },
+    );
+    // Graph users: the row that carries the descriptor (an identity's, or one stored under
+    // the descriptor until the identity is known).
+    let users: Vec<_> = read::<UserProfile>(store, org)
+        .await
+        .into_iter()
+        .filter(|(u, _)| u.descriptor.is_some())
+        .collect();
+    let graph = list(truth, "users");
+    let wanted: BTreeSet<&str> = graph
+        .iter()
+        .filter_map(|u| u["descriptor"].as_str())
+        .collect();
+    let users: Vec<_> = users
+        .into_iter()
+        .filter(|(u, _)| {
+            u.descriptor.as_deref().is_some_and(|d| wanted.contains(d))
+                || u.id == u.descriptor.clone().unwrap_or_default()
+        })
+        .collect();
+    compare_table(
+        diff,
+        graph,
+        users,
+        Spec {
+            kind: "graph_user",
+            truth_key: Box::new(|v| v["descriptor"].as_str().unwrap_or_default().to_string()),
+            db_key: Box::new(|r: &UserProfile| r.descriptor.clone().unwrap_or_default()),
+            deletion: Deletion::Removed,
+            fields: vec![
+                (
+                    "display_name",
+                    Box::new(|r: &UserProfile| opt(&r.display_name)),
+                    Box::new(|v| s(v, "/displayName")),
+                ),
+                (
+                    "unique_name",
+                    Box::new(|r: &UserProfile| opt(&r.unique_name)),
+                    Box::new(|v| s(v, "/principalName")),
+                ),
+                (
+                    "mail_address",
+                    Box::new(|r: &UserProfile| opt(&r.mail_address)),
+                    Box::new(|v| {
+                        s(v, "/mailAddress")
+                            .as_str()
+                            .filter(|m| !m.is_empty())
+                            .map_or(Value::Null, text)
+                    }),
+                ),
+                (
+                    "origin",
+                    Box::new(|r: &UserProfile| opt(&r.origin)),
+                    Box::new(|v| s(v, "/origin")),
+                ),
+                (
+                    "origin_id",
+                    Box::new(|r: &UserProfile| opt(&r.origin_id)),
+                    Box::new(|v| s(v, "/originId")),
+                ),
+                (
+                    "subject_kind",
+                    Box::new(|r: &UserProfile| opt(&r.subject_kind)),
+                    Box::new(|v| s(v, "/subjectKind")),
+                ),
+                (
+                    "is_container",
+                    Box::new(|r: &UserProfile| json!(r.is_container)),
+                    Box::new(|v| json!(v["subjectKind"] == "group")),
+                ),
+            ],
+        },
+    );
+    compare_table(
+        diff,
+        list(truth, "iterations"),
+        read::<IterationRow>(store, org).await,
+        Spec {
+            kind: "iteration",
+            truth_key: Box::new(|v| v["id"].to_string()),
+            db_key: Box::new(|r: &IterationRow| r.id.to_string()),
+            deletion: Deletion::Marked,
+            fields: node_fields(true),
+        },
+    );
+    compare_table(
+        diff,
+        list(truth, "areas"),
+        read::<AreaRow>(store, org).await,
+        Spec {
+            kind: "area",
+            truth_key: Box::new(|v| v["id"].to_string()),
+            db_key: Box::new(|r: &AreaRow| r.id.to_string()),
+            deletion: Deletion::Marked,
+            fields: node_fields(false),
+        },
+    );
+    let type_key = |v: &Value| {
+        format!(
+            "{}/{}",
+            v["projectId"].as_str().unwrap_or_default(),
+            v["name"].as_str().unwrap_or_default()
+        )
     };
-    let teams = store.teams(org).await.expect("teams");
-    set_diff(
-        "teams",
-        ids("teams", "id"),
-        teams
-            .iter()
-            .filter(|t| t.deleted_at.is_none())
-            .map(|t| t.row.id.clone())
-            .collect(),
+    compare_table(
+        diff,
+        list(truth, "work_item_types"),
+        read::<WorkItemTypeRow>(store, org).await,
+        Spec {
+            kind: "work_item_type",
+            truth_key: Box::new(type_key),
+            db_key: Box::new(|r: &WorkItemTypeRow| format!("{}/{}", r.project_id, r.name)),
+            deletion: Deletion::Removed,
+            fields: vec![
+                (
+                    "reference_name",
+                    Box::new(|r: &WorkItemTypeRow| opt(&r.reference_name)),
+                    Box::new(|v| s(v, "/referenceName")),
+                ),
+                (
+                    "description",
+                    Box::new(|r: &WorkItemTypeRow| opt(&r.description)),
+                    Box::new(|v| s(v, "/description")),
+                ),
+                (
+                    "color",
+                    Box::new(|r: &WorkItemTypeRow| opt(&r.color)),
+                    Box::new(|v| s(v, "/color")),
+                ),
+                (
+                    "is_disabled",
+                    Box::new(|r: &WorkItemTypeRow| json!(r.is_disabled)),
+                    Box::new(|v| flag(v, "/isDisabled")),
+                ),
+                (
+                    "raw",
+                    Box::new(|r: &WorkItemTypeRow| raw(&r.raw)),
+                    Box::new(|v| without(v, &["projectId", "_links"])),
+                ),
+            ],
+        },
     );
-    let iterations = store.iterations(org).await.expect("iterations");
-    set_diff(
-        "iterations",
-        ids("iterations", "id"),
-        iterations
-            .iter()
-            .filter(|n| n.deleted_at.is_none())
-            .map(|n| n.row.id.to_string())
-            .collect(),
-    );
-    let areas = store.areas(org).await.expect("areas");
-    set_diff(
-        "areas",
-        ids("areas", "id"),
-        areas
-            .iter()
-            .filter(|n| n.deleted_at.is_none())
-            .map(|n| n.row.id.to_string())
-            .collect(),
-    );
-    let want_types: BTreeSet<String> = truth["work_item_types"]
-        .as_array()
-        .expect("truth.work_item_types")
-        .iter()
-        .map(|t| {
-            format!(
-                "{}/{}",
-                s(t, "/projectId").unwrap_or_default(),
-                s(t, "/name").unwrap_or_default()
-            )
-        })
-        .collect();
-    let types = store.work_item_types(org).await.expect("types");
-    set_diff(
-        "work_item_types",
-        want_types,
-        types
-            .iter()
-            .map(|t| format!("{}/{}", t.project_id, t.row.name))
-            .collect(),
-    );
-    let fields = store.work_item_fields(org).await.expect("fields");
-    set_diff(
-        "fields",
-        ids("fields", "referenceName"),
-        fields.iter().map(|f| f.reference_name.clone()).collect(),
-    );
-    let members = store.team_members(org).await.expect("members");
-    let want: BTreeSet<String> = truth["team_members"]
-        .as_array()
-        .expect("truth.team_members")
-        .iter()
-        .map(|m| {
-            format!(
-                "{}/{}",
-                s(m, "/teamId").unwrap_or_default(),
-                s(m, "/identity/id").unwrap_or_default()
-            )
-        })
-        .collect();
-    let got: BTreeSet<String> = members
+    let states: Vec<Value> = list(truth, "work_item_types")
         .iter()
         .flat_map(|t| {
-            t.members
-                .iter()
-                .map(move |m| format!("{}/{}", t.team_id, m.user_id))
+            t["states"].as_array().into_iter().flatten().map(move |s| {
+                json!({"key": format!("{}/{}", type_key(t), s["name"].as_str().unwrap_or_default()), "state": s})
+            })
         })
         .collect();
-    for x in want.difference(&got) {
-        diff.push(format!("team member {x}: missing from the database"));
-    }
-    for x in got.difference(&want) {
-        diff.push(format!(
-            "team member {x}: in the database but not in the truth"
-        ));
-    }
+    compare_table(
+        diff,
+        &states,
+        read::<WorkItemTypeStateRow>(store, org).await,
+        Spec {
+            kind: "work_item_type_state",
+            truth_key: Box::new(|v| v["key"].as_str().unwrap_or_default().to_string()),
+            db_key: Box::new(|r: &WorkItemTypeStateRow| {
+                format!("{}/{}/{}", r.project_id, r.type_name, r.name)
+            }),
+            deletion: Deletion::Removed,
+            fields: vec![
+                (
+                    "category",
+                    Box::new(|r: &WorkItemTypeStateRow| opt(&r.category)),
+                    Box::new(|v| s(v, "/state/category")),
+                ),
+                (
+                    "color",
+                    Box::new(|r: &WorkItemTypeStateRow| opt(&r.color)),
+                    Box::new(|v| s(v, "/state/color")),
+                ),
+            ],
+        },
+    );
+    compare_table(
+        diff,
+        list(truth, "fields"),
+        read::<WorkItemFieldRow>(store, org).await,
+        Spec {
+            kind: "field",
+            truth_key: Box::new(|v| v["referenceName"].as_str().unwrap_or_default().to_string()),
+            db_key: Box::new(|r: &WorkItemFieldRow| r.reference_name.clone()),
+            deletion: Deletion::Removed,
+            fields: vec![
+                (
+                    "name",
+                    Box::new(|r: &WorkItemFieldRow| text(&r.name)),
+                    Box::new(|v| s(v, "/name")),
+                ),
+                (
+                    "type",
+                    Box::new(|r: &WorkItemFieldRow| opt(&r.field_type)),
+                    Box::new(|v| s(v, "/type")),
+                ),
+                (
+                    "read_only",
+                    Box::new(|r: &WorkItemFieldRow| json!(r.read_only)),
+                    Box::new(|v| flag(v, "/readOnly")),
+                ),
+                (
+                    "is_identity",
+                    Box::new(|r: &WorkItemFieldRow| json!(r.is_identity)),
+                    Box::new(|v| flag(v, "/isIdentity")),
+                ),
+                (
+                    "raw",
+                    Box::new(|r: &WorkItemFieldRow| raw(&r.raw)),
+                    Box::new(|v| v.clone()),
+                ),
+            ],
+        },
+    );
 }

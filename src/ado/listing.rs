@@ -1,0 +1,379 @@
+//! Typed requests: each listing this crate reads is a struct of its parameters that knows its
+//! endpoint, its query string and how the endpoint pages ([`Paging`]), so connectors never
+//! write a query parameter by hand. [`super::Client::pages`] walks any of them.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::de::DeserializeOwned;
+use std::hash::Hash;
+
+use super::Endpoint;
+use super::models::WithRaw;
+use super::models::core::{Team, TeamMember, TeamProject};
+use super::models::git::{GitPullRequest, GitRepository};
+use super::models::graph::GraphUser;
+use super::models::wit::{
+    ClassificationNode, ReportingWorkItemLink, WorkItemField, WorkItemRevision, WorkItemType,
+    WorkItemTypeCategory,
+};
+
+/// How an endpoint pages (API_FACTS §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    /// One response `{count, value}`, no paging (§1.3).
+    Single,
+    /// `$top`/`$skip` offsets; a page shorter than `top` is the last (§1.2).
+    Offset { top: u32 },
+    /// `{count, value}` pages; the next one is named by the `x-ms-continuationtoken` response
+    /// header, sent back as `continuationToken`; `top` is sent as `$top` (§1.1).
+    HeaderToken { top: Option<u32> },
+    /// A reporting stream: `{values, continuationToken, isLastBatch}` (§1.6); the token is a
+    /// watermark to resume from on the next run.
+    Stream,
+}
+
+/// A listing request.
+pub trait Listing: Send + Sync + 'static {
+    /// One listed item (usually `WithRaw<Model>`, keeping its JSON).
+    type Item: DeserializeOwned + Send + 'static;
+    /// What identifies an item, for de-duplication across pages.
+    type Key: Eq + Hash + Clone + Send + 'static;
+    const PAGING: Paging;
+
+    fn endpoint(&self) -> Endpoint;
+    /// Query parameters besides the paging ones.
+    fn query(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    fn key(item: &Self::Item) -> Self::Key;
+}
+
+/// A time as ADO's query parameters take it.
+pub fn ado_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `GET _apis/projects`.
+#[derive(Debug, Clone, Default)]
+pub struct Projects;
+
+impl Listing for Projects {
+    type Item = WithRaw<TeamProject>;
+    type Key = String;
+    // Its `continuationToken` counts projects already fetched (API_FACTS §1.1).
+    const PAGING: Paging = Paging::HeaderToken { top: Some(100) };
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::Projects
+    }
+    fn key(item: &Self::Item) -> String {
+        item.value.id.clone()
+    }
+}
+
+/// `GET _apis/git/repositories`: the repositories of every project at once.
+#[derive(Debug, Clone, Default)]
+pub struct AllRepositories;
+
+impl Listing for AllRepositories {
+    type Item = WithRaw<GitRepository>;
+    type Key = String;
+    const PAGING: Paging = Paging::Single;
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::AllRepositories
+    }
+    fn key(item: &Self::Item) -> String {
+        item.value.id.clone()
+    }
+}
+
+/// `searchCriteria.status` of the PR list (default `active` when unset, API_FACTS §4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrStatus {
+    Active,
+    All,
+}
+
+/// Which date `minTime`/`maxTime` filter on (`searchCriteria.queryTimeRangeType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrTimeRange {
+    Created,
+    Closed,
+}
+
+/// A date filter of the PR list: `minTime`/`maxTime` on the creation or the closing date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrTimeFilter {
+    pub range: PrTimeRange,
+    pub min: Option<DateTime<Utc>>,
+    pub max: Option<DateTime<Utc>>,
+}
+
+/// `GET {project}/_apis/git/pullrequests`: every repository of a project at once.
+#[derive(Debug, Clone)]
+pub struct PullRequests {
+    pub project: String,
+    pub status: PrStatus,
+    pub time: Option<PrTimeFilter>,
+}
+
+impl Listing for PullRequests {
+    type Item = WithRaw<GitPullRequest>;
+    type Key = i64;
+    // ADO caps PR pages at 1,000 whatever `$top` asks (API_FACTS §1.2).
+    const PAGING: Paging = Paging::Offset { top: 1000 };
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::ProjectPullRequests {
+            project: self.project.clone(),
+        }
+    }
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut q = vec![(
+            "searchCriteria.status",
+            match self.status {
+                PrStatus::Active => "active",
+                PrStatus::All => "all",
+            }
+            .to_string(),
+        )];
+        if let Some(PrTimeFilter { range, min, max }) = self.time {
+            q.push((
+                "searchCriteria.queryTimeRangeType",
+                match range {
+                    PrTimeRange::Created => "created",
+                    PrTimeRange::Closed => "closed",
+                }
+                .into(),
+            ));
+            if let Some(min) = min {
+                q.push(("searchCriteria.minTime", ado_time(min)));
+            }
+            if let Some(max) = max {
+                q.push(("searchCriteria.maxTime", ado_time(max)));
+            }
+        }
+        q
+    }
+    fn key(item: &Self::Item) -> i64 {
+        item.value.pull_request_id
+    }
+}
+
+/// `GET _apis/projects/{project}/teams`.
+#[derive(Debug, Clone)]
+pub struct Teams {
+    pub project: String,
+}
+
+impl Listing for Teams {
+    type Item = WithRaw<Team>;
+    type Key = String;
+    const PAGING: Paging = Paging::Offset { top: 100 };
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::Teams {
+            project: self.project.clone(),
+        }
+    }
+    fn key(item: &Self::Item) -> String {
+        item.value.id.clone()
+    }
+}
+
+/// `GET _apis/projects/{project}/teams/{team}/members`.
+#[derive(Debug, Clone)]
+pub struct TeamMembers {
+    pub project: String,
+    pub team: String,
+}
+
+impl Listing for TeamMembers {
+    type Item = TeamMember;
+    type Key = String;
+    const PAGING: Paging = Paging::Offset { top: 100 };
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::TeamMembers {
+            project: self.project.clone(),
+            team: self.team.clone(),
+        }
+    }
+    fn key(item: &Self::Item) -> String {
+        item.identity.id.clone()
+    }
+}
+
+/// `GET {graph}/_apis/graph/users` (Services only).
+#[derive(Debug, Clone, Default)]
+pub struct GraphUsers;
+
+impl Listing for GraphUsers {
+    type Item = WithRaw<GraphUser>;
+    type Key = String;
+    const PAGING: Paging = Paging::HeaderToken { top: None };
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::GraphUsers
+    }
+    fn key(item: &Self::Item) -> String {
+        item.value.descriptor.clone()
+    }
+}
+
+/// `GET {project}/_apis/wit/classificationnodes?$depth=`: the Areas and Iterations trees.
+#[derive(Debug, Clone)]
+pub struct ClassificationNodes {
+    pub project: String,
+    pub depth: u32,
+}
+
+impl Listing for ClassificationNodes {
+    type Item = WithRaw<ClassificationNode>;
+    type Key = i64;
+    const PAGING: Paging = Paging::Single;
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::ClassificationNodes {
+            project: self.project.clone(),
+        }
+    }
+    fn query(&self) -> Vec<(&'static str, String)> {
+        vec![("$depth", self.depth.to_string())]
+    }
+    fn key(item: &Self::Item) -> i64 {
+        item.value.id
+    }
+}
+
+/// `GET {project}/_apis/wit/workitemtypes` (with their states).
+#[derive(Debug, Clone)]
+pub struct WorkItemTypes {
+    pub project: String,
+}
+
+impl Listing for WorkItemTypes {
+    type Item = WithRaw<WorkItemType>;
+    type Key = String;
+    const PAGING: Paging = Paging::Single;
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::WorkItemTypes {
+            project: self.project.clone(),
+        }
+    }
+    fn key(item: &Self::Item) -> String {
+        item.value.name.clone()
+    }
+}
+
+/// `GET {project}/_apis/wit/workitemtypecategories`.
+#[derive(Debug, Clone)]
+pub struct WorkItemTypeCategories {
+    pub project: String,
+}
+
+impl Listing for WorkItemTypeCategories {
+    type Item = WorkItemTypeCategory;
+    type Key = String;
+    const PAGING: Paging = Paging::Single;
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::WorkItemTypeCategories {
+            project: self.project.clone(),
+        }
+    }
+    fn key(item: &Self::Item) -> String {
+        item.reference_name.clone()
+    }
+}
+
+/// `GET _apis/wit/fields`.
+#[derive(Debug, Clone, Default)]
+pub struct Fields;
+
+impl Listing for Fields {
+    type Item = WithRaw<WorkItemField>;
+    type Key = String;
+    const PAGING: Paging = Paging::Single;
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::Fields
+    }
+    fn key(item: &Self::Item) -> String {
+        item.value.reference_name.clone()
+    }
+}
+
+/// `GET {project}/_apis/wit/reporting/workitemrevisions`: every revision, deleted items
+/// included (API_FACTS §1.6).
+#[derive(Debug, Clone)]
+pub struct ReportingRevisions {
+    pub project: String,
+    /// `$maxPageSize`; ADO caps it server-side.
+    pub max_page_size: u32,
+}
+
+impl Listing for ReportingRevisions {
+    type Item = WithRaw<WorkItemRevision>;
+    type Key = (i64, i64);
+    const PAGING: Paging = Paging::Stream;
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::ReportingRevisions {
+            project: self.project.clone(),
+        }
+    }
+    fn query(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("includeDeleted", "true".into()),
+            ("$maxPageSize", self.max_page_size.to_string()),
+        ]
+    }
+    fn key(item: &Self::Item) -> (i64, i64) {
+        (item.value.id, item.value.rev)
+    }
+}
+
+/// `GET {project}/_apis/wit/reporting/workitemlinks`.
+#[derive(Debug, Clone)]
+pub struct ReportingLinks {
+    pub project: String,
+}
+
+impl Listing for ReportingLinks {
+    type Item = WithRaw<ReportingWorkItemLink>;
+    type Key = (i64, i64, String);
+    const PAGING: Paging = Paging::Stream;
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::ReportingLinks {
+            project: self.project.clone(),
+        }
+    }
+    fn key(item: &Self::Item) -> (i64, i64, String) {
+        (
+            item.value.source_id,
+            item.value.target_id,
+            item.value.rel.clone(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_request_query_names_ado_parameters() {
+        let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.6Z")
+            .unwrap()
+            .to_utc();
+        let q = PullRequests {
+            project: "p".into(),
+            status: PrStatus::All,
+            time: Some(PrTimeFilter {
+                range: PrTimeRange::Closed,
+                min: Some(at),
+                max: None,
+            }),
+        }
+        .query();
+        assert_eq!(
+            q,
+            vec![
+                ("searchCriteria.status", "all".to_string()),
+                ("searchCriteria.queryTimeRangeType", "closed".to_string()),
+                ("searchCriteria.minTime", "2026-01-02T03:04:05Z".to_string()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,202 @@
+//! [`Client::pages`]: any [`Listing`] as a stream of typed pages, with the loop guards of
+//! [`super::paging`] applied in this one place (repeated token, repeated page, de-duplication
+//! by key, iteration cap) and a fired guard logged with its endpoint.
+
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use super::listing::{Listing, Paging};
+use super::models::ListEnvelope;
+use super::models::wit::StreamedBatch;
+use super::paging::{GuardTrip, SkipPager, StreamPager, TokenPager};
+use super::{Client, Error};
+
+/// Where a listing resumes: what a cursor stores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resume {
+    /// The next `$skip`.
+    Skip(u64),
+    /// A continuation token (a reporting stream's watermark).
+    Token(String),
+}
+
+/// One fetched page.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The page's items not seen before on this walk.
+    pub items: Vec<T>,
+    /// When the request was sent: the observation time of the page's rows.
+    pub sent_at: DateTime<Utc>,
+    /// Where the next walk resumes after this page: the next offset or token, `None` once a
+    /// listing is finished. A stream keeps its watermark after its last page.
+    pub resume: Option<Resume>,
+    /// True for the listing's last page.
+    pub last: bool,
+}
+
+enum Walker<K> {
+    Single { done: bool },
+    Offset(SkipPager<K>),
+    Token(TokenPager<K>),
+    Stream(StreamPager),
+}
+
+impl<K: Eq + std::hash::Hash + Clone> Walker<K> {
+    fn new(paging: Paging, from: Option<Resume>) -> Self {
+        match paging {
+            Paging::Single => Walker::Single { done: false },
+            Paging::Offset { top } => Walker::Offset(SkipPager::new(
+                top,
+                match from {
+                    Some(Resume::Skip(s)) => s,
+                    _ => 0,
+                },
+            )),
+            Paging::HeaderToken { .. } => Walker::Token(TokenPager::new(match from {
+                Some(Resume::Token(t)) => Some(t),
+                _ => None,
+            })),
+            Paging::Stream => Walker::Stream(StreamPager::new(match from {
+                Some(Resume::Token(t)) => Some(t),
+                _ => None,
+            })),
+        }
+    }
+
+    /// The paging parameters of the next request, or `None` when finished.
+    fn next_query(&self, paging: Paging) -> Option<Vec<(&'static str, String)>> {
+        match self {
+            Walker::Single { done } => (!done).then(Vec::new),
+            Walker::Offset(p) => p
+                .next_request()
+                .map(|(top, skip)| vec![("$top", top.to_string()), ("$skip", skip.to_string())]),
+            Walker::Token(p) => p.next_request().map(|token| {
+                let mut q = Vec::new();
+                if let Paging::HeaderToken { top: Some(top) } = paging {
+                    q.push(("$top", top.to_string()));
+                }
+                if let Some(t) = token {
+                    q.push(("continuationToken", t.to_string()));
+                }
+                q
+            }),
+            Walker::Stream(p) => p.next_request().map(|token| {
+                token
+                    .map(|t| vec![("continuationToken", t.to_string())])
+                    .unwrap_or_default()
+            }),
+        }
+    }
+}
+
+impl Client {
+    /// Walks `listing` from `from` (a stored [`Resume`], or the start), one page per
+    /// request. Each request goes through [`Client::get`] (token pool, retries,
+    /// cancellation); the stream ends after the last page or at the first error.
+    pub fn pages<L: Listing>(
+        &self,
+        listing: L,
+        from: Option<Resume>,
+    ) -> impl Stream<Item = Result<Page<L::Item>, Error>> + Send + 'static {
+        let walker = Walker::<L::Key>::new(L::PAGING, from);
+        let client = self.clone();
+        futures::stream::try_unfold(
+            (client, listing, walker),
+            |(client, listing, mut walker)| async move {
+                let Some(paging_query) = walker.next_query(L::PAGING) else {
+                    return Ok(None);
+                };
+                let endpoint = listing.endpoint();
+                let mut query = listing.query();
+                query.extend(paging_query);
+                let guard = |trip: GuardTrip| client.guard_fired(endpoint.label(), trip);
+                let page = match &mut walker {
+                    Walker::Single { done } => {
+                        let r = client
+                            .get::<ListEnvelope<L::Item>>(&endpoint, &query)
+                            .await?;
+                        *done = true;
+                        Page {
+                            items: r.body.value,
+                            sent_at: r.sent_at,
+                            resume: None,
+                            last: true,
+                        }
+                    }
+                    Walker::Offset(p) => {
+                        let r = client
+                            .get::<ListEnvelope<L::Item>>(&endpoint, &query)
+                            .await?;
+                        let items = p.accept(r.body.value, L::key).map_err(guard)?;
+                        Page {
+                            items,
+                            sent_at: r.sent_at,
+                            resume: (!p.is_done()).then(|| Resume::Skip(p.skip())),
+                            last: p.is_done(),
+                        }
+                    }
+                    Walker::Token(p) => {
+                        let r = client
+                            .get::<ListEnvelope<L::Item>>(&endpoint, &query)
+                            .await?;
+                        let next = r.continuation.clone();
+                        let items = p
+                            .accept(r.body.value, next.clone(), L::key)
+                            .map_err(guard)?;
+                        Page {
+                            items,
+                            sent_at: r.sent_at,
+                            resume: if p.is_done() {
+                                None
+                            } else {
+                                next.map(Resume::Token)
+                            },
+                            last: p.is_done(),
+                        }
+                    }
+                    Walker::Stream(p) => {
+                        let r = client
+                            .get::<StreamedBatch<L::Item>>(&endpoint, &query)
+                            .await?;
+                        let next = r.body.continuation();
+                        p.accept(next, r.body.is_last_batch).map_err(guard)?;
+                        Page {
+                            items: r.body.values,
+                            sent_at: r.sent_at,
+                            resume: p.token().map(|t| Resume::Token(t.to_string())),
+                            last: p.is_done(),
+                        }
+                    }
+                };
+                Ok(Some((page, (client, listing, walker))))
+            },
+        )
+    }
+
+    /// Every item of `listing`, and when its first request was sent.
+    pub async fn list_all<L: Listing>(
+        &self,
+        listing: L,
+    ) -> Result<(Vec<L::Item>, DateTime<Utc>), Error> {
+        let mut pages = std::pin::pin!(self.pages(listing, None));
+        let mut items = Vec::new();
+        let mut first: Option<DateTime<Utc>> = None;
+        while let Some(page) = pages.next().await {
+            let page = page?;
+            first.get_or_insert(page.sent_at);
+            items.extend(page.items);
+        }
+        Ok((items, first.unwrap_or_else(Utc::now)))
+    }
+
+    /// Logs a fired paging guard with its endpoint and turns it into an error.
+    fn guard_fired(&self, endpoint: &'static str, trip: GuardTrip) -> Error {
+        tracing::error!(connector = %self.connector(), endpoint, reason = %trip, "paging guard fired");
+        Error::PagingGuard {
+            endpoint,
+            reason: trip.to_string(),
+        }
+    }
+}

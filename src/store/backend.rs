@@ -1,0 +1,280 @@
+//! What a backend provides ([`Backend`]: a write transaction and a read connection, both
+//! [`Exec`]) and every [`Store`](super::Store) operation written once on top of it, so the two
+//! backends share all SQL but their connection handling.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use super::apply::{self, Cell, Exec};
+use super::batch::Batch;
+use super::common::COUNTED_TABLES;
+use super::schema::{Type, Value};
+use super::sql;
+use super::{Error, Result, RunRecord};
+
+/// A backend's connection handling.
+pub(crate) trait Backend: Send + Sync {
+    /// An open write transaction.
+    type Tx: Exec;
+    /// A pooled connection for reads.
+    type Conn: Exec;
+
+    /// Starts the one write transaction of a batch.
+    fn begin(&self) -> impl Future<Output = Result<Self::Tx>> + Send;
+    fn commit(tx: Self::Tx) -> impl Future<Output = Result<()>> + Send;
+    /// A connection that reads committed data.
+    fn reader(&self) -> impl Future<Output = Result<Self::Conn>> + Send;
+    /// A connection for bookkeeping writes outside a batch (run records).
+    fn writer(&self) -> impl Future<Output = Result<Self::Conn>> + Send;
+}
+
+pub(crate) async fn apply<B: Backend>(b: &B, org: &str, batch: &Batch) -> Result<u64> {
+    let mut tx = b.begin().await?;
+    let written = apply::apply(&mut tx, org, batch).await?;
+    B::commit(tx).await?;
+    Ok(written)
+}
+
+fn text(s: &str) -> (Type, Value<'_>) {
+    (Type::Text, Value::Text(s))
+}
+
+fn time(t: DateTime<Utc>) -> (Type, Value<'static>) {
+    (Type::Time, Value::Time(super::common::micros(t)))
+}
+
+pub(crate) async fn cursor<B: Backend>(
+    b: &B,
+    org: &str,
+    connector: &str,
+    scope: &str,
+) -> Result<Option<String>> {
+    let mut c = b.reader().await?;
+    let d = c.dialect();
+    let rows = c
+        .fetch(
+            sql::query(
+                d,
+                "sync_cursors",
+                "SELECT value FROM sync_cursors WHERE org = {} AND connector = {} AND scope = {}",
+                vec![text(org), text(connector), text(scope)],
+            ),
+            &[Type::Text],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next())
+        .and_then(Cell::into_text))
+}
+
+pub(crate) async fn start_run<B: Backend>(
+    b: &B,
+    org: &str,
+    connector: &str,
+    mode: &str,
+    started_at: DateTime<Utc>,
+) -> Result<i64> {
+    let mut c = b.writer().await?;
+    let d = c.dialect();
+    let rows = c
+        .fetch(
+            sql::query(
+                d,
+                "sync_runs",
+                "INSERT INTO sync_runs (org, connector, mode, started_at, outcome) \
+                 VALUES ({}, {}, {}, {}, 'running') RETURNING id",
+                vec![text(org), text(connector), text(mode), time(started_at)],
+            ),
+            &[Type::Int],
+        )
+        .await?;
+    rows.first()
+        .and_then(|r| r.first())
+        .and_then(Cell::as_int)
+        .ok_or_else(|| Error::Corrupt {
+            what: "INSERT INTO sync_runs returned no id".into(),
+        })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn finish_run<B: Backend>(
+    b: &B,
+    run_id: i64,
+    outcome: &str,
+    error: Option<&str>,
+    requests: i64,
+    rows: i64,
+    finished_at: DateTime<Utc>,
+) -> Result<()> {
+    let mut c = b.writer().await?;
+    let d = c.dialect();
+    c.execute(sql::query(
+        d,
+        "sync_runs",
+        "UPDATE sync_runs SET outcome = {}, error = {}, requests = {}, rows = {}, \
+         finished_at = {} WHERE id = {}",
+        vec![
+            text(outcome),
+            (Type::Text, error.map_or(Value::Null, Value::Text)),
+            (Type::Int, Value::Int(requests)),
+            (Type::Int, Value::Int(rows)),
+            time(finished_at),
+            (Type::Int, Value::Int(run_id)),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+const RUN_COLUMNS: [Type; 9] = [
+    Type::Int,
+    Type::Text,
+    Type::Text,
+    Type::Time,
+    Type::Time,
+    Type::Text,
+    Type::Text,
+    Type::Int,
+    Type::Int,
+];
+
+fn run_from(row: Vec<Cell>) -> Result<RunRecord> {
+    let corrupt = || Error::Corrupt {
+        what: "a sync_runs row lacks a required column".into(),
+    };
+    let mut it = row.into_iter();
+    let mut next = || it.next().ok_or_else(corrupt);
+    Ok(RunRecord {
+        id: next()?.as_int().ok_or_else(corrupt)?,
+        connector: next()?.into_text().ok_or_else(corrupt)?,
+        mode: next()?.into_text().ok_or_else(corrupt)?,
+        started_at: next()?.as_time().ok_or_else(corrupt)?,
+        finished_at: next()?.as_time(),
+        outcome: next()?.into_text().ok_or_else(corrupt)?,
+        error: next()?.into_text(),
+        requests: next()?.as_int().unwrap_or(0),
+        rows: next()?.as_int().unwrap_or(0),
+    })
+}
+
+pub(crate) async fn last_run<B: Backend>(
+    b: &B,
+    org: &str,
+    connector: &str,
+    mode: &str,
+) -> Result<Option<RunRecord>> {
+    let mut c = b.reader().await?;
+    let d = c.dialect();
+    let rows = c
+        .fetch(
+            sql::query(
+                d,
+                "sync_runs",
+                "SELECT id, connector, mode, started_at, finished_at, outcome, error, requests, \
+                 rows FROM sync_runs WHERE org = {} AND connector = {} AND mode = {} \
+                 ORDER BY id DESC LIMIT 1",
+                vec![text(org), text(connector), text(mode)],
+            ),
+            &RUN_COLUMNS,
+        )
+        .await?;
+    rows.into_iter().next().map(run_from).transpose()
+}
+
+pub(crate) async fn table_counts<B: Backend>(b: &B) -> Result<Vec<(String, i64)>> {
+    let mut c = b.reader().await?;
+    let d = c.dialect();
+    let select = COUNTED_TABLES
+        .iter()
+        .map(|t| format!("(SELECT COUNT(*) FROM {t})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let types = vec![Type::Int; COUNTED_TABLES.len()];
+    let rows = c
+        .fetch(
+            sql::query(d, "counts", &format!("SELECT {select}"), vec![]),
+            &types,
+        )
+        .await?;
+    let row = rows.into_iter().next().unwrap_or_default();
+    Ok(COUNTED_TABLES
+        .iter()
+        .zip(
+            row.iter()
+                .map(|c| c.as_int().unwrap_or(0))
+                .chain(std::iter::repeat(0)),
+        )
+        .map(|(t, n)| (t.to_string(), n))
+        .collect())
+}
+
+/// Implements [`super::Store`] for a [`Backend`] by the generic operations above.
+macro_rules! store_via_backend {
+    ($ty:ty, $migrations:literal, $pool:ident) => {
+        impl $crate::store::Store for $ty {
+            async fn migrate(&self) -> $crate::store::Result<()> {
+                sqlx::migrate!($migrations).run(&self.$pool).await?;
+                Ok(())
+            }
+            async fn apply(
+                &self,
+                org: &str,
+                batch: &$crate::store::Batch,
+            ) -> $crate::store::Result<u64> {
+                $crate::store::backend::apply(self, org, batch).await
+            }
+            async fn cursor(
+                &self,
+                org: &str,
+                connector: &str,
+                scope: &str,
+            ) -> $crate::store::Result<Option<String>> {
+                $crate::store::backend::cursor(self, org, connector, scope).await
+            }
+            async fn start_run(
+                &self,
+                org: &str,
+                connector: &str,
+                mode: &str,
+                started_at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<i64> {
+                $crate::store::backend::start_run(self, org, connector, mode, started_at).await
+            }
+            async fn finish_run(
+                &self,
+                run_id: i64,
+                outcome: &str,
+                error: Option<&str>,
+                requests: i64,
+                rows: i64,
+                finished_at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<()> {
+                $crate::store::backend::finish_run(
+                    self,
+                    run_id,
+                    outcome,
+                    error,
+                    requests,
+                    rows,
+                    finished_at,
+                )
+                .await
+            }
+            async fn last_run(
+                &self,
+                org: &str,
+                connector: &str,
+                mode: &str,
+            ) -> $crate::store::Result<Option<$crate::store::RunRecord>> {
+                $crate::store::backend::last_run(self, org, connector, mode).await
+            }
+            async fn table_counts(&self) -> $crate::store::Result<Vec<(String, i64)>> {
+                $crate::store::backend::table_counts(self).await
+            }
+        }
+    };
+}
+pub(crate) use store_via_backend;

@@ -1,0 +1,315 @@
+//! What surrounds the rows: migrations, the atomicity of a batch with its cursor, run records,
+//! table counts, connections and their errors.
+
+use super::*;
+
+contract_tests! {
+    migrate_twice_is_a_no_op => case_migrate_twice,
+    failed_batch_writes_neither_rows_nor_cursor => case_atomic_batch,
+    run_records => case_run_records,
+    table_counts_in_fixed_order => case_table_counts,
+}
+
+async fn case_migrate_twice(s: &AnyStore) {
+    // The harness migrated once already.
+    s.migrate().await.expect("second migrate");
+    s.migrate().await.expect("third migrate");
+    assert!(
+        s.table_counts()
+            .await
+            .expect("counts")
+            .iter()
+            .all(|(_, n)| *n == 0)
+    );
+}
+
+async fn case_atomic_batch(s: &AnyStore) {
+    let mut good = Batch::new(at("2024-06-01T10:00:00Z"));
+    write_prs(&mut good, vec![pull_request(1, "one")]);
+    good.with_cursor(cursor("repos", "p1", "page-1"));
+    s.apply(ORG, &good).await.expect("apply good batch");
+
+    // Every write of this page is valid except the last PR, whose raw is not JSON: the
+    // database rejects it after users, projects, repositories, PR 2 with its reviewers and a
+    // deletion mark were written in the same transaction.
+    let page = |with_bad_pr: bool| {
+        let mut bad = Batch::new(at("2024-06-01T10:01:00Z"));
+        write_users(&mut bad, vec![user("u1")]);
+        bad.upsert(vec![project("p1", None)])
+            .upsert(vec![repository("r1", "p1")]);
+        write_prs(&mut bad, vec![pull_request(2, "two")]);
+        bad.mark_deleted::<RepositoryRow>(keys(["r1"]));
+        if with_bad_pr {
+            let three = pull_request(3, "three");
+            write_prs(
+                &mut bad,
+                vec![Pr {
+                    row: PullRequestRow {
+                        raw: "{ not json".to_string(),
+                        ..three.row
+                    },
+                    ..three
+                }],
+            );
+        }
+        bad.with_cursor(cursor("repos", "p1", "page-2"));
+        bad
+    };
+    let err = s
+        .apply(ORG, &page(true))
+        .await
+        .expect_err("invalid raw is rejected");
+    assert!(
+        matches!(
+            err,
+            Error::Statement {
+                table: "pull_requests",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    assert_eq!(
+        s.cursor(ORG, "repos", "p1").await.expect("cursor"),
+        Some("page-1".to_string())
+    );
+    let counts = s.table_counts().await.expect("counts");
+    let expected = [
+        ("projects", 0),
+        ("repositories", 0),
+        ("pull_requests", 1),
+        ("pull_request_reviewers", 2),
+        ("users", 0),
+        ("teams", 0),
+        ("team_members", 0),
+        ("iterations", 0),
+        ("areas", 0),
+        ("work_item_types", 0),
+        ("work_item_type_states", 0),
+        ("work_item_fields", 0),
+        ("work_items", 0),
+        ("work_item_revisions", 0),
+        ("work_item_links", 0),
+        ("sync_cursors", 1),
+        ("sync_runs", 0),
+    ];
+    assert_eq!(
+        counts,
+        expected.map(|(t, n)| (t.to_string(), n)).to_vec(),
+        "nothing of the failed page is stored"
+    );
+
+    // The store is still usable afterwards.
+    s.apply(ORG, &page(false))
+        .await
+        .expect("apply repaired page");
+    assert_eq!(
+        s.cursor(ORG, "repos", "p1").await.expect("cursor"),
+        Some("page-2".to_string())
+    );
+}
+
+async fn case_run_records(s: &AnyStore) {
+    assert_eq!(
+        s.last_run(ORG, "repos", "backfill").await.expect("run"),
+        None
+    );
+    let started = at("2024-06-01T10:00:00.123456Z");
+    let first = s
+        .start_run(ORG, "repos", "backfill", started)
+        .await
+        .expect("start");
+    let running = s
+        .last_run(ORG, "repos", "backfill")
+        .await
+        .expect("run")
+        .expect("recorded");
+    assert_eq!(
+        running,
+        RunRecord {
+            id: first,
+            connector: "repos".to_string(),
+            mode: "backfill".to_string(),
+            started_at: started,
+            finished_at: None,
+            outcome: "running".to_string(),
+            error: None,
+            requests: 0,
+            rows: 0,
+        }
+    );
+    let finished = at("2024-06-01T10:30:00.5Z");
+    s.finish_run(
+        first,
+        "failed",
+        Some("HTTP 503 from ado"),
+        42,
+        4_200,
+        finished,
+    )
+    .await
+    .expect("finish");
+    let done = s
+        .last_run(ORG, "repos", "backfill")
+        .await
+        .expect("run")
+        .expect("recorded");
+    assert_eq!(done.outcome, "failed");
+    assert_eq!(done.error.as_deref(), Some("HTTP 503 from ado"));
+    assert_eq!((done.requests, done.rows), (42, 4_200));
+    assert_eq!(done.finished_at, Some(finished));
+
+    let second = s
+        .start_run(ORG, "repos", "backfill", finished)
+        .await
+        .expect("start");
+    assert!(second > first);
+    s.finish_run(second, "succeeded", None, 1, 2, finished)
+        .await
+        .expect("finish");
+    let newest = s
+        .last_run(ORG, "repos", "backfill")
+        .await
+        .expect("run")
+        .expect("recorded");
+    assert_eq!((newest.id, newest.outcome.as_str()), (second, "succeeded"));
+    assert_eq!(newest.error, None);
+    assert_eq!(
+        s.last_run(ORG, "repos", "incremental").await.expect("run"),
+        None
+    );
+    assert_eq!(
+        s.last_run(ORG, "boards", "backfill").await.expect("run"),
+        None
+    );
+    assert_eq!(
+        s.last_run("fabrikam", "repos", "backfill")
+            .await
+            .expect("run"),
+        None
+    );
+}
+
+async fn case_table_counts(s: &AnyStore) {
+    let mut batch = Batch::new(at("2024-06-01T10:00:00Z"));
+    batch
+        .upsert(vec![project("p1", None)])
+        .upsert(vec![repository("r1", "p1"), repository("r2", "p1")]);
+    write_prs(
+        &mut batch,
+        vec![
+            pull_request(1, "a"),
+            pull_request(2, "b"),
+            pull_request(3, "c"),
+        ],
+    );
+    write_users(
+        &mut batch,
+        vec![user("u1"), user("u2"), user("u3"), user("u4")],
+    );
+    batch.with_cursor(cursor("repos", "p1", "x"));
+    s.apply(ORG, &batch).await.expect("apply");
+    s.apply(ORG, &boards_batch(at("2024-06-01T10:00:00Z")))
+        .await
+        .expect("apply boards");
+    s.start_run(ORG, "repos", "backfill", at("2024-06-01T10:00:00Z"))
+        .await
+        .expect("start");
+    let counts = s.table_counts().await.expect("counts");
+    let expected = [
+        ("projects", 1),
+        ("repositories", 2),
+        ("pull_requests", 3),
+        ("pull_request_reviewers", 6),
+        // u1..u4 from pull requests; u1 again and u2 as identities; aad.g9 from the Graph.
+        ("users", 5),
+        ("teams", 2),
+        ("team_members", 2),
+        ("iterations", 2),
+        ("areas", 1),
+        ("work_item_types", 2),
+        ("work_item_type_states", 2),
+        ("work_item_fields", 2),
+        ("work_items", 2),
+        ("work_item_revisions", 4),
+        ("work_item_links", 2),
+        ("sync_cursors", 2),
+        ("sync_runs", 1),
+    ];
+    assert_eq!(counts, expected.map(|(t, n)| (t.to_string(), n)).to_vec());
+}
+
+#[tokio::test]
+async fn in_memory_sqlite_works() {
+    let s = AnyStore::connect("sqlite::memory:")
+        .await
+        .expect("open in-memory SQLite");
+    s.migrate().await.expect("migrate");
+    super::repos::case_round_trip(&s).await;
+}
+
+#[tokio::test]
+async fn corrupt_timestamp_is_reported() {
+    // A value something other than this daemon wrote into a SQLite text column: reading it
+    // back names the column instead of returning a wrong time.
+    let db = TestDb::sqlite();
+    let s = db.store().await;
+    let AnyStore::Sqlite(sqlite) = &s else {
+        unreachable!("TestDb::sqlite opens SQLite")
+    };
+    s.start_run(ORG, "repos", "backfill", at("2024-06-01T10:00:00Z"))
+        .await
+        .expect("start");
+    sqlx::query("UPDATE sync_runs SET started_at = 'yesterday'")
+        .execute(&sqlite.writer)
+        .await
+        .expect("corrupt the row");
+    let err = s
+        .last_run(ORG, "repos", "backfill")
+        .await
+        .expect_err("corrupt value");
+    assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains("started_at"), "{err}");
+    s.close().await;
+}
+
+#[tokio::test]
+async fn connect_errors_name_the_backend_without_the_password() {
+    // An invalid `sslmode` fails before any network I/O.
+    let err = PgStore::connect("postgres://ado:s3cret@127.0.0.1:5432/x?sslmode=bogus")
+        .await
+        .expect_err("invalid sslmode");
+    let message = err.to_string();
+    assert!(
+        matches!(
+            err,
+            Error::Connect {
+                backend: "postgres",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(message.contains("postgres://127.0.0.1:5432/x"), "{message}");
+    assert!(!message.contains("s3cret"), "{message}");
+
+    let err = SqliteStore::connect("sqlite:///nonexistent-ado-ingest-dir/x.db")
+        .await
+        .expect_err("directory does not exist");
+    assert!(
+        matches!(
+            err,
+            Error::Connect {
+                backend: "sqlite",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    let err = AnyStore::connect("mysql://localhost/x")
+        .await
+        .expect_err("unsupported");
+    assert!(matches!(err, Error::UnsupportedUrl { ref scheme } if scheme == "mysql"));
+}
