@@ -45,6 +45,11 @@ pub enum Error {
         source: sqlx::Error,
     },
 
+    /// A store setting read from the environment has a value the store does not know
+    /// (`ADO_INGEST_SQLITE_WRITER`).
+    #[error("invalid store setting: {what}")]
+    Setting { what: String },
+
     /// A stored value does not parse back into its row field (e.g. a malformed timestamp in a
     /// SQLite text column that something other than this daemon wrote).
     #[error("corrupt value in the database: {what}")]

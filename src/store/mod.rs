@@ -38,7 +38,7 @@ pub use schema::boards::{
 pub use schema::core::{GraphUserRow, ProjectRow, TeamMemberRow, TeamRow, UserProfile, UserRow};
 pub use schema::repos::{PullRequestRow, RepositoryRow, ReviewerRow};
 pub use schema::{Key, KeyPart, Record};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, SqliteWriter};
 
 use chrono::{DateTime, Utc};
 use std::future::Future;

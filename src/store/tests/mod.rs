@@ -21,7 +21,8 @@ use super::schema::core::{GRAPH_USERS, write_users};
 use super::*;
 use crate::testing::TestDb;
 
-/// One `#[tokio::test]` per case, running it on SQLite and then on Postgres if configured.
+/// One `#[tokio::test]` per case, running it on SQLite (with each of its two writers) and then
+/// on Postgres if configured.
 /// A panic propagates; each database is removed when its [`TestDb`] is dropped either way.
 macro_rules! contract_tests {
     ($($test:ident => $case:ident),* $(,)?) => {$(
@@ -29,6 +30,10 @@ macro_rules! contract_tests {
         async fn $test() {
             let sqlite = $crate::testing::TestDb::sqlite();
             let store = $crate::store::tests::open(&sqlite, stringify!($case)).await;
+            $case(&store).await;
+            store.close().await;
+            let sqlite = $crate::testing::TestDb::sqlite();
+            let store = $crate::store::tests::open_values_writer(&sqlite, stringify!($case)).await;
             $case(&store).await;
             store.close().await;
             if let Some(pg) = $crate::testing::TestDb::postgres().await {
@@ -53,6 +58,17 @@ use fixtures::*;
 async fn open(db: &TestDb, name: &str) -> AnyStore {
     eprintln!("{name} on {}", db.label());
     db.store().await
+}
+
+/// The migrated SQLite store of `db` with the multi-row `VALUES` writer, for case `name`.
+async fn open_values_writer(db: &TestDb, name: &str) -> AnyStore {
+    eprintln!("{name} on sqlite (VALUES writer)");
+    let s = SqliteStore::connect_with(db.url(), SqliteWriter::Values)
+        .await
+        .map(AnyStore::Sqlite)
+        .expect("open test database");
+    s.migrate().await.expect("migrate test database");
+    s
 }
 
 const ORG: &str = "contoso";

@@ -7,6 +7,7 @@ contract_tests! {
     apply_then_read_back_returns_every_field => case_round_trip,
     older_observation_never_overwrites_newer => case_never_regress,
     reapplying_a_batch_is_idempotent => case_idempotent,
+    only_changed_reviewer_sets_are_rewritten => case_changed_reviewer_sets,
     duplicate_ids_in_a_batch_keep_the_last => case_duplicate_ids,
     batch_beyond_the_bind_parameter_limit => case_large_batch,
     concurrent_applies_serialize_and_never_regress => case_concurrent_applies,
@@ -237,6 +238,56 @@ async fn case_idempotent(s: &AnyStore) {
     s.apply(ORG, &batch).await.expect("second apply");
     assert_eq!(s.table_counts().await.expect("counts"), counts);
     assert_eq!(prs(s).await, before);
+    assert_eq!(count(s, "pull_request_reviewers").await, 40);
+}
+
+/// A newer page with the same reviewers writes its PRs and nothing of the unchanged sets; a
+/// set that lost, gained or changed a reviewer is rewritten, and only that one.
+async fn case_changed_reviewer_sets(s: &AnyStore) {
+    let page = |observed: &str, change: bool| {
+        let mut b = Batch::new(at(observed));
+        let prs = (1..=20)
+            .map(|id| {
+                let mut pr = pull_request(id, "same");
+                if change && id == 5 {
+                    pr.reviewers = vec![reviewer(5, "u2", 10), reviewer(5, "u4", 0)];
+                }
+                if change && id == 6 {
+                    pr.reviewers[0].vote = -10;
+                }
+                pr
+            })
+            .collect();
+        write_prs(&mut b, prs);
+        b
+    };
+    s.apply(ORG, &page("2024-06-01T10:00:00Z", false))
+        .await
+        .expect("first page");
+    // 20 PRs, newer: written; every reviewer set as stored.
+    let same = s
+        .apply(ORG, &page("2024-06-01T11:00:00Z", false))
+        .await
+        .expect("same reviewers");
+    assert_eq!(same, 20, "only the PRs are written");
+    // PR 5: u3 deleted, u4 added; PR 6: one vote changed.
+    let changed = s
+        .apply(ORG, &page("2024-06-01T12:00:00Z", true))
+        .await
+        .expect("changed reviewers");
+    assert_eq!(changed, 20 + 2 + 1);
+    let mut stored: Vec<(i64, String, i32)> = s
+        .rows::<ReviewerRow>(ORG)
+        .await
+        .expect("reviewers")
+        .into_iter()
+        .filter(|r| r.pull_request_id == 5 || r.pull_request_id == 6)
+        .map(|r| (r.pull_request_id, r.reviewer_id, r.vote))
+        .collect();
+    stored.sort();
+    let expected = [(5, "u2", 10), (5, "u4", 0), (6, "u2", -10), (6, "u3", -5)]
+        .map(|(id, r, v)| (id, r.to_string(), v));
+    assert_eq!(stored, expected);
     assert_eq!(count(s, "pull_request_reviewers").await, 40);
 }
 

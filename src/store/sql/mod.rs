@@ -306,6 +306,55 @@ pub fn upsert<'a>(
         .collect()
 }
 
+/// The single-row upsert of `table` with numbered placeholders: `?1` is `org`, `?2…` the row's
+/// values in column order, and the last one the observation time (when the table has
+/// `synced_at`). For backends that prepare it once and step it per row (SQLite's fast path).
+pub fn upsert_one(table: &'static Table) -> String {
+    let cols: Vec<&'static Col> = table.all_columns().collect();
+    let mut sql = format!(
+        "INSERT INTO {} AS t (org, {}",
+        table.name,
+        names(cols.iter().copied(), "")
+    );
+    if table.observed {
+        sql.push_str(", synced_at");
+    }
+    sql.push_str(") VALUES (?1");
+    for i in 0..cols.len() {
+        sql.push_str(&format!(", ?{}", i + 2));
+    }
+    if table.observed {
+        sql.push_str(&format!(", ?{}", cols.len() + 2));
+    }
+    sql.push(')');
+    sql.push_str(&conflict_clause(table));
+    sql
+}
+
+/// The stored rows of one parent's child set, for backends that compare it with the new set
+/// before writing: `?1` is `org`, `?2…` the parent's key; the columns are the child's key and
+/// columns in order.
+pub fn children_of_one(child: &'static Table, parent_key_len: usize) -> String {
+    let mut sql = format!(
+        "SELECT {} FROM {} WHERE org = ?1",
+        names(child.all_columns(), ""),
+        child.name
+    );
+    for (i, c) in child.key.iter().take(parent_key_len).enumerate() {
+        sql.push_str(&format!(" AND {} = ?{}", c.name, i + 2));
+    }
+    sql
+}
+
+/// Deletes one row by key: `?1` is `org`, `?2…` the key.
+pub fn delete_one(table: &'static Table) -> String {
+    let mut sql = format!("DELETE FROM {} WHERE org = ?1", table.name);
+    for (i, c) in table.key.iter().enumerate() {
+        sql.push_str(&format!(" AND {} = ?{}", c.name, i + 2));
+    }
+    sql
+}
+
 /// Replaces [`Value::Observed`] with the observation time.
 fn resolve_observed(st: &mut Statement<'_>, at: DateTime<Utc>) {
     for b in &mut st.binds {
@@ -383,6 +432,40 @@ fn push_key_filter<'a>(
     b.push(" FROM ");
     b.source(cols, keys);
     b.push(")");
+}
+
+/// The stored child rows of `parents`: the child's key and columns in order.
+pub fn children_of<'a>(
+    dialect: Dialect,
+    child: &'static Table,
+    parent: &'static Table,
+    org: &'a str,
+    parents: &[&[Value<'a>]],
+) -> Statement<'a> {
+    let parent_cols: Vec<&'static Col> = child.key.iter().take(parent.key.len()).collect();
+    let mut b = Builder::new(dialect);
+    b.push("SELECT ");
+    for (i, c) in child.all_columns().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.push("t.").push(c.name);
+        // Read back as the types `Exec::fetch` decodes, whatever width the column has.
+        if dialect == Dialect::Postgres {
+            match c.ty {
+                Type::Json => b.push("::text"),
+                Type::Int => b.push("::int8"),
+                Type::Real => b.push("::float8"),
+                _ => &mut b,
+            };
+        }
+    }
+    b.push(" FROM ")
+        .push(child.name)
+        .push(" AS t WHERE t.org = ");
+    b.bind_text(org);
+    push_key_filter(&mut b, &parent_cols, "t.", parents, false);
+    b.finish(child.name, "read children")
 }
 
 /// Deletes the child rows of `parents` whose key is not among `children` (the new sets).
@@ -609,115 +692,4 @@ pub fn query<'a>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::schema::repos::{PULL_REQUEST_REVIEWERS, PULL_REQUESTS};
-    use super::*;
-
-    fn at() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
-            .unwrap()
-            .to_utc()
-    }
-
-    #[test]
-    fn upsert_guards_and_revives_as_described() {
-        let clause = conflict_clause(&super::super::schema::repos::REPOSITORIES);
-        assert!(
-            clause.starts_with(
-                " ON CONFLICT (org, id) DO UPDATE SET project_id = excluded.project_id"
-            )
-        );
-        assert!(clause.contains("deleted_at = CASE WHEN excluded.synced_at > t.deleted_at"));
-        assert!(clause.ends_with("WHERE excluded.synced_at >= t.synced_at"));
-        let children = conflict_clause(&PULL_REQUEST_REVIEWERS);
-        assert!(children.ends_with(
-            "WHERE t.vote IS DISTINCT FROM excluded.vote OR t.is_required IS DISTINCT FROM \
-             excluded.is_required OR t.has_declined IS DISTINCT FROM excluded.has_declined"
-        ));
-    }
-
-    #[test]
-    fn postgres_upsert_binds_one_array_per_column() {
-        let row = [
-            Value::Int(1),
-            Value::Text("r"),
-            Value::Text("p"),
-            Value::Text("t"),
-            Value::Text("active"),
-            Value::Bool(false),
-            Value::Null,
-            Value::Time(at()),
-            Value::Null,
-            Value::Text("a"),
-            Value::Text("b"),
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::Json("{}"),
-        ];
-        let rows: Vec<&[Value]> = vec![&row, &row];
-        let st = upsert(Dialect::Postgres, &PULL_REQUESTS, "o", at(), &rows, true);
-        assert_eq!(st.len(), 1);
-        let s = &st[0];
-        assert!(
-            s.sql
-                .starts_with("INSERT INTO pull_requests AS t (org, id, repository_id")
-        );
-        assert!(s.sql.contains("SELECT $1, s.id, s.repository_id"));
-        assert!(
-            s.sql
-                .contains("s.raw::jsonb, $2 FROM UNNEST($3::int8[], $4::text[]")
-        );
-        assert!(s.sql.ends_with("RETURNING id"));
-        assert_eq!(s.binds.len(), 2 + 15);
-        assert!(matches!(&s.binds[2], Bind::Column(Type::Int, v) if v.len() == 2));
-    }
-
-    #[test]
-    fn sqlite_upsert_is_a_values_list_chunked_under_the_parameter_limit() {
-        let row = [
-            Value::Int(1),
-            Value::Text("u"),
-            Value::Int(10),
-            Value::Bool(false),
-            Value::Bool(true),
-        ];
-        let rows: Vec<&[Value]> = (0..1200).map(|_| &row[..]).collect();
-        let st = upsert(
-            Dialect::Sqlite,
-            &PULL_REQUEST_REVIEWERS,
-            "o",
-            at(),
-            &rows,
-            false,
-        );
-        assert_eq!(st.len(), 3, "500 rows per statement");
-        assert!(st[0].sql.contains(" VALUES (?, ?, ?, ?, ?, ?), (?, "));
-        assert_eq!(st[0].binds.len(), 500 * 6);
-    }
-
-    #[test]
-    fn templates_expand_their_placeholders() {
-        let row = [
-            Value::Text("d"),
-            Value::Null,
-            Value::Null,
-            Value::Bool(false),
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::Null,
-        ];
-        let rows: Vec<&[Value]> = vec![&row];
-        let st = template(
-            Dialect::Postgres,
-            &super::super::schema::core::GRAPH_USERS,
-            "o",
-            at(),
-            &rows,
-        );
-        assert_eq!(st.len(), 2);
-        assert!(st[0].sql.contains("synced_at = $1 FROM UNNEST($2::text[]"));
-        assert!(!st[1].sql.contains('{'));
-    }
-}
+mod tests;

@@ -25,10 +25,12 @@ use sqlx::sqlite::{
 };
 use sqlx::{Column, Row, Sqlite, SqliteConnection, Transaction};
 
-use super::apply::{Cell, Exec};
+mod raw;
+
+use super::apply::{Cell, Exec, generic_replace_children, generic_upsert};
 use super::backend::{Backend, store_via_backend};
 use super::error::redact_url;
-use super::schema::{Type, Value};
+use super::schema::{Key, Table, Type, Value};
 use super::sql::{Bind, Dialect, Statement};
 use super::{Error, Result};
 
@@ -71,6 +73,37 @@ fn parse_ts(column: &str, text: &str) -> Result<DateTime<Utc>> {
         })
 }
 
+/// How the SQLite backend writes upserts and child sets. Both run the statements generated
+/// from the table descriptions and the same changed-children-only logic; they differ in how
+/// rows reach SQLite. `ADO_INGEST_SQLITE_WRITER=values` selects [`SqliteWriter::Values`], so
+/// the benches can measure one against the other on the same build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SqliteWriter {
+    /// One prepared single-row statement stepped per row on the raw handle (module `raw`,
+    /// the only `unsafe`). The default: see `raw` for the measured difference.
+    Raw,
+    /// The multi-row `INSERT … VALUES … ON CONFLICT` statements bound through sqlx.
+    Values,
+}
+
+impl SqliteWriter {
+    /// The environment variable that selects the writer.
+    pub const ENV: &'static str = "ADO_INGEST_SQLITE_WRITER";
+
+    /// The writer `ADO_INGEST_SQLITE_WRITER` names (`raw`, `values`), [`SqliteWriter::Raw`]
+    /// when unset.
+    pub fn from_env() -> Result<Self> {
+        match std::env::var(Self::ENV).as_deref() {
+            Err(_) | Ok("raw") => Ok(Self::Raw),
+            Ok("values") => Ok(Self::Values),
+            Ok(other) => Err(Error::Setting {
+                what: format!("{} = {other:?}: expected `raw` or `values`", Self::ENV),
+            }),
+        }
+    }
+}
+
 /// The SQLite backend. Cheap to clone: clones share the pools.
 ///
 /// A file database is checkpointed in the background: every [`CHECKPOINT_EVERY`] a read
@@ -85,6 +118,8 @@ pub struct SqliteStore {
     /// Reads; the same pool as `writer` for an in-memory database (which exists only on the
     /// connection that created it).
     pub(super) reader: SqlitePool,
+    /// How upserts reach SQLite.
+    writes: SqliteWriter,
     /// The background checkpointer of a file database; held only so that it stops with the
     /// last clone.
     _checkpointer: Option<Arc<Checkpointer>>,
@@ -123,8 +158,14 @@ fn start_checkpointer(pool: SqlitePool) -> Checkpointer {
 
 impl SqliteStore {
     /// Opens (creating it if missing) the database at `url`, e.g. `sqlite://ado-ingest.db` or
-    /// `sqlite::memory:`. Does not migrate; call [`super::Store::migrate`].
+    /// `sqlite::memory:`, with the writer `ADO_INGEST_SQLITE_WRITER` names (see [`SqliteWriter`]).
+    /// Does not migrate; call [`super::Store::migrate`].
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, SqliteWriter::from_env()?).await
+    }
+
+    /// [`SqliteStore::connect`] with the upsert writer chosen by the caller.
+    pub async fn connect_with(url: &str, writes: SqliteWriter) -> Result<Self> {
         let connect_err = |source| Error::Connect {
             backend: "sqlite",
             url: redact_url(url),
@@ -159,6 +200,7 @@ impl SqliteStore {
             return Ok(Self {
                 reader: writer.clone(),
                 writer,
+                writes,
                 _checkpointer: None,
             });
         }
@@ -170,6 +212,7 @@ impl SqliteStore {
         Ok(Self {
             _checkpointer: Some(Arc::new(start_checkpointer(reader.clone()))),
             writer,
+            writes,
             reader,
         })
     }
@@ -245,8 +288,9 @@ fn decode(st: &Statement<'_>, row: &sqlx::sqlite::SqliteRow, i: usize, ty: Type)
     })
 }
 
-/// A connection (a transaction or a pooled one) the generic code runs statements on.
-pub(crate) struct Conn<C>(C);
+/// A connection (a transaction or a pooled one) the generic code runs statements on, and how
+/// it writes upserts.
+pub(crate) struct Conn<C>(C, SqliteWriter);
 
 impl<C> Exec for Conn<C>
 where
@@ -262,6 +306,44 @@ where
             .await
             .map(|r| r.rows_affected())
             .map_err(|e| Error::statement(&st, e))
+    }
+
+    async fn replace_children<'a>(
+        &mut self,
+        child: &'static Table,
+        parent: &'static Table,
+        org: &'a str,
+        at: DateTime<Utc>,
+        parents: &[Key],
+        rows: &[&[Value<'a>]],
+    ) -> Result<u64> {
+        if self.1 == SqliteWriter::Values {
+            return generic_replace_children(self, child, parent, org, at, parents, rows).await;
+        }
+        let n = parent.key.len();
+        self.with_handle(|db| {
+            // SAFETY: see `with_handle`.
+            unsafe { raw::replace_children(db, child, n, org, at, parents, rows) }
+        })
+        .await
+    }
+
+    async fn upsert<'a>(
+        &mut self,
+        table: &'static Table,
+        org: &'a str,
+        at: DateTime<Utc>,
+        rows: &[&[Value<'a>]],
+        want_keys: bool,
+    ) -> Result<(u64, Vec<Key>)> {
+        if self.1 == SqliteWriter::Values {
+            return generic_upsert(self, table, org, at, rows, want_keys).await;
+        }
+        self.with_handle(|db| {
+            // SAFETY: see `with_handle`.
+            unsafe { raw::upsert_rows(db, table, org, at, rows, want_keys) }
+        })
+        .await
     }
 
     async fn fetch(&mut self, st: Statement<'_>, types: &[Type]) -> Result<Vec<Vec<Cell>>> {
@@ -282,6 +364,40 @@ where
     }
 }
 
+impl<C> Conn<C>
+where
+    C: std::ops::DerefMut<Target = SqliteConnection> + Send,
+{
+    /// Runs `write` with this connection's raw handle. The statements block the calling
+    /// thread for the page's write (milliseconds); on a multi-threaded runtime
+    /// `block_in_place` first hands this worker's other tasks to another thread, so the
+    /// projects' requests and parsing go on meanwhile. Writes only ever run in spawned tasks
+    /// (the connectors'), never in the future `main` blocks on.
+    ///
+    /// `write` may use the handle unsafely: the lock guard keeps the connection away from
+    /// sqlx's worker thread for the whole call, so this thread is its only user; `raw`'s
+    /// functions finalize their statements before they return.
+    async fn with_handle<T>(
+        &mut self,
+        write: impl FnOnce(std::ptr::NonNull<libsqlite3_sys::sqlite3>) -> Result<T>,
+    ) -> Result<T> {
+        let mut handle = self
+            .0
+            .lock_handle()
+            .await
+            .map_err(Error::query("lock the write connection"))?;
+        let db = handle.as_raw_handle();
+        let result = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+                tokio::task::block_in_place(|| write(db))
+            }
+            _ => write(db),
+        };
+        drop(handle);
+        result
+    }
+}
+
 impl Backend for SqliteStore {
     type Tx = Conn<Transaction<'static, Sqlite>>;
     type Conn = Conn<PoolConnection<Sqlite>>;
@@ -292,7 +408,7 @@ impl Backend for SqliteStore {
         self.writer
             .begin_with("BEGIN IMMEDIATE")
             .await
-            .map(Conn)
+            .map(|c| Conn(c, self.writes))
             .map_err(Error::query("begin a write transaction"))
     }
 
@@ -304,7 +420,7 @@ impl Backend for SqliteStore {
         self.reader
             .acquire()
             .await
-            .map(Conn)
+            .map(|c| Conn(c, self.writes))
             .map_err(Error::query("acquire a read connection"))
     }
 
@@ -312,7 +428,7 @@ impl Backend for SqliteStore {
         self.writer
             .acquire()
             .await
-            .map(Conn)
+            .map(|c| Conn(c, self.writes))
             .map_err(Error::query("acquire the write connection"))
     }
 }
