@@ -14,6 +14,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The simulator runs as its own process in the end-to-end scenarios (benches/support/sim_process.rs).
+cargo build --locked --release -p ado-sim >&2
+
 echo "## Repos (pull requests): profiles, rate-limit bound, store alone, peer"
 echo
 cargo bench --locked --bench backfill -- --all "$@"

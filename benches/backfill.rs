@@ -7,12 +7,15 @@
 //! One scenario at a time: `cargo bench --bench backfill -- --profile medium --latency-ms 100
 //! --budget-rate 10 --tokens 2` (see `--help`).
 //!
-//! Each run starts the simulator (`ado-sim`, in this process) with a named profile, runs the
+//! Each run starts the simulator (the `ado-sim` binary, as its own process: its JSON
+//! generation must not count as ours) with a named profile, runs the
 //! real `ado-ingest backfill` binary against it as a child process into a fresh SQLite file and
 //! (when `TEST_DATABASE_URL` is set) a fresh Postgres database, applies a 1% mutation, runs
 //! `ado-ingest sync`, and reports whole-process figures: requests (from the simulator's own
 //! count), requests per 1,000 entities, wall time, entities/s, rows/s, the child's peak RSS
-//! (`VmHWM` sampled from /proc every 20 ms), throttle pauses and 429s. With `--repeat N` each
+//! (`VmHWM` sampled from /proc every 20 ms), its CPU time (user + system, from /proc),
+//! throttle pauses and 429s. In the rate-limit-bound scenario the simulator is pinned to the
+//! last CPU and ado-ingest to the others where the machine allows. With `--repeat N` each
 //! measurement runs N times on a fresh simulator and database and the median wall time is
 //! reported.
 //!
@@ -28,12 +31,15 @@
 //! Profiles hold pull requests only for now (`work_items_per_project = 0`): the Boards
 //! connector joins them when it lands.
 
+#[path = "support/sim_process.rs"]
+mod sim_process;
 #[path = "support/store_alone.rs"]
 mod store_alone;
 
 use ado_ingest::store::{AnyStore, Store};
-use ado_sim::{BudgetConfig, FaultConfig, Pat, Sim, SimConfig};
+use ado_sim::BudgetConfig;
 use clap::{Parser, ValueEnum};
+use sim_process::{Pinning, SimProcess};
 use sqlx::Connection;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -190,6 +196,8 @@ struct Measured {
     wall: Duration,
     ok: bool,
     peak_rss_kb: u64,
+    /// The child's user + system CPU seconds (last sample before it exited).
+    cpu_secs: f64,
     /// From the simulator's own accounting.
     requests: u64,
     by_endpoint: BTreeMap<String, u64>,
@@ -231,6 +239,27 @@ fn thousands(n: u64) -> String {
     out
 }
 
+/// The binary under test: this build's, or `BENCH_INGEST_BIN` (another build, e.g. the
+/// previous commit's, measured with the same harness and simulator).
+fn ingest_binary() -> PathBuf {
+    std::env::var_os("BENCH_INGEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ado-ingest")))
+}
+
+/// User + system CPU seconds of a process, from /proc (USER_HZ = 100).
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let ticks: u64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum();
+    Some(ticks as f64 / 100.0)
+}
+
 fn peak_rss_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
@@ -262,9 +291,15 @@ fn load1() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-async fn run_binary(sim: &Sim, config: &Path, command: &str, tokens: usize) -> Measured {
-    sim.reset_stats();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ado-ingest"));
+async fn run_binary(
+    sim: &SimProcess,
+    config: &Path,
+    command: &str,
+    tokens: usize,
+    cpus: Option<&str>,
+) -> Measured {
+    sim.reset_stats().await;
+    let mut cmd = Pinning::command(cpus, &ingest_binary());
     cmd.args([command, "--config"])
         .arg(config)
         // sqlx's slow-statement warnings are expected when pages queue for the store.
@@ -278,9 +313,13 @@ async fn run_binary(sim: &Sim, config: &Path, command: &str, tokens: usize) -> M
     let mut child = cmd.spawn().expect("spawn ado-ingest");
     let pid = child.id();
     let mut peak = 0;
+    let mut cpu = 0.0;
     let status = loop {
         if let Some(kb) = peak_rss_kb(pid) {
             peak = peak.max(kb);
+        }
+        if let Some(c) = cpu_secs(pid) {
+            cpu = c;
         }
         match child.try_wait().expect("wait for ado-ingest") {
             Some(s) => break s,
@@ -293,7 +332,7 @@ async fn run_binary(sim: &Sim, config: &Path, command: &str, tokens: usize) -> M
         use std::io::Read;
         let _ = stdout.read_to_string(&mut out);
     }
-    let stats = sim.stats();
+    let stats = sim.stats().await;
     let num = |k: &str| stats[k].as_u64().unwrap_or(0);
     let by_endpoint = stats["by_endpoint"]
         .as_object()
@@ -310,6 +349,7 @@ async fn run_binary(sim: &Sim, config: &Path, command: &str, tokens: usize) -> M
         wall,
         ok: status.success(),
         peak_rss_kb: peak,
+        cpu_secs: cpu,
         requests: num("requests"),
         by_endpoint,
         throttled_429: num("throttled"),
@@ -387,24 +427,41 @@ impl Database {
     }
 }
 
-fn sim_config(s: &Scenario) -> SimConfig {
-    SimConfig {
-        seed: 1,
-        projects: s.profile.projects(),
-        repos_per_project: REPOS_PER_PROJECT,
-        prs_per_repo: PRS_PER_REPO,
-        work_items_per_project: 0,
-        pats: (0..s.tokens)
-            .map(|i| Pat::full(format!("bench-pat-{i}")))
-            .collect(),
-        budget: s.budget,
-        faults: FaultConfig {
-            latency_ms: s.latency_ms,
-            latency_jitter_ms: s.jitter_ms,
-            ..FaultConfig::default()
-        },
-        ..SimConfig::default()
+/// The simulator's command line for `s`.
+fn sim_args(s: &Scenario) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "--seed",
+        "1",
+        "--projects",
+        &s.profile.projects().to_string(),
+        "--repos-per-project",
+        &REPOS_PER_PROJECT.to_string(),
+        "--prs-per-repo",
+        &PRS_PER_REPO.to_string(),
+        "--work-items-per-project",
+        "0",
+        "--latency-ms",
+        &s.latency_ms.to_string(),
+        "--latency-jitter-ms",
+        &s.jitter_ms.to_string(),
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    for i in 0..s.tokens {
+        a.extend(["--pat".to_string(), format!("bench-pat-{i}")]);
     }
+    if let Some(b) = s.budget {
+        a.extend([
+            "--budget-rate".to_string(),
+            b.rate_per_sec.to_string(),
+            "--budget-burst".to_string(),
+            b.burst.to_string(),
+            "--budget-delay-threshold".to_string(),
+            b.delay_threshold.to_string(),
+        ]);
+    }
+    a
 }
 
 fn write_config(path: &Path, s: &Scenario, db_url: &str, org_url: &str) {
@@ -433,21 +490,21 @@ async fn run_once(
     tag: &str,
 ) -> Option<(Measured, Measured)> {
     let db = Database::create(backend, dir, tag).await?;
-    let running = Sim::new(sim_config(s))
-        .serve(([127, 0, 0, 1], 0).into())
-        .await
-        .expect("start the simulator");
-    let sim = running.sim.clone();
+    // Under a budget the bound ratio must measure ado-ingest alone: the simulator gets a CPU
+    // of its own where the machine has one to spare.
+    let pinning = s.budget.and_then(|_| Pinning::split());
+    let sim = SimProcess::start(&sim_args(s), pinning.as_ref().map(|p| p.sim.as_str())).await;
+    let ingest_cpus = pinning.as_ref().map(|p| p.ingest.as_str());
     let config = dir.join(format!("{tag}.toml"));
-    write_config(&config, s, &db.url, &running.base_url());
+    write_config(&config, s, &db.url, &sim.base_url());
     let load = load1();
-    let mut backfill = run_binary(&sim, &config, "backfill", s.tokens).await;
+    let mut backfill = run_binary(&sim, &config, "backfill", s.tokens, ingest_cpus).await;
     backfill.tables = db.tables().await;
-    // 1% of the org's pull requests change (work items: none until Boards lands).
-    sim.mutate_split(42, (s.profile.prs() / 100) as usize, 0);
-    let mut sync = run_binary(&sim, &config, "sync", s.tokens).await;
+    // 1% of the org's pull requests change (work items: none in these profiles).
+    sim.mutate(42, (s.profile.prs() / 100) as usize, 0).await;
+    let mut sync = run_binary(&sim, &config, "sync", s.tokens, ingest_cpus).await;
     sync.tables = db.tables().await;
-    running.shutdown().await;
+    drop(sim);
     db.drop(dir).await;
     let _ = std::fs::remove_file(&config);
     eprintln!(
@@ -527,8 +584,8 @@ fn mb(kb: u64) -> String {
 /// The per-run table: one row per store and phase.
 fn runs_table(outcomes: &[Outcome]) -> String {
     let mut t = String::from(
-        "| profile | store | phase | PRs in org | requests | requests / 1k PRs | wall s (median, min–max) | PRs/s | rows | rows/s | peak RSS MB | throttle pauses | 429s |\n\
-         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| profile | store | phase | PRs in org | requests | requests / 1k PRs | wall s (median, min–max) | CPU s (user+sys) | PRs/s | rows | rows/s | peak RSS MB | throttle pauses | 429s |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for o in outcomes {
         let prs = o.scenario.profile.prs();
@@ -540,13 +597,14 @@ fn runs_table(outcomes: &[Outcome]) -> String {
             let rows = m.field("rows");
             let _ = writeln!(
                 t,
-                "| {} | {} | {phase} | {} | {} | {:.2} | {secs:.2}{} | {} | {} | {} | {} | {} | {} |{}",
+                "| {} | {} | {phase} | {} | {} | {:.2} | {secs:.2}{} | {:.2} | {} | {} | {} | {} | {} | {} |{}",
                 o.scenario.profile.name(),
                 o.backend.label(),
                 thousands(prs),
                 m.requests,
                 m.requests as f64 * 1000.0 / prs as f64,
                 spread(walls),
+                m.cpu_secs,
                 thousands((prs as f64 / secs) as u64),
                 thousands(rows),
                 thousands((rows as f64 / secs) as u64),

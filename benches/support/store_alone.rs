@@ -8,13 +8,18 @@
 //! measurement is repeated on a fresh database and the median reported. PR rows/s counts pull
 //! requests; all rows/s adds their reviewers and users.
 //!
+//! SQLite is measured with both of its writers (`SqliteWriter`: the prepared statement stepped
+//! on the raw handle, and the multi-row `VALUES` statements through sqlx), alternating.
+//!
 //! Next to it, the same rows through Python's `sqlite3` `executemany` (one prepared upsert,
 //! 1,000 rows per transaction, the same schema, `benches/support/sqlite_executemany.py`), run
 //! in the same minute on the same machine, so the SQLite figure has a reference that shares
 //! the machine's load.
 
 use ado_ingest::store::schema::core::write_users;
-use ado_ingest::store::{AnyStore, Batch, PullRequestRow, Record, ReviewerRow, Store, UserRow};
+use ado_ingest::store::{
+    AnyStore, Batch, PullRequestRow, Record, ReviewerRow, SqliteStore, SqliteWriter, Store, UserRow,
+};
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use sqlx::Connection;
@@ -184,10 +189,13 @@ async fn close(store: AnyStore) {
     }
 }
 
-async fn sqlite_once(writers: usize) -> [Pass; 2] {
+async fn sqlite_once(writers: usize, writer: SqliteWriter) -> [Pass; 2] {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("store-bench.db").display());
-    let store = AnyStore::connect(&url).await.expect("sqlite");
+    let store = SqliteStore::connect_with(&url, writer)
+        .await
+        .map(AnyStore::Sqlite)
+        .expect("sqlite");
     let r = measure(&store, writers).await;
     close(store).await;
     r
@@ -288,9 +296,11 @@ pub async fn run(repeat: usize) -> String {
     let mut python = Vec::new();
     for writers in [1, WRITERS] {
         let mut sqlite = Vec::new();
+        let mut sqlite_values = Vec::new();
         let mut postgres = Vec::new();
         for _ in 0..repeat {
-            sqlite.push(sqlite_once(writers).await);
+            sqlite.push(sqlite_once(writers, SqliteWriter::Raw).await);
+            sqlite_values.push(sqlite_once(writers, SqliteWriter::Values).await);
             if writers == 1
                 && let Some(r) = python_reference()
             {
@@ -300,7 +310,8 @@ pub async fn run(repeat: usize) -> String {
                 postgres.push(postgres_once(admin, writers).await);
             }
         }
-        row(&mut t, "SQLite", writers, &sqlite);
+        row(&mut t, "SQLite, raw writer", writers, &sqlite);
+        row(&mut t, "SQLite, VALUES writer", writers, &sqlite_values);
         if !postgres.is_empty() {
             row(&mut t, "PostgreSQL", writers, &postgres);
         }
