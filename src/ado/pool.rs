@@ -357,6 +357,32 @@ impl TokenPool {
     }
 }
 
+/// The longest `Retry-After` taken as given; a larger value (or `1e20`) is read as this. The
+/// pool pauses a token for at most [`MAX_HINT_PAUSE`] anyway; the cap keeps the conversion to a
+/// `Duration` from overflowing.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3_600);
+
+/// `Retry-After` as seconds (`120`, `0.5`) or an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`,
+/// RFC 9110 §10.2.3), as the wait from `now`, capped at [`MAX_RETRY_AFTER`]; `None` when it is
+/// neither, or negative.
+pub fn parse_retry_after(text: &str, now: SystemTime) -> Option<Duration> {
+    let text = text.trim();
+    let secs = match text.parse::<f64>() {
+        Ok(secs) => secs,
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(text).ok()?;
+            let now = chrono::DateTime::<chrono::Utc>::from(now);
+            (at.to_utc() - now).num_milliseconds().max(0) as f64 / 1000.0
+        }
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return None;
+    }
+    Some(Duration::from_secs_f64(
+        secs.min(MAX_RETRY_AFTER.as_secs_f64()),
+    ))
+}
+
 /// Rate-limit headers of one response (API_FACTS §2 "Headers").
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServerHints {
@@ -382,7 +408,10 @@ impl ServerHints {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         Self {
-            retry_after: num("retry-after").map(Duration::from_secs_f64),
+            retry_after: headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, SystemTime::now())),
             limit: num("x-ratelimit-limit"),
             remaining: num("x-ratelimit-remaining"),
             reset_in: num("x-ratelimit-reset").map(|r| (r - now_epoch).max(0.0)),
@@ -578,5 +607,52 @@ mod tests {
         }
         // 5 requests at 20/s with burst 1 need at least 4 periods of 50 ms.
         assert!(t0.elapsed() >= Duration::from_millis(180));
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date_and_never_overflows() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_445_412_480); // 2015-10-21T07:28:00Z
+        let ra = |t: &str| parse_retry_after(t, now);
+        assert_eq!(ra("120"), Some(Duration::from_secs(120)));
+        assert_eq!(ra(" 0.5 "), Some(Duration::from_millis(500)));
+        assert_eq!(ra("1e20"), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            ra("Wed, 21 Oct 2015 07:29:00 GMT"),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(ra("Wed, 21 Oct 2015 07:00:00 GMT"), Some(Duration::ZERO));
+        for bad in ["-1", "inf", "NaN", "", "soon"] {
+            assert_eq!(ra(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the server sends in the rate-limit headers, parsing them and deriving the
+        /// pacing from them never panics.
+        #[test]
+        fn rate_limit_headers_never_panic(
+            values in proptest::collection::vec("[ -~]{0,40}|[0-9eE.+-]{1,30}", 5),
+        ) {
+            let mut headers = HeaderMap::new();
+            for (name, value) in [
+                "retry-after",
+                "x-ratelimit-limit",
+                "x-ratelimit-remaining",
+                "x-ratelimit-reset",
+                "x-ratelimit-delay",
+            ]
+            .iter()
+            .zip(&values)
+            {
+                if let Ok(v) = reqwest::header::HeaderValue::from_str(value) {
+                    headers.insert(*name, v);
+                }
+            }
+            let hints = ServerHints::parse(&headers);
+            let _ = hints.budget();
+            if let Some(ra) = hints.retry_after {
+                proptest::prop_assert!(ra <= MAX_RETRY_AFTER);
+            }
+        }
     }
 }

@@ -19,7 +19,7 @@ pub struct TeamProject {
     pub revision: Option<i64>,
     #[serde(default)]
     pub visibility: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::lenient_date")]
     pub last_update_time: Option<DateTime<Utc>>,
 }
 
@@ -121,5 +121,22 @@ mod tests {
             p.iter()
                 .all(|p| p.last_update_time.is_some() && p.revision.is_some())
         );
+    }
+
+    #[test]
+    fn a_last_update_time_without_offset_parses_as_utc() {
+        let p: TeamProject = serde_json::from_value(serde_json::json!({
+            "id": "p", "name": "P", "lastUpdateTime": "2024-03-05T08:09:10.123"
+        }))
+        .expect("parses");
+        assert_eq!(
+            p.last_update_time.map(|t| t.to_rfc3339()),
+            Some("2024-03-05T08:09:10.123+00:00".to_string())
+        );
+        let p: TeamProject = serde_json::from_value(serde_json::json!({
+            "id": "p", "name": "P", "lastUpdateTime": "0001-01-01T00:00:00"
+        }))
+        .expect("parses");
+        assert_eq!(p.last_update_time, None);
     }
 }

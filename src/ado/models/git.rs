@@ -72,7 +72,7 @@ pub struct GitPullRequest {
     #[serde(default)]
     pub created_by: Option<IdentityRef>,
     pub creation_date: DateTime<Utc>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::lenient_date")]
     pub closed_date: Option<DateTime<Utc>>,
     #[serde(default)]
     pub title: String,
@@ -192,5 +192,18 @@ mod tests {
             "git/pullRequestReviewers__GET__git_repositories__repositoryId__pullRequests__pullRequestId__reviewers.json",
         );
         assert!(r.iter().all(|r| !r.identity.id.is_empty()));
+    }
+
+    #[test]
+    fn a_dotnet_min_value_closed_date_is_none_not_a_page_failure() {
+        let pr: GitPullRequest = serde_json::from_value(serde_json::json!({
+            "pullRequestId": 7,
+            "repository": {"id": "r", "name": "n", "project": {"id": "p", "name": "P"}},
+            "status": "active",
+            "creationDate": "2024-03-05T08:09:10.1234567Z",
+            "closedDate": "0001-01-01T00:00:00"
+        }))
+        .expect("a PR with .NET's MinValue as closedDate parses");
+        assert_eq!(pr.closed_date, None);
     }
 }

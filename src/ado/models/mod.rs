@@ -127,4 +127,14 @@ mod tests {
         assert!(parse_date("9999-01-01T00:00:00Z").is_some());
         assert_eq!(parse_date("yesterday"), None);
     }
+
+    proptest::proptest! {
+        /// Any text, timestamp-like or not, parses to a date or to `None`, never a panic.
+        #[test]
+        fn parse_date_never_panics(
+            text in "[0-9T:.+Z -]{0,40}|[+-]?[0-9]{1,12}-[0-9]{1,3}-[0-9]{1,3}T[0-9:.]{0,20}([+-][0-9:]{0,8}|Z)?|\\PC{0,40}",
+        ) {
+            let _ = parse_date(&text);
+        }
+    }
 }
