@@ -93,8 +93,10 @@ pub(crate) trait Exec: Send {
 
     /// Replaces the child sets of `parents` (keys of `parent`) with `rows` (one per key,
     /// sorted by key, each starting with its parent's key), leaving alone the parents whose
-    /// stored set equals the new one; returns the rows written. [`generic_replace_children`]
+    /// stored set equals the new one; `fresh` parents were just inserted, so they have no
+    /// stored set to read. Returns the rows written. [`generic_replace_children`]
     /// unless a backend has a faster way.
+    #[allow(clippy::too_many_arguments)]
     fn replace_children<'a>(
         &mut self,
         child: &'static Table,
@@ -102,17 +104,18 @@ pub(crate) trait Exec: Send {
         org: &'a str,
         at: DateTime<Utc>,
         parents: &[Key],
+        fresh: &HashSet<Key>,
         rows: &[&[Value<'a>]],
     ) -> impl Future<Output = Result<u64>> + Send
     where
         Self: Sized,
     {
-        generic_replace_children(self, child, parent, org, at, parents, rows)
+        generic_replace_children(self, child, parent, org, at, parents, fresh, rows)
     }
 
     /// Upserts `rows` (one per key) of `table`; returns the rows written and, with
-    /// `want_keys`, the keys of those written. [`generic_upsert`] unless a backend has a
-    /// faster way.
+    /// `want_keys`, the keys of those written, each with whether it is known to have been
+    /// inserted rather than updated. [`generic_upsert`] unless a backend has a faster way.
     fn upsert<'a>(
         &mut self,
         table: &'static Table,
@@ -120,7 +123,7 @@ pub(crate) trait Exec: Send {
         at: DateTime<Utc>,
         rows: &[&[Value<'a>]],
         want_keys: bool,
-    ) -> impl Future<Output = Result<(u64, Vec<Key>)>> + Send
+    ) -> impl Future<Output = Result<(u64, Vec<(Key, bool)>)>> + Send
     where
         Self: Sized,
     {
@@ -136,15 +139,20 @@ pub(crate) async fn generic_upsert<'a, E: Exec>(
     at: DateTime<Utc>,
     rows: &[&[Value<'a>]],
     want_keys: bool,
-) -> Result<(u64, Vec<Key>)> {
+) -> Result<(u64, Vec<(Key, bool)>)> {
     let mut written = 0;
     let mut keys = Vec::new();
-    let types: Vec<Type> = table.key.iter().map(|c| c.ty).collect();
+    let mut types: Vec<Type> = table.key.iter().map(|c| c.ty).collect();
+    if e.dialect() == Dialect::Postgres {
+        types.push(Type::Bool);
+    }
+    let k = table.key.len();
     for st in sql::upsert(e.dialect(), table, org, at, rows, want_keys) {
         if want_keys {
             for row in e.fetch(st, &types).await? {
                 written += 1;
-                keys.push(row.iter().map(Cell::as_key).collect());
+                let inserted = matches!(row.get(k), Some(Cell::Bool(true)));
+                keys.push((row[..k].iter().map(Cell::as_key).collect(), inserted));
             }
         } else {
             written += e.execute(st).await?;
@@ -157,6 +165,7 @@ pub(crate) async fn generic_upsert<'a, E: Exec>(
 /// the parents whose set changed only, one delete of the children their new sets lack and
 /// the upserts of their new rows. An incremental sync sees unchanged reviewers for most pull
 /// requests, so most pages end after the read.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn generic_replace_children<'a, E: Exec>(
     e: &mut E,
     child: &'static Table,
@@ -164,6 +173,7 @@ pub(crate) async fn generic_replace_children<'a, E: Exec>(
     org: &'a str,
     at: DateTime<Utc>,
     parents: &[Key],
+    fresh: &HashSet<Key>,
     rows: &[&[Value<'a>]],
 ) -> Result<u64> {
     let d = e.dialect();
@@ -172,12 +182,19 @@ pub(crate) async fn generic_replace_children<'a, E: Exec>(
     let parent_values = key_values(parents);
     let parent_rows: Vec<&[Value]> = parent_values.iter().map(Vec::as_slice).collect();
     let types: Vec<Type> = child.all_columns().map(|c| c.ty).collect();
-    let stored_rows = e
-        .fetch(
-            sql::children_of(d, child, parent, org, &parent_rows),
-            &types,
-        )
-        .await?;
+    // A backfill page inserts all its parents: then there is nothing to read.
+    let to_read: Vec<&[Value]> = parents
+        .iter()
+        .zip(&parent_rows)
+        .filter(|(p, _)| !fresh.contains(*p))
+        .map(|(_, r)| *r)
+        .collect();
+    let stored_rows = if to_read.is_empty() {
+        Vec::new()
+    } else {
+        let read = sql::children_of(d, child, parent, org, &to_read);
+        e.fetch(read, &types).await?
+    };
     // parent key → (child key → stored row)
     let mut stored: HashMap<Key, HashMap<Key, Vec<Cell>>> = HashMap::new();
     for row in stored_rows {
@@ -295,7 +312,8 @@ pub(crate) async fn apply<E: Exec>(e: &mut E, org: &str, batch: &Batch) -> Resul
             _ => None,
         })
         .collect();
-    let mut written_keys: HashMap<&'static str, HashSet<Key>> = HashMap::new();
+    // Per parent table: the keys its upserts wrote, each with whether it was inserted.
+    let mut written_keys: HashMap<&'static str, HashMap<Key, bool>> = HashMap::new();
     let mut written = 0u64;
     for write in batch.writes() {
         match write {
@@ -322,7 +340,7 @@ pub(crate) async fn apply<E: Exec>(e: &mut E, org: &str, batch: &Batch) -> Resul
                 };
                 let mut live: Vec<Key> = parents
                     .iter()
-                    .filter(|k| effective.contains(*k))
+                    .filter(|k| effective.contains_key(*k))
                     .cloned()
                     .collect();
                 live.sort();
@@ -337,8 +355,13 @@ pub(crate) async fn apply<E: Exec>(e: &mut E, org: &str, batch: &Batch) -> Resul
                     .filter(|row| live_set.contains(&prefix_key(row, n)))
                     .collect();
                 let unique = one_per_key(child, mine);
+                let fresh: HashSet<Key> = live
+                    .iter()
+                    .filter(|k| effective.get(*k).copied().unwrap_or(false))
+                    .cloned()
+                    .collect();
                 written += e
-                    .replace_children(child, parent, org, at, &live, &unique)
+                    .replace_children(child, parent, org, at, &live, &fresh, &unique)
                     .await?;
             }
             Write::Missing {

@@ -252,7 +252,8 @@ fn conflict_clause(table: &Table) -> String {
 }
 
 /// Upsert statements for `rows` of `table` (already one per key), chunked; with `returning`,
-/// each statement returns the keys of the rows it wrote.
+/// each statement returns the keys of the rows it wrote (on Postgres followed by whether the
+/// row was inserted).
 pub fn upsert<'a>(
     dialect: Dialect,
     table: &'static Table,
@@ -272,7 +273,15 @@ pub fn upsert<'a>(
         target.push_str(", synced_at");
     }
     target.push(')');
-    let returning = returning.then(|| format!(" RETURNING {}", names(table.key.iter(), "")));
+    // Postgres also says which rows the statement inserted (a new row version has no xmax):
+    // their child sets cannot be stored yet, so `apply` need not read them.
+    let returning = returning.then(|| match dialect {
+        Dialect::Sqlite => format!(" RETURNING {}", names(table.key.iter(), "")),
+        Dialect::Postgres => format!(
+            " RETURNING {}, (t.xmax = 0) AS inserted",
+            names(table.key.iter(), "t.")
+        ),
+    });
     chunks(dialect, rows, cols.len())
         .map(|chunk| {
             let mut b = Builder::new(dialect);

@@ -13,6 +13,7 @@
 //! (`excluded.synced_at >= t.synced_at`) are plain text comparisons. Sub-microsecond digits
 //! (ADO sends 7) are dropped, as on Postgres.
 
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -308,6 +309,7 @@ where
             .map_err(|e| Error::statement(&st, e))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn replace_children<'a>(
         &mut self,
         child: &'static Table,
@@ -315,10 +317,12 @@ where
         org: &'a str,
         at: DateTime<Utc>,
         parents: &[Key],
+        fresh: &HashSet<Key>,
         rows: &[&[Value<'a>]],
     ) -> Result<u64> {
         if self.1 == SqliteWriter::Values {
-            return generic_replace_children(self, child, parent, org, at, parents, rows).await;
+            return generic_replace_children(self, child, parent, org, at, parents, fresh, rows)
+                .await;
         }
         let n = parent.key.len();
         self.with_handle(|db| {
@@ -335,7 +339,7 @@ where
         at: DateTime<Utc>,
         rows: &[&[Value<'a>]],
         want_keys: bool,
-    ) -> Result<(u64, Vec<Key>)> {
+    ) -> Result<(u64, Vec<(Key, bool)>)> {
         if self.1 == SqliteWriter::Values {
             return generic_upsert(self, table, org, at, rows, want_keys).await;
         }

@@ -43,7 +43,7 @@ pub(super) unsafe fn upsert_rows(
     at: DateTime<Utc>,
     rows: &[&[Value<'_>]],
     want_keys: bool,
-) -> Result<(u64, Vec<Key>)> {
+) -> Result<(u64, Vec<(Key, bool)>)> {
     let sql = upsert_one(table);
     let at_text = ts(at);
     // SAFETY: the caller's contract.
@@ -59,7 +59,10 @@ pub(super) unsafe fn upsert_rows(
         if st.execute()? > 0 {
             written += 1;
             if want_keys {
-                keys.push(row[..table.key.len()].iter().map(Value::to_key).collect());
+                keys.push((
+                    row[..table.key.len()].iter().map(Value::to_key).collect(),
+                    false,
+                ));
             }
         }
     }
