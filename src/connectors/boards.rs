@@ -75,7 +75,8 @@ impl Connector for Boards {
             Need {
                 endpoint: "graph_users",
                 scopes: &["vso.graph"],
-                optional: false,
+                // Without it the run skips Graph users with a warning (`sync_graph_users`).
+                optional: true,
             },
             Need {
                 endpoint: "classification_nodes",
@@ -177,6 +178,19 @@ async fn sync_graph_users(
                     connector = NAME,
                     endpoint = GraphUsers.endpoint().label(),
                     "no Graph API (Azure DevOps Server); users come from team members"
+                );
+                return Ok(());
+            }
+            // A token without the Graph scope (`vso.graph`, API_FACTS §3) still reads work
+            // items; their identities and the team members keep `users` filled, so the run
+            // goes on with a warning that says what is missing.
+            Err(e @ ado::Error::Permission { .. }) if first => {
+                tracing::warn!(
+                    connector = NAME,
+                    endpoint = GraphUsers.endpoint().label(),
+                    error = %crate::error_chain(&e),
+                    "skipping Graph users: the token lacks the Graph (Read) scope; users come \
+                     from team members and work item identities only"
                 );
                 return Ok(());
             }
