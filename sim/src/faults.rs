@@ -25,6 +25,9 @@ pub struct FaultConfig {
     pub error_rate: f64,
     /// Probability that a 200 response's body stream breaks halfway through.
     pub reset_rate: f64,
+    /// Probability of answering 200 with an HTML maintenance page instead of doing the work,
+    /// as a proxy or gateway in front of ADO does.
+    pub html_rate: f64,
 }
 
 /// The faults chosen for one request.
@@ -34,7 +37,14 @@ pub(crate) struct Draw {
     /// `Some(500 | 503)` when the request must fail.
     pub error: Option<u16>,
     pub reset: bool,
+    /// Answer with [`MAINTENANCE_PAGE`].
+    pub html: bool,
 }
+
+/// What a proxy in front of the organization answers while it is down for maintenance.
+pub(crate) const MAINTENANCE_PAGE: &str = "<!DOCTYPE html><html><head><title>503 Service \
+    Temporarily Unavailable</title></head><body><h1>Down for maintenance</h1><p>The gateway is \
+    being updated. Please come back in a few minutes.</p></body></html>";
 
 pub(crate) fn draw(cfg: &FaultConfig, seed: u64, request_no: u64) -> Draw {
     let mut rng = Rng::derive(seed ^ 0xFA17, request_no);
@@ -47,10 +57,13 @@ pub(crate) fn draw(cfg: &FaultConfig, seed: u64, request_no: u64) -> Draw {
         .chance(cfg.error_rate)
         .then(|| if rng.chance(0.5) { 500 } else { 503 });
     let reset = rng.chance(cfg.reset_rate);
+    // Drawn last, so the other draws of a seed stay what they were.
+    let html = cfg.html_rate > 0.0 && rng.chance(cfg.html_rate);
     Draw {
         latency: Duration::from_millis(cfg.latency_ms + jitter),
         error,
         reset,
+        html,
     }
 }
 
@@ -110,6 +123,7 @@ mod tests {
             latency_jitter_ms: 10,
             error_rate: 0.2,
             reset_rate: 0.1,
+            html_rate: 0.0,
         };
         let draws: Vec<Draw> = (0..2000).map(|n| draw(&cfg, 3, n)).collect();
         let errors = draws.iter().filter(|d| d.error.is_some()).count();

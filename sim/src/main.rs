@@ -102,6 +102,7 @@ impl Cli {
                 latency_jitter_ms: self.latency_jitter_ms,
                 error_rate: self.error_rate,
                 reset_rate: self.reset_rate,
+                ..FaultConfig::default()
             },
             start_time: self.start_time,
             work_items_per_project: self.work_items_per_project,

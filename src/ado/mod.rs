@@ -271,9 +271,47 @@ impl Client {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|ct| ct.contains("json"));
             // ADO answers an invalid or expired token with 203 and an HTML sign-in page, or a
-            // 401 when the redirect is suppressed; any 2xx that is not JSON is the same trap
-            // and must never be parsed as data (API_FACTS §3).
-            if status == 401 || status == 203 || ((200..300).contains(&status) && !is_json) {
+            // 401 when the redirect is suppressed (API_FACTS §3). A 2xx that is not JSON is
+            // never parsed as data; it is the same trap when it is the sign-in page, and
+            // otherwise a proxy's or a maintenance page, which says nothing about the token:
+            // retried as transient instead of retiring one token after the other.
+            let body = if status == 401 || status == 203 {
+                None
+            } else {
+                match response.bytes().await {
+                    Ok(b) => Some(b),
+                    Err(e) => {
+                        return Err(Error::Transient {
+                            endpoint: label,
+                            status: Some(status),
+                            detail: format!("body cut short: {}", describe_reqwest(&e)),
+                        });
+                    }
+                }
+            };
+            let refused = match &body {
+                None => true,
+                Some(body) if (200..300).contains(&status) && !is_json => {
+                    if !is_sign_in_page(body) {
+                        return Err(Error::Transient {
+                            endpoint: label,
+                            status: Some(status),
+                            detail: format!(
+                                "HTTP {status} with a body that is not JSON (content-type {}) \
+                                 and not ADO's sign-in page: a proxy or a maintenance page? {}",
+                                headers
+                                    .get(CONTENT_TYPE)
+                                    .and_then(|v| v.to_str().ok())
+                                    .unwrap_or("none"),
+                                snippet(body)
+                            ),
+                        });
+                    }
+                    true
+                }
+                Some(_) => false,
+            };
+            if refused {
                 inner.pool.retire(lease, label, status);
                 tracing::debug!(
                     connector = %inner.connector,
@@ -284,16 +322,7 @@ impl Client {
                 );
                 continue;
             }
-            let bytes = match response.bytes().await {
-                Ok(b) => b,
-                Err(e) => {
-                    return Err(Error::Transient {
-                        endpoint: label,
-                        status: Some(status),
-                        detail: format!("body cut short: {}", describe_reqwest(&e)),
-                    });
-                }
-            };
+            let bytes = body.unwrap_or_default();
             return classify(label, status, &headers, &bytes).map(|body| Response {
                 body,
                 continuation: headers
@@ -390,6 +419,15 @@ fn classify<T: DeserializeOwned>(
             })
         }
     }
+}
+
+/// Whether a non-JSON 2xx body is ADO's sign-in page (what an invalid token gets instead of a
+/// 401, API_FACTS §3) rather than some other HTML page: it links to the sign-in service.
+fn is_sign_in_page(body: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]).to_lowercase();
+    ["_signin", "login.microsoftonline.com", "signin", "sign in"]
+        .iter()
+        .any(|marker| head.contains(marker))
 }
 
 /// ADO's error envelope: `{message, typeKey, …}` (API_FACTS §3); falls back to a body snippet.
@@ -511,5 +549,16 @@ mod tests {
             u.as_str(),
             "https://ado.corp.example/tfs/DefaultCollection/My%20Project/_apis/git/pullrequests?%24top=1000&api-version=7.1"
         );
+    }
+
+    #[test]
+    fn only_the_sign_in_page_counts_as_a_refused_token() {
+        let sign_in = br#"<html><head><title>Azure DevOps Services | Sign In</title></head>
+            <body><a href="https://app.vssps.visualstudio.com/_signin?realm=dev.azure.com">
+            </a></body></html>"#;
+        assert!(is_sign_in_page(sign_in));
+        let maintenance = b"<!DOCTYPE html><html><body><h1>Down for maintenance</h1></body></html>";
+        assert!(!is_sign_in_page(maintenance));
+        assert!(!is_sign_in_page(b""));
     }
 }

@@ -45,12 +45,28 @@ async fn backfill_is_exact_despite_5xx_and_connection_resets() {
         latency_jitter_ms: 5,
         error_rate: 0.3,
         reset_rate: 0.1,
+        ..FaultConfig::default()
     };
     backfill_under(faults, |stats| {
         let by_status = &stats["by_status"];
         let errors =
             by_status["500"].as_u64().unwrap_or(0) + by_status["503"].as_u64().unwrap_or(0);
         assert!(errors > 0, "the run met 5xx answers: {stats}");
+    })
+    .await;
+}
+
+/// A proxy's maintenance page (200, HTML) says nothing about the token: it is retried, and no
+/// token is retired for it (only ADO's sign-in page means a refused token, API_FACTS §3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_is_exact_despite_html_maintenance_pages() {
+    let faults = FaultConfig {
+        html_rate: 0.2,
+        ..FaultConfig::default()
+    };
+    backfill_under(faults, |stats| {
+        let ok = stats["by_status"]["200"].as_u64().unwrap_or(0);
+        assert!(ok > 0, "{stats}");
     })
     .await;
 }

@@ -789,6 +789,15 @@ async fn serve(sim: Sim, req: Request) -> Response {
         let reply = Reply::error(status, message, key);
         return finish(&sim, label, who, reply, &rate_headers, false);
     }
+    if draw.html {
+        let reply = Reply {
+            status: StatusCode::OK,
+            body: faults::MAINTENANCE_PAGE.as_bytes().to_vec(),
+            content_type: "text/html; charset=utf-8".to_string(),
+            headers: Vec::new(),
+        };
+        return finish(&sim, label, who, reply, &rate_headers, false);
+    }
 
     let body = if parts.method == Method::POST {
         match axum::body::to_bytes(body, MAX_BODY).await {
