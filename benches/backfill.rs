@@ -247,17 +247,9 @@ fn ingest_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ado-ingest")))
 }
 
-/// User + system CPU seconds of a process, from /proc (USER_HZ = 100).
+/// User + system CPU seconds of a process, from /proc.
 fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let ticks: u64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|v| v.parse::<u64>().ok())
-        .sum();
-    Some(ticks as f64 / 100.0)
+    store_alone::cpu_secs(&format!("/proc/{pid}/stat"))
 }
 
 fn peak_rss_kb(pid: u32) -> Option<u64> {

@@ -137,11 +137,12 @@ struct Pass {
     cpu: f64,
 }
 
-/// CPU time of this process so far (user + system, all threads), from /proc.
-fn process_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// User + system CPU seconds (all threads) of the process whose `stat` file is `stat_path`
+/// (`/proc/self/stat`, `/proc/{pid}/stat`); `None` when it cannot be read.
+pub fn cpu_secs(stat_path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
     // Fields after the parenthesized command name; utime and stime are the 12th and 13th.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let rest = stat.rsplit_once(')')?.1;
     let ticks: u64 = rest
         .split_whitespace()
         .skip(11)
@@ -149,7 +150,12 @@ fn process_cpu() -> f64 {
         .filter_map(|v| v.parse::<u64>().ok())
         .sum();
     // USER_HZ is 100 on Linux.
-    ticks as f64 / 100.0
+    Some(ticks as f64 / 100.0)
+}
+
+/// CPU time of this process so far (user + system, all threads).
+fn process_cpu() -> f64 {
+    cpu_secs("/proc/self/stat").unwrap_or(0.0)
 }
 
 /// Insert pass then update pass into `store` (migrated here), `writers` pages at a time (as
