@@ -120,6 +120,10 @@ pub struct HttpSettings {
     /// Longest wait between two retries.
     #[serde(default = "default_max_backoff", deserialize_with = "de_duration")]
     pub max_backoff: Duration,
+    /// Largest response body accepted, after decompression, in MiB. A larger (or gzip-bomb)
+    /// body fails the request with a clear error instead of exhausting memory.
+    #[serde(default = "default_max_body_mib")]
+    pub max_body_mib: u64,
 }
 
 impl Default for HttpSettings {
@@ -130,6 +134,7 @@ impl Default for HttpSettings {
             max_retries: default_max_retries(),
             min_backoff: default_min_backoff(),
             max_backoff: default_max_backoff(),
+            max_body_mib: default_max_body_mib(),
         }
     }
 }
@@ -234,6 +239,9 @@ fn default_min_backoff() -> Duration {
 }
 fn default_max_backoff() -> Duration {
     Duration::from_secs(30)
+}
+fn default_max_body_mib() -> u64 {
+    64
 }
 fn default_true() -> bool {
     true

@@ -19,6 +19,7 @@ pub struct Metrics {
     tokens_retired: AtomicU64,
     rows: AtomicU64,
     items: AtomicU64,
+    items_skipped: AtomicU64,
     by_endpoint_status: Mutex<BTreeMap<(String, u16), u64>>,
     /// Totals that every count here also goes to (the process-wide metrics of a connector's
     /// own metrics), so runs report per connector and progress reports the whole.
@@ -36,6 +37,7 @@ pub struct Snapshot {
     pub tokens_retired: u64,
     pub rows: u64,
     pub items: u64,
+    pub items_skipped: u64,
 }
 
 impl Metrics {
@@ -98,6 +100,14 @@ impl Metrics {
         self.items.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// A listed item whose JSON did not have the expected shape, logged and left out.
+    pub fn item_skipped(&self) {
+        if let Some(p) = &self.parent {
+            p.item_skipped();
+        }
+        self.items_skipped.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             requests: self.requests.load(Ordering::Relaxed),
@@ -108,6 +118,7 @@ impl Metrics {
             tokens_retired: self.tokens_retired.load(Ordering::Relaxed),
             rows: self.rows.load(Ordering::Relaxed),
             items: self.items.load(Ordering::Relaxed),
+            items_skipped: self.items_skipped.load(Ordering::Relaxed),
         }
     }
 
@@ -143,6 +154,11 @@ impl Metrics {
                 "ado_ingest_tokens_retired_total",
                 "Tokens removed from a pool after 401/203.",
                 s.tokens_retired,
+            ),
+            (
+                "ado_ingest_items_skipped_total",
+                "Listed items left out because their JSON could not be read.",
+                s.items_skipped,
             ),
             (
                 "ado_ingest_rows_upserted_total",

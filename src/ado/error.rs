@@ -63,6 +63,13 @@ pub enum Error {
         reason: String,
         snippet: String,
     },
+    /// The response body grew past `http.max_body_mib` (after decompression): an oversized
+    /// page or a compression bomb. Not retried; the same request would send the same body.
+    #[error("{endpoint}: response body exceeds the {limit_mib} MiB limit (http.max_body_mib)")]
+    BodyTooLarge {
+        endpoint: &'static str,
+        limit_mib: u64,
+    },
     /// A pagination guard stopped a loop that did not advance (API_FACTS §1.1).
     #[error("{endpoint}: paging stopped: {reason}")]
     PagingGuard {
@@ -96,6 +103,7 @@ impl Error {
             Error::Transient { .. } => "transient",
             Error::Api { .. } => "api_error",
             Error::BadResponse { .. } => "bad_response",
+            Error::BodyTooLarge { .. } => "body_too_large",
             Error::PagingGuard { .. } => "paging_guard",
             Error::Url { .. } => "bad_url",
             Error::Cancelled => "cancelled",

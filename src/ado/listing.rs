@@ -3,11 +3,9 @@
 //! write a query parameter by hand. [`super::Client::pages`] walks any of them.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::de::DeserializeOwned;
 use std::hash::Hash;
 
 use super::Endpoint;
-use super::models::WithRaw;
 use super::models::core::{Team, TeamMember, TeamProject};
 use super::models::git::{GitPullRequest, GitRepository};
 use super::models::graph::GraphUser;
@@ -15,6 +13,7 @@ use super::models::wit::{
     ClassificationNode, ReportingWorkItemLink, WorkItemField, WorkItemRevision, WorkItemType,
     WorkItemTypeCategory,
 };
+use super::models::{ListedItem, WithRaw};
 
 /// How an endpoint pages (API_FACTS §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +33,7 @@ pub enum Paging {
 /// A listing request.
 pub trait Listing: Send + Sync + 'static {
     /// One listed item (usually `WithRaw<Model>`, keeping its JSON).
-    type Item: DeserializeOwned + Send + 'static;
+    type Item: ListedItem + Send + 'static;
     /// What identifies an item, for de-duplication across pages.
     type Key: Eq + Hash + Clone + Send + 'static;
     const PAGING: Paging;

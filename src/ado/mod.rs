@@ -278,16 +278,7 @@ impl Client {
             let body = if status == 401 || status == 203 {
                 None
             } else {
-                match response.bytes().await {
-                    Ok(b) => Some(b),
-                    Err(e) => {
-                        return Err(Error::Transient {
-                            endpoint: label,
-                            status: Some(status),
-                            detail: format!("body cut short: {}", describe_reqwest(&e)),
-                        });
-                    }
-                }
+                Some(read_capped(label, status, response, body_limit(&inner.http_settings)).await?)
             };
             let refused = match &body {
                 None => true,
@@ -332,6 +323,49 @@ impl Client {
                     .filter(|t| !t.is_empty()),
                 sent_at,
             });
+        }
+    }
+}
+
+/// The body limit in bytes.
+fn body_limit(s: &HttpSettings) -> u64 {
+    s.max_body_mib.saturating_mul(1024 * 1024)
+}
+
+/// Reads a body chunk by chunk (decompressed: reqwest inflates gzip as it streams) and stops
+/// at `limit` bytes, so an oversized page or a gzip bomb costs at most `limit` of memory.
+async fn read_capped(
+    label: &'static str,
+    status: u16,
+    mut response: reqwest::Response,
+    limit: u64,
+) -> Result<Vec<u8>, Error> {
+    let too_large = || Error::BodyTooLarge {
+        endpoint: label,
+        limit_mib: limit / (1024 * 1024),
+    };
+    // Content-Length is the compressed size when the body is compressed, so it can only
+    // reject early, never accept.
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() as u64 + chunk.len() as u64 > limit {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                return Err(Error::Transient {
+                    endpoint: label,
+                    status: Some(status),
+                    detail: format!("body cut short: {}", describe_reqwest(&e)),
+                });
+            }
         }
     }
 }
@@ -560,5 +594,109 @@ mod tests {
         let maintenance = b"<!DOCTYPE html><html><body><h1>Down for maintenance</h1></body></html>";
         assert!(!is_sign_in_page(maintenance));
         assert!(!is_sign_in_page(b""));
+    }
+
+    /// Serves `body` (with `headers`) to every connection on a local port; returns the base URL.
+    pub(crate) async fn one_response_server(headers: String, body: Vec<u8>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let (headers, body) = (headers.clone(), body.clone());
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = sock.read(&mut buf).await;
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{headers}\
+                         content-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    let _ = sock.write_all(&body).await;
+                });
+            }
+        });
+        format!("http://{addr}/org")
+    }
+
+    pub(crate) fn capped_client(base: &str, max_body_mib: u64) -> Client {
+        let token = crate::config::Token {
+            name: "t".into(),
+            secret: secrecy::SecretString::from("s".to_string()),
+        };
+        let pool = Arc::new(TokenPool::new(
+            "repos",
+            vec![token],
+            1000.0,
+            10,
+            Default::default(),
+        ));
+        let settings = HttpSettings {
+            max_body_mib,
+            max_retries: 0,
+            ..HttpSettings::default()
+        };
+        Client::new(
+            "repos",
+            base,
+            base,
+            "7.1",
+            &settings,
+            1,
+            pool,
+            Default::default(),
+            CancellationToken::new(),
+        )
+        .unwrap()
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_gzip_bomb_is_refused_at_the_body_limit() {
+        // 1 MiB limit; 8 MiB of JSON that compresses to a few KiB.
+        let mut json = b"[".to_vec();
+        json.extend(std::iter::repeat_n(b' ', 8 * 1024 * 1024));
+        json.push(b']');
+        let bomb = gzip(&json);
+        assert!(bomb.len() < 64 * 1024, "the bomb is small on the wire");
+        let base = one_response_server("content-encoding: gzip\r\n".into(), bomb).await;
+        let err = capped_client(&base, 1)
+            .get::<Vec<u32>>(&Endpoint::Projects, &[])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::BodyTooLarge { limit_mib: 1, .. }),
+            "{err}"
+        );
+        assert!(!err.is_retryable());
+        assert!(err.to_string().contains("http.max_body_mib"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn bodies_under_the_limit_are_read_compressed_or_not() {
+        let json = b"[1, 2, 3]".to_vec();
+        let base = one_response_server("content-encoding: gzip\r\n".into(), gzip(&json)).await;
+        let got = capped_client(&base, 1)
+            .get::<Vec<u32>>(&Endpoint::Projects, &[])
+            .await
+            .unwrap();
+        assert_eq!(got.body, vec![1, 2, 3]);
+        // A plain body over the limit is refused from its Content-Length, before it is read.
+        let mut big = b"[".to_vec();
+        big.extend(std::iter::repeat_n(b' ', 2 * 1024 * 1024));
+        big.push(b']');
+        let base = one_response_server(String::new(), big).await;
+        let err = capped_client(&base, 1)
+            .get::<Vec<u32>>(&Endpoint::Projects, &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::BodyTooLarge { .. }), "{err}");
     }
 }

@@ -7,10 +7,11 @@ use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::listing::{Listing, Paging};
-use super::models::ListEnvelope;
 use super::models::wit::StreamedBatch;
+use super::models::{ListEnvelope, ListedItem, item_id_hint};
 use super::paging::{GuardTrip, SkipPager, StreamPager, TokenPager};
 use super::{Client, Error};
+use serde_json::value::RawValue;
 
 /// Where a listing resumes: what a cursor stores.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,11 +116,11 @@ impl Client {
                 let page = match &mut walker {
                     Walker::Single { done } => {
                         let r = client
-                            .get::<ListEnvelope<L::Item>>(&endpoint, &query)
+                            .get::<ListEnvelope<Box<RawValue>>>(&endpoint, &query)
                             .await?;
                         *done = true;
                         Page {
-                            items: r.body.value,
+                            items: client.decode::<L>(endpoint.label(), r.body.value),
                             sent_at: r.sent_at,
                             resume: None,
                             last: true,
@@ -127,9 +128,11 @@ impl Client {
                     }
                     Walker::Offset(p) => {
                         let r = client
-                            .get::<ListEnvelope<L::Item>>(&endpoint, &query)
+                            .get::<ListEnvelope<Box<RawValue>>>(&endpoint, &query)
                             .await?;
-                        let items = p.accept(r.body.value, L::key).map_err(guard)?;
+                        let rows = r.body.value.len() as u64;
+                        let items = client.decode::<L>(endpoint.label(), r.body.value);
+                        let items = p.accept_of(items, rows, L::key).map_err(guard)?;
                         Page {
                             items,
                             sent_at: r.sent_at,
@@ -139,11 +142,15 @@ impl Client {
                     }
                     Walker::Token(p) => {
                         let r = client
-                            .get::<ListEnvelope<L::Item>>(&endpoint, &query)
+                            .get::<ListEnvelope<Box<RawValue>>>(&endpoint, &query)
                             .await?;
                         let next = r.continuation.clone();
                         let items = p
-                            .accept(r.body.value, next.clone(), L::key)
+                            .accept(
+                                client.decode::<L>(endpoint.label(), r.body.value),
+                                next.clone(),
+                                L::key,
+                            )
                             .map_err(guard)?;
                         Page {
                             items,
@@ -158,12 +165,12 @@ impl Client {
                     }
                     Walker::Stream(p) => {
                         let r = client
-                            .get::<StreamedBatch<L::Item>>(&endpoint, &query)
+                            .get::<StreamedBatch<Box<RawValue>>>(&endpoint, &query)
                             .await?;
                         let next = r.body.continuation();
                         p.accept(next, r.body.is_last_batch).map_err(guard)?;
                         Page {
-                            items: r.body.values,
+                            items: client.decode::<L>(endpoint.label(), r.body.values),
                             sent_at: r.sent_at,
                             resume: p.token().map(|t| Resume::Token(t.to_string())),
                             last: p.is_done(),
@@ -191,6 +198,27 @@ impl Client {
         Ok((items, first.unwrap_or_else(Utc::now)))
     }
 
+    /// Decodes a page's items one by one; one that does not have the expected shape is
+    /// logged with its id and left out, counted in `items_skipped`.
+    fn decode<L: Listing>(&self, endpoint: &str, raws: Vec<Box<RawValue>>) -> Vec<L::Item> {
+        raws.into_iter()
+            .filter_map(|raw| match L::Item::from_raw(raw) {
+                Ok(item) => Some(item),
+                Err((e, raw)) => {
+                    self.metrics().item_skipped();
+                    tracing::error!(
+                        connector = %self.connector(),
+                        endpoint,
+                        item = %item_id_hint(&raw),
+                        error = %e,
+                        "item skipped: its JSON does not have the expected shape"
+                    );
+                    None
+                }
+            })
+            .collect()
+    }
+
     /// Logs a fired paging guard with its endpoint and turns it into an error.
     fn guard_fired(&self, endpoint: &'static str, trip: GuardTrip) -> Error {
         tracing::error!(connector = %self.connector(), endpoint, reason = %trip, "paging guard fired");
@@ -198,5 +226,48 @@ impl Client {
             endpoint,
             reason: trip.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::listing::{PrStatus, PullRequests};
+    use super::super::tests::{capped_client, one_response_server};
+    use futures::StreamExt;
+
+    fn pr(id: i64, created: &str) -> serde_json::Value {
+        serde_json::json!({
+            "pullRequestId": id,
+            "repository": {"id": "r", "name": "n", "project": {"id": "p", "name": "P"}},
+            "status": "active",
+            "creationDate": created
+        })
+    }
+
+    #[tokio::test]
+    async fn one_unreadable_item_is_skipped_and_the_page_goes_on() {
+        let body = serde_json::json!({"count": 3, "value": [
+            pr(1, "2024-03-05T08:09:10Z"),
+            pr(2, "the day before yesterday"),
+            pr(3, "2024-03-06T08:09:10Z"),
+        ]});
+        let base = one_response_server(String::new(), body.to_string().into_bytes()).await;
+        let client = capped_client(&base, 1);
+        let listing = PullRequests {
+            project: "P".into(),
+            status: PrStatus::All,
+            time: None,
+        };
+        let pages: Vec<_> = client.pages(listing, None).collect().await;
+        assert_eq!(pages.len(), 1);
+        let page = pages
+            .into_iter()
+            .next()
+            .unwrap()
+            .expect("the page is not failed");
+        let ids: Vec<i64> = page.items.iter().map(|p| p.value.pull_request_id).collect();
+        assert_eq!(ids, vec![1, 3]);
+        assert!(page.last, "three server rows of 1,000: the last page");
+        assert_eq!(client.metrics().snapshot().items_skipped, 1);
     }
 }

@@ -92,6 +92,18 @@ impl<K: Eq + Hash + Clone> SkipPager<K> {
     /// Takes a fetched page: returns the items not seen before on this walk, advances the
     /// offset by the page's length (not by the de-duplicated count: offsets count server rows).
     pub fn accept<T>(&mut self, items: Vec<T>, key: impl Fn(&T) -> K) -> Result<Vec<T>, GuardTrip> {
+        let len = items.len() as u64;
+        self.accept_of(items, len, key)
+    }
+
+    /// [`Self::accept`] for a page of `server_rows` rows of which only `items` could be read:
+    /// the offset still moves by what the server sent.
+    pub fn accept_of<T>(
+        &mut self,
+        items: Vec<T>,
+        server_rows: u64,
+        key: impl Fn(&T) -> K,
+    ) -> Result<Vec<T>, GuardTrip> {
         self.pages += 1;
         if self.pages > self.max_pages {
             self.done = true;
@@ -107,7 +119,7 @@ impl<K: Eq + Hash + Clone> SkipPager<K> {
         } else {
             self.repeats = 0;
         }
-        let len = items.len() as u64;
+        let len = server_rows;
         self.skip += len;
         if len < u64::from(self.top) {
             self.done = true;
@@ -351,6 +363,15 @@ mod tests {
         assert_eq!(p.accept(vec![1, 2], |x| *x).unwrap(), Vec::<i32>::new());
         assert_eq!(p.accept(vec![1, 2], |x| *x), Err(GuardTrip::RepeatedPage));
         assert!(p.next_request().is_none());
+    }
+
+    #[test]
+    fn a_full_page_with_an_unreadable_item_is_not_the_last() {
+        let mut p = SkipPager::new(3, 0);
+        // Three rows sent, one could not be read: the offset moves by three, the walk goes on.
+        assert_eq!(p.accept_of(vec![1, 3], 3, |x| *x).unwrap(), vec![1, 3]);
+        assert_eq!(p.skip(), 3);
+        assert_eq!(p.next_request(), Some((3, 3)));
     }
 
     #[test]

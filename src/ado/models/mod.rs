@@ -35,6 +35,46 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for WithRaw<T> {
     }
 }
 
+/// A listed item decoded from its own JSON text. Pages are read as one raw text per item so
+/// one item of an unexpected shape is left out (logged with its id) instead of failing the
+/// whole page, and with it every later run (issue 9, item 6).
+pub trait ListedItem: Sized {
+    /// The item, or why not with the text handed back (for the log line).
+    fn from_raw(raw: Box<RawValue>) -> Result<Self, (serde_json::Error, Box<RawValue>)>;
+}
+
+impl<T: DeserializeOwned> ListedItem for WithRaw<T> {
+    fn from_raw(raw: Box<RawValue>) -> Result<Self, (serde_json::Error, Box<RawValue>)> {
+        match serde_json::from_str(raw.get()) {
+            Ok(value) => Ok(Self { value, raw }),
+            Err(e) => Err((e, raw)),
+        }
+    }
+}
+
+/// Items that keep no raw JSON.
+macro_rules! listed_without_raw {
+    ($($t:ty),*) => {$(
+        impl ListedItem for $t {
+            fn from_raw(raw: Box<RawValue>) -> Result<Self, (serde_json::Error, Box<RawValue>)> {
+                serde_json::from_str(raw.get()).map_err(|e| (e, raw))
+            }
+        }
+    )*};
+}
+listed_without_raw!(core::TeamMember, wit::WorkItemTypeCategory);
+
+/// The identifying field of an item whose JSON could not be read, for the log line.
+pub fn item_id_hint(raw: &RawValue) -> String {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str(raw.get()) else {
+        return "(not an object)".into();
+    };
+    ["id", "pullRequestId", "workItemId", "name", "descriptor"]
+        .iter()
+        .find_map(|k| map.get(*k).map(|v| format!("{k}={v}")))
+        .unwrap_or_else(|| "(no id)".into())
+}
+
 /// An identity reference (`IdentityRef`): creators, reviewers, authors.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
