@@ -21,6 +21,7 @@ pub mod connectors;
 pub mod demo;
 pub mod metrics;
 pub mod progress;
+pub mod redact;
 pub mod store;
 pub mod sync;
 #[cfg(any(test, feature = "test-support"))]

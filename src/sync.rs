@@ -92,6 +92,9 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Result<Vec<ConnectorReport>, SetupError> {
     let org = settings.org_key();
+    for warning in settings.transport_warnings() {
+        tracing::warn!("{warning}");
+    }
     let mut prepared = Vec::new();
     for name in connectors {
         let Some((_, cs)) = settings.connectors.iter().find(|(n, _)| n == name) else {

@@ -73,39 +73,4 @@ impl Error {
     }
 }
 
-/// `url` with the user name and password removed, for messages and logs:
-/// `postgres://ado:secret@db:5432/x` becomes `postgres://db:5432/x`. A URL that does not parse
-/// is reduced to its scheme so nothing secret can leak from it.
-pub(crate) fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.has_host() {
-                // Both setters only fail for URLs without a host, excluded above.
-                let _ = parsed.set_username("");
-                let _ = parsed.set_password(None);
-            }
-            // Query parameters can carry a password too (`?password=`): drop them all.
-            parsed.set_query(None);
-            parsed.to_string()
-        }
-        Err(_) => format!("{}:…", url.split(':').next().unwrap_or_default()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn redact_url_removes_credentials() {
-        assert_eq!(
-            redact_url("postgres://ado:s3cret@db.example:5432/ingest?sslmode=require&password=x"),
-            "postgres://db.example:5432/ingest"
-        );
-        assert_eq!(
-            redact_url("sqlite://ado-ingest.db"),
-            "sqlite://ado-ingest.db"
-        );
-        assert_eq!(redact_url("not a url with:secret"), "not a url with:…");
-    }
-}
+pub(crate) use crate::redact::redact_url;

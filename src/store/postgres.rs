@@ -280,4 +280,24 @@ mod tests {
         assert_eq!(v["k\u{FFFD}"], 1);
         assert_eq!(json_without_nul("not json \\u0000"), "not json \\u0000");
     }
+
+    /// `sslmode` in the URL reaches the driver: `verify-full` against the local test server
+    /// (no TLS, or a self-signed certificate for another name) must refuse to connect, where
+    /// an ignored parameter would connect in clear text. The error shows no password.
+    #[tokio::test]
+    async fn sslmode_verify_full_is_honoured_and_the_error_hides_the_password() {
+        let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+            eprintln!("TEST_DATABASE_URL not set: skipping the Postgres sslmode test");
+            return;
+        };
+        let mut url = url::Url::parse(&admin).unwrap();
+        let _ = url.set_password(Some("pw-s3cret"));
+        url.query_pairs_mut().append_pair("sslmode", "verify-full");
+        let err = PgStore::connect(url.as_str())
+            .await
+            .expect_err("verify-full cannot succeed against the local test server");
+        let chain = crate::error_chain(&err);
+        assert!(!chain.contains("pw-s3cret"), "{chain}");
+        assert!(chain.contains("cannot connect to the postgres database"), "{chain}");
+    }
 }

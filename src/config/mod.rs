@@ -49,11 +49,21 @@ pub struct Settings {
 }
 
 /// `[database]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `sqlite://path.db` or `postgres://user@host:5432/db`.
     pub url: String,
+}
+
+// Secret-holding settings print without their secrets (issue 9, item 7): the URL can carry a
+// password, a token reference can be a literal token, the webhook secret is one.
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(&self.url))
+            .finish()
+    }
 }
 
 /// `[organization]`
@@ -172,7 +182,7 @@ pub struct ConnectorSettings {
 }
 
 /// `[server]` (used by `run`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     #[serde(default = "default_listen")]
@@ -190,12 +200,40 @@ impl Default for ServerSettings {
     }
 }
 
+impl fmt::Debug for ServerSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerSettings")
+            .field("listen", &self.listen)
+            .field(
+                "webhook_secret",
+                &crate::redact::Hidden(&self.webhook_secret),
+            )
+            .finish()
+    }
+}
+
 /// A token as written in the config: a reference, optionally with a display name.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(untagged)]
 pub enum TokenRef {
     Plain(String),
     Named { name: String, secret: String },
+}
+
+impl fmt::Debug for TokenRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenRef::Plain(r) => f
+                .debug_tuple("Plain")
+                .field(&crate::redact::reference(r))
+                .finish(),
+            TokenRef::Named { name, secret } => f
+                .debug_struct("Named")
+                .field("name", name)
+                .field("secret", &crate::redact::reference(secret))
+                .finish(),
+        }
+    }
 }
 
 /// A resolved token: its display name (for logs) and its secret value.
@@ -452,6 +490,55 @@ impl Settings {
     }
 
     /// The key stored in every row's `org` column.
+    /// Settings that work but expose something in transit, one sentence each, logged as
+    /// warnings at the start of a run: an `http://` organization or Graph URL (tokens travel
+    /// in clear text; acceptable for Server on a trusted network) and a PostgreSQL URL to
+    /// another machine without `sslmode=verify-full` or `verify-ca` (the connection may be
+    /// unencrypted or its certificate unchecked). Loopback hosts are exempt: nothing leaves
+    /// the machine.
+    pub fn transport_warnings(&self) -> Vec<String> {
+        let remote = |u: &url::Url| {
+            !matches!(
+                u.host_str(),
+                Some("localhost" | "127.0.0.1" | "[::1]" | "::1") | None
+            )
+        };
+        let mut out = Vec::new();
+        for (key, value) in [
+            ("organization.url", self.organization.url.clone()),
+            ("organization.graph_url", self.graph_url()),
+        ] {
+            if let Ok(u) = url::Url::parse(&value)
+                && u.scheme() == "http"
+                && remote(&u)
+            {
+                out.push(format!(
+                    "{key} is http://{}: tokens travel in clear text; use https:// unless this is \
+                     Azure DevOps Server on a trusted network",
+                    u.host_str().unwrap_or_default()
+                ));
+            }
+        }
+        if let Ok(u) = url::Url::parse(&self.database.url)
+            && matches!(u.scheme(), "postgres" | "postgresql")
+            && remote(&u)
+        {
+            let mode = u
+                .query_pairs()
+                .find(|(k, _)| k == "sslmode")
+                .map(|(_, v)| v.into_owned());
+            if !matches!(mode.as_deref(), Some("verify-full" | "verify-ca")) {
+                out.push(format!(
+                    "database.url connects to {} with sslmode={}: the server's certificate is \
+                     not verified; add ?sslmode=verify-full (and sslrootcert= if needed)",
+                    u.host_str().unwrap_or_default(),
+                    mode.as_deref().unwrap_or("prefer (the default)")
+                ));
+            }
+        }
+        out
+    }
+
     pub fn org_key(&self) -> String {
         if let Some(n) = &self.organization.name {
             return n.clone();
@@ -576,16 +663,7 @@ fn parse_since(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         .map(|t| t.and_utc())
 }
 
-/// Removes a password from a URL for messages.
-pub fn redact_url(u: &str) -> String {
-    match url::Url::parse(u) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => u.to_string(),
-    }
-}
+pub use crate::redact::redact_url;
 
 /// serde's messages say "unknown field `x`, expected one of …"; keep them, they name the key.
 fn describe_shape_error(msg: &str) -> String {
@@ -599,131 +677,4 @@ pub fn expose(s: &SecretString) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, Error> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ado-ingest.toml");
-        std::fs::write(&path, text).unwrap();
-        Settings::load_with_env(
-            Some(&path),
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
-        )
-    }
-
-    const GOOD: &str = r#"
-[database]
-url = "sqlite://x.db"
-[organization]
-url = "https://dev.azure.com/contoso"
-[connectors.repos]
-tokens = ["literal-token"]
-"#;
-
-    #[test]
-    fn defaults_fill_everything_but_the_required_keys() {
-        let s = load(GOOD, &[]).unwrap();
-        assert_eq!(s.organization.api_version, "7.1");
-        assert_eq!(s.sync.overlap, Duration::from_secs(600));
-        let r = s.connectors.repos.as_ref().unwrap();
-        assert!(r.enabled);
-        assert_eq!(r.burst, 20);
-        assert_eq!(s.org_key(), "contoso");
-    }
-
-    #[test]
-    fn unknown_key_is_rejected_with_its_name_and_file() {
-        let err = load(&format!("{GOOD}\n[sync]\noverlapp = \"5m\"\n"), &[]).unwrap_err();
-        let msg = err.to_string();
-        assert!(msg.contains("overlapp"), "{msg}");
-        assert!(msg.contains("ado-ingest.toml"), "{msg}");
-    }
-
-    #[test]
-    fn env_overrides_the_file() {
-        let s = load(
-            GOOD,
-            &[
-                ("ADO_INGEST__CONNECTORS__REPOS__BURST", "7"),
-                ("ADO_INGEST__SYNC__OVERLAP", "2m"),
-            ],
-        )
-        .unwrap();
-        assert_eq!(s.connectors.repos.unwrap().burst, 7);
-        assert_eq!(s.sync.overlap, Duration::from_secs(120));
-    }
-
-    #[test]
-    fn every_problem_is_reported_at_once() {
-        let text = r#"
-[database]
-url = "mysql://x"
-[organization]
-url = "not a url"
-[connectors.repos]
-tokens = ["env:ADO_INGEST_TEST_SURELY_UNSET_VAR"]
-burst = 0
-"#;
-        let msg = load(text, &[]).unwrap_err().to_string();
-        for needle in [
-            "database.url",
-            "organization.url",
-            "ADO_INGEST_TEST_SURELY_UNSET_VAR is not set",
-            "connectors.repos.burst",
-        ] {
-            assert!(msg.contains(needle), "missing {needle} in {msg}");
-        }
-    }
-
-    #[test]
-    fn example_config_loads() {
-        let dir = tempfile::tempdir().unwrap();
-        let secret = dir.path().join("pat");
-        std::fs::write(&secret, "x").unwrap();
-        let secret = secret.display().to_string();
-        let text = include_str!("../config/example.toml")
-            .replace("env:ADO_REPOS_PAT_1", &format!("file:{secret}"))
-            .replace("file:/run/secrets/ado_pat_2", &format!("file:{secret}"))
-            .replace("env:ADO_BOARDS_PAT", &format!("file:{secret}"));
-        let s = Settings::from_toml(Some(&text), "example.toml", std::iter::empty()).unwrap();
-        let repos = s.connectors.repos.unwrap();
-        assert_eq!(repos.resolve_tokens().unwrap()[1].name, "svc-repos-2");
-        assert_eq!(s.http.max_retries, HttpSettings::default().max_retries);
-    }
-
-    #[test]
-    fn every_registered_connector_has_a_config_section() {
-        let mut known = ConnectorsSettings::KNOWN.to_vec();
-        let mut registered = crate::connectors::names();
-        known.sort();
-        registered.sort();
-        assert_eq!(known, registered);
-    }
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
-        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
-        assert!(parse_duration("5 fortnights").is_err());
-    }
-
-    #[test]
-    fn token_debug_never_shows_the_value() {
-        let t = Token {
-            name: "env:X".into(),
-            secret: SecretString::from("hunter2".to_string()),
-        };
-        assert!(!format!("{t:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn org_key_is_the_collection_for_server_urls() {
-        let text = GOOD.replace(
-            "https://dev.azure.com/contoso",
-            "https://ado.corp.example/tfs/DefaultCollection/",
-        );
-        assert_eq!(load(&text, &[]).unwrap().org_key(), "DefaultCollection");
-    }
-}
+mod tests;
