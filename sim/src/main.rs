@@ -163,11 +163,11 @@ async fn main() -> std::process::ExitCode {
     };
     // The port file first, so whoever sees the stdout line can read the file too; written
     // via a rename so a poller never reads it half-written.
-    if let Some(path) = &cli.port_file {
-        if let Err(e) = write_atomically(path, &running.addr.port().to_string()) {
-            eprintln!("ado-sim: cannot write {}: {e}", path.display());
-            return std::process::ExitCode::from(2);
-        }
+    if let Some(path) = &cli.port_file
+        && let Err(e) = write_atomically(path, &running.addr.port().to_string())
+    {
+        eprintln!("ado-sim: cannot write {}: {e}", path.display());
+        return std::process::ExitCode::from(2);
     }
     let mut out = std::io::stdout();
     let _ = writeln!(out, "listening on http://{}", running.addr);

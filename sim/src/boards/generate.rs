@@ -215,7 +215,7 @@ pub(crate) fn add_sprint(
     // Monday of week one to Friday of week two, as ADO's sprint dialog proposes.
     let s_finish = s_start + (SPRINT_DAYS - 3) * TICKS_PER_DAY;
     let release = k / SPRINTS_PER_RELEASE;
-    let release_node = if k % SPRINTS_PER_RELEASE == 0 {
+    let release_node = if k.is_multiple_of(SPRINTS_PER_RELEASE) {
         let name = format!("Release {}", release + 1);
         new_node(b, rng, tree, Some(0), &name, None, project_name)
     } else {
@@ -575,14 +575,15 @@ pub(crate) fn apply_edit(
             };
             transition(b, kind, cur, to, t, by, out);
             // Work that starts lands in the running sprint.
-            if to == State::Active && matches!(kind, STORY | TASK | BUG) {
-                if let Some(s) = b.sprint_at(project, t) {
-                    let path = b.projects[project].iterations.nodes[s].path;
-                    out.push(Change {
-                        field: f::ITERATION_PATH,
-                        val: Val::Str(path),
-                    });
-                }
+            if to == State::Active
+                && matches!(kind, STORY | TASK | BUG)
+                && let Some(s) = b.sprint_at(project, t)
+            {
+                let path = b.projects[project].iterations.nodes[s].path;
+                out.push(Change {
+                    field: f::ITERATION_PATH,
+                    val: Val::Str(path),
+                });
             }
             true
         }

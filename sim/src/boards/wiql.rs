@@ -420,10 +420,10 @@ pub(crate) enum RunError {
 pub(crate) fn check(q: &Query, time_precision: bool) -> Result<(), RunError> {
     for c in &q.conds {
         for v in &c.values {
-            if let Lit::Date { has_time: true, .. } = v {
-                if !time_precision {
-                    return Err(RunError::TimeWithDate(c.text.clone()));
-                }
+            if let Lit::Date { has_time: true, .. } = v
+                && !time_precision
+            {
+                return Err(RunError::TimeWithDate(c.text.clone()));
             }
         }
     }

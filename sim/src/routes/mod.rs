@@ -777,10 +777,10 @@ async fn serve(sim: Sim, req: Request) -> Response {
         Err(reply) => return finish(&sim, label, who, reply, &rate_headers, false),
     };
 
-    if api.preview_only() {
-        if let Some(reply) = preview_required(&version) {
-            return finish(&sim, label, who, reply, &rate_headers, false);
-        }
+    if api.preview_only()
+        && let Some(reply) = preview_required(&version)
+    {
+        return finish(&sim, label, who, reply, &rate_headers, false);
     }
 
     if let Some(code) = draw.error {

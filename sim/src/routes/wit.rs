@@ -284,10 +284,10 @@ pub(super) fn reporting_revisions(
         Ok(t) => t,
         Err(e) => return e,
     };
-    if let Some(x) = query.get("$expand") {
-        if !(x.eq_ignore_ascii_case("none") || x.eq_ignore_ascii_case("fields") || x.is_empty()) {
-            return bad_value("$expand", x);
-        }
+    if let Some(x) = query.get("$expand")
+        && !(x.eq_ignore_ascii_case("none") || x.eq_ignore_ascii_case("fields") || x.is_empty())
+    {
+        return bad_value("$expand", x);
     }
     let size = match parse_count(query, "$maxpagesize") {
         Ok(m) => m.unwrap_or(cap).clamp(1, cap),
