@@ -1,5 +1,6 @@
 //! The `ado-ingest` binary: parse the command line, set up logging, load the configuration,
-//! dispatch. Exit codes: 0 success, 1 a sync failed, 2 bad configuration or usage.
+//! dispatch. Exit codes: 0 success, 1 a sync failed, 2 bad configuration or usage, 3 another
+//! run holds the writer lock.
 
 use ado_ingest::cli::{Cli, Command, LogFormat};
 use ado_ingest::config::{self, Settings};
@@ -19,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 const EXIT_SYNC_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
+/// Another ado-ingest process is writing to the database.
+const EXIT_LOCKED: u8 = 3;
 
 fn main() -> ExitCode {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -183,7 +186,15 @@ async fn run_command(
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {}", ado_ingest::error_chain(&e));
-            return Ok(ExitCode::from(EXIT_USAGE));
+            let locked = matches!(
+                e,
+                sync::SetupError::Store(ado_ingest::store::Error::Locked { .. })
+            );
+            return Ok(ExitCode::from(if locked {
+                EXIT_LOCKED
+            } else {
+                EXIT_USAGE
+            }));
         }
     };
     let mut ok = true;

@@ -95,6 +95,16 @@ pub async fn run(
     for warning in settings.transport_warnings() {
         tracing::warn!("{warning}");
     }
+    // Held until every connector has finished: a second process is refused, never interleaved.
+    let _writer = lock_writer(store, &org, &cancel).await?;
+    // With the lock held nothing else can be running: a `running` record is a dead process's.
+    let abandoned = store.abandon_running(&org, Utc::now()).await?;
+    if abandoned > 0 {
+        tracing::warn!(
+            runs = abandoned,
+            "closed runs left `running` by a process that ended without recording an outcome as `abandoned`"
+        );
+    }
     let mut prepared = Vec::new();
     for name in connectors {
         let Some((_, cs)) = settings.connectors.iter().find(|(n, _)| n == name) else {
@@ -232,6 +242,32 @@ pub async fn run(
         .collect())
 }
 
+/// How long a start waits for the writer lock before refusing: a process killed a moment ago
+/// may still hold its Postgres session (the server notices the closed socket shortly after).
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn lock_writer(
+    store: &AnyStore,
+    org: &str,
+    cancel: &CancellationToken,
+) -> Result<crate::store::WriterLock, SetupError> {
+    let deadline = tokio::time::Instant::now() + LOCK_PATIENCE;
+    loop {
+        match store.lock_writer(org).await {
+            Err(e @ crate::store::Error::Locked { .. }) => {
+                if tokio::time::Instant::now() >= deadline || cancel.is_cancelled() {
+                    return Err(e.into());
+                }
+                tokio::select! {
+                    _ = cancel.cancelled() => {}
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                }
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 /// A backfill resumes the newest unfinished backfill run (so its finished projects are not
 /// fetched again); anything else starts a new run record.
 async fn run_id_for(
@@ -247,8 +283,10 @@ async fn run_id_for(
         tracing::info!(
             connector,
             run_id = last.id,
+            outcome = %last.outcome,
             "resuming the unfinished backfill"
         );
+        store.reopen_run(last.id).await?;
         return Ok(last.id);
     }
     Ok(store

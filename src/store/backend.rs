@@ -27,6 +27,8 @@ pub(crate) trait Backend: Send + Sync {
     fn reader(&self) -> impl Future<Output = Result<Self::Conn>> + Send;
     /// A connection for bookkeeping writes outside a batch (run records).
     fn writer(&self) -> impl Future<Output = Result<Self::Conn>> + Send;
+    /// The single-writer lock (a file lock or an advisory lock).
+    fn lock_writer(&self, org: &str) -> impl Future<Output = Result<super::WriterLock>> + Send;
 }
 
 pub(crate) async fn apply<B: Backend>(b: &B, org: &str, batch: &Batch) -> Result<u64> {
@@ -124,6 +126,41 @@ pub(crate) async fn finish_run<B: Backend>(
             time(finished_at),
             (Type::Int, Value::Int(run_id)),
         ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Why a run is `abandoned`, in its `error` column.
+const ABANDONED: &str = "abandoned: the process running it ended without recording an outcome \
+                         (killed, crashed or the machine stopped)";
+
+pub(crate) async fn abandon_running<B: Backend>(
+    b: &B,
+    org: &str,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    let mut c = b.writer().await?;
+    let d = c.dialect();
+    c.execute(sql::query(
+        d,
+        "sync_runs",
+        "UPDATE sync_runs SET outcome = 'abandoned', finished_at = {}, error = {} \
+         WHERE org = {} AND outcome = 'running'",
+        vec![time(at), text(ABANDONED), text(org)],
+    ))
+    .await
+}
+
+pub(crate) async fn reopen_run<B: Backend>(b: &B, run_id: i64) -> Result<()> {
+    let mut c = b.writer().await?;
+    let d = c.dialect();
+    c.execute(sql::query(
+        d,
+        "sync_runs",
+        "UPDATE sync_runs SET outcome = 'running', finished_at = NULL, error = NULL \
+         WHERE id = {}",
+        vec![(Type::Int, Value::Int(run_id))],
     ))
     .await?;
     Ok(())
@@ -262,6 +299,22 @@ macro_rules! store_via_backend {
                     finished_at,
                 )
                 .await
+            }
+            async fn lock_writer(
+                &self,
+                org: &str,
+            ) -> $crate::store::Result<$crate::store::WriterLock> {
+                $crate::store::backend::Backend::lock_writer(self, org).await
+            }
+            async fn abandon_running(
+                &self,
+                org: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<u64> {
+                $crate::store::backend::abandon_running(self, org, at).await
+            }
+            async fn reopen_run(&self, run_id: i64) -> $crate::store::Result<()> {
+                $crate::store::backend::reopen_run(self, run_id).await
             }
             async fn last_run(
                 &self,

@@ -50,6 +50,22 @@ pub enum Error {
     #[error("invalid store setting: {what}")]
     Setting { what: String },
 
+    /// Another ado-ingest process is writing to this database (for this organization on
+    /// PostgreSQL); two writers would interleave their pages and cursors.
+    #[error(
+        "another ado-ingest process is writing to {database} ({holder}); wait for it to \
+         finish or stop it (a killed process releases the lock by itself)"
+    )]
+    Locked { database: String, holder: String },
+
+    /// The SQLite lock file cannot be created or locked.
+    #[error("cannot use the lock file {path}")]
+    LockFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// A stored value does not parse back into its row field (e.g. a malformed timestamp in a
     /// SQLite text column that something other than this daemon wrote).
     #[error("corrupt value in the database: {what}")]

@@ -19,6 +19,7 @@ mod backend;
 mod batch;
 mod common;
 mod error;
+mod lock;
 mod postgres;
 #[cfg(any(test, feature = "test-support"))]
 pub mod read;
@@ -30,6 +31,7 @@ mod tests;
 
 pub use batch::{Batch, CursorUpdate, Mark, Missing, Rows, Scope, Template, Write};
 pub use error::Error;
+pub use lock::WriterLock;
 pub use postgres::PgStore;
 pub use schema::boards::{
     AreaRow, IterationRow, NodeRow, WorkItemFieldRow, WorkItemLinkRow, WorkItemRevisionRow,
@@ -87,6 +89,21 @@ pub trait Store: Send + Sync + Clone + 'static {
         mode: &str,
         started_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<i64>> + Send;
+
+    /// Takes the single-writer lock for `org` (see [`WriterLock`]): held for as long as this
+    /// process writes; refused with [`Error::Locked`] while another process holds it.
+    fn lock_writer(&self, org: &str) -> impl Future<Output = Result<WriterLock>> + Send;
+
+    /// Closes the runs of `org` still recorded as `running` as `abandoned`: called with the
+    /// writer lock held, when no other process can be running them. Returns how many.
+    fn abandon_running(
+        &self,
+        org: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Marks a resumed run `running` again (an unfinished backfill picked up by a new process).
+    fn reopen_run(&self, run_id: i64) -> impl Future<Output = Result<()>> + Send;
 
     /// Records how a run ended, with counts.
     fn finish_run(
@@ -187,6 +204,15 @@ impl Store for AnyStore {
         finished_at: DateTime<Utc>,
     ) -> Result<()> {
         delegate!(self, s => s.finish_run(run_id, outcome, error, requests, rows, finished_at))
+    }
+    async fn lock_writer(&self, org: &str) -> Result<WriterLock> {
+        delegate!(self, s => s.lock_writer(org))
+    }
+    async fn abandon_running(&self, org: &str, at: DateTime<Utc>) -> Result<u64> {
+        delegate!(self, s => s.abandon_running(org, at))
+    }
+    async fn reopen_run(&self, run_id: i64) -> Result<()> {
+        delegate!(self, s => s.reopen_run(run_id))
     }
     async fn last_run(&self, org: &str, connector: &str, mode: &str) -> Result<Option<RunRecord>> {
         delegate!(self, s => s.last_run(org, connector, mode))

@@ -35,6 +35,8 @@ const MAX_CONNECTIONS: u32 = 8;
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pub(super) pool: PgPool,
+    /// The URL without credentials, for messages.
+    shown: String,
 }
 
 impl PgStore {
@@ -52,7 +54,10 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(connect_err)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            shown: redact_url(url),
+        })
     }
 
     /// Closes the pool, waiting for connections in use to be returned.
@@ -260,6 +265,17 @@ impl Backend for PgStore {
     async fn writer(&self) -> Result<Self::Conn> {
         self.reader().await
     }
+
+    async fn lock_writer(&self, org: &str) -> Result<super::WriterLock> {
+        // A connection of its own, out of the pool: the lock lives as long as its session.
+        let conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(Error::query("acquire a connection for the writer lock"))?
+            .detach();
+        super::WriterLock::postgres(conn, &self.shown, org).await
+    }
 }
 
 // sqlx takes an advisory lock while migrating, so replicas starting together migrate one at
@@ -298,6 +314,9 @@ mod tests {
             .expect_err("verify-full cannot succeed against the local test server");
         let chain = crate::error_chain(&err);
         assert!(!chain.contains("pw-s3cret"), "{chain}");
-        assert!(chain.contains("cannot connect to the postgres database"), "{chain}");
+        assert!(
+            chain.contains("cannot connect to the postgres database"),
+            "{chain}"
+        );
     }
 }

@@ -155,3 +155,84 @@ fn demo_backfills_the_bundled_simulator() {
         "the demo shows how to query: {stdout}"
     );
 }
+
+/// A second process is refused while one writes (exit 3, naming the holder), nothing of it
+/// interleaved; the next run closes the runs a killed process left `running` as `abandoned`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_writer_is_refused_and_dead_runs_are_abandoned() {
+    use ado_ingest::store::Store;
+    for db in TestDb::all().await {
+        let sim = support::start_sim(SimConfig {
+            seed: 4,
+            projects: 1,
+            repos_per_project: 1,
+            prs_per_repo: 20,
+            ..SimConfig::default()
+        })
+        .await;
+        let url = sim.base_url();
+        let setup = Setup::new(&url, db.url());
+        let org = setup.settings().org_key();
+        let dir = tempfile::tempdir().unwrap();
+        let config = setup.write(dir.path());
+        let store = db.store().await;
+        // What a process killed mid-run leaves behind.
+        let dead = store
+            .start_run(&org, "boards", "incremental", chrono::Utc::now())
+            .await
+            .unwrap();
+        let sync = || {
+            let out = support::binary()
+                .args(["sync", "--config"])
+                .arg(&config)
+                .output()
+                .unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (out.status.code(), text)
+        };
+
+        let held = store
+            .lock_writer(&org)
+            .await
+            .expect("this test holds the lock");
+        let (code, text) = sync();
+        assert_eq!(code, Some(3), "{}: {text}", db.label());
+        assert!(
+            text.contains("another ado-ingest process is writing"),
+            "{text}"
+        );
+        let before = support::sim_requests(&sim.sim);
+        assert_eq!(before, 0, "{}: a refused run sends nothing", db.label());
+        let still = store
+            .last_run(&org, "boards", "incremental")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            still.outcome, "running",
+            "the holder's runs are not touched"
+        );
+
+        drop(held);
+        let (code, text) = sync();
+        assert_eq!(code, Some(0), "{}: {text}", db.label());
+        let closed = store
+            .last_run(&org, "boards", "incremental")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (closed.id, closed.outcome.as_str()),
+            (dead, "abandoned"),
+            "{}",
+            db.label()
+        );
+        assert!(closed.finished_at.is_some());
+        store.close().await;
+        sim.shutdown().await;
+    }
+}

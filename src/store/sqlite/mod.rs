@@ -121,6 +121,8 @@ pub struct SqliteStore {
     pub(super) reader: SqlitePool,
     /// How upserts reach SQLite.
     writes: SqliteWriter,
+    /// The database file (`None` in memory), whose `.lock` file is the writer lock.
+    path: Option<std::path::PathBuf>,
     /// The background checkpointer of a file database; held only so that it stops with the
     /// last clone.
     _checkpointer: Option<Arc<Checkpointer>>,
@@ -202,9 +204,11 @@ impl SqliteStore {
                 reader: writer.clone(),
                 writer,
                 writes,
+                path: None,
                 _checkpointer: None,
             });
         }
+        let path = Some(options.get_filename().to_path_buf());
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
             .connect_with(options)
@@ -214,6 +218,7 @@ impl SqliteStore {
             _checkpointer: Some(Arc::new(start_checkpointer(reader.clone()))),
             writer,
             writes,
+            path,
             reader,
         })
     }
@@ -434,6 +439,14 @@ impl Backend for SqliteStore {
             .await
             .map(|c| Conn(c, self.writes))
             .map_err(Error::query("acquire the write connection"))
+    }
+
+    async fn lock_writer(&self, _org: &str) -> Result<super::WriterLock> {
+        // One writer per file, whatever the organization: SQLite serializes writers anyway.
+        match &self.path {
+            Some(path) => super::WriterLock::file(path),
+            None => Ok(super::WriterLock::unshared()),
+        }
     }
 }
 

@@ -7,6 +7,7 @@ contract_tests! {
     migrate_twice_is_a_no_op => case_migrate_twice,
     failed_batch_writes_neither_rows_nor_cursor => case_atomic_batch,
     run_records => case_run_records,
+    one_writer_at_a_time_and_dead_runs_are_abandoned => case_writer_lock,
     table_counts_in_fixed_order => case_table_counts,
 }
 
@@ -188,6 +189,75 @@ async fn case_run_records(s: &AnyStore) {
             .await
             .expect("run"),
         None
+    );
+}
+
+async fn case_writer_lock(s: &AnyStore) {
+    let held = s
+        .lock_writer(ORG)
+        .await
+        .expect("the first writer gets the lock");
+    let err = s
+        .lock_writer(ORG)
+        .await
+        .expect_err("a second writer is refused");
+    assert!(matches!(err, Error::Locked { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("another ado-ingest process"),
+        "{err}"
+    );
+    drop(held);
+    let _held = s.lock_writer(ORG).await.expect("free again once released");
+
+    // Runs a killed process left `running` are closed; other organizations' are not touched,
+    // nor finished runs.
+    let t = at("2024-06-01T10:00:00Z");
+    let dead = s
+        .start_run(ORG, "repos", "backfill", t)
+        .await
+        .expect("start");
+    let done = s
+        .start_run(ORG, "boards", "backfill", t)
+        .await
+        .expect("start");
+    s.finish_run(done, "succeeded", None, 1, 1, t)
+        .await
+        .expect("finish");
+    let other = s
+        .start_run("fabrikam", "repos", "backfill", t)
+        .await
+        .expect("start");
+    let later = at("2024-06-02T10:00:00Z");
+    assert_eq!(s.abandon_running(ORG, later).await.expect("abandon"), 1);
+    let r = s.last_run(ORG, "repos", "backfill").await.unwrap().unwrap();
+    assert_eq!((r.id, r.outcome.as_str()), (dead, "abandoned"));
+    assert_eq!(r.finished_at, Some(later));
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("ended without"),
+        "{r:?}"
+    );
+    let b = s
+        .last_run(ORG, "boards", "backfill")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.outcome, "succeeded");
+    let f = s
+        .last_run("fabrikam", "repos", "backfill")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((f.id, f.outcome.as_str()), (other, "running"));
+
+    // A resumed backfill is `running` again while it runs.
+    s.reopen_run(dead).await.expect("reopen");
+    let r = s.last_run(ORG, "repos", "backfill").await.unwrap().unwrap();
+    assert_eq!(
+        (r.outcome.as_str(), r.finished_at, r.error),
+        ("running", None, None)
     );
 }
 
