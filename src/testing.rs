@@ -93,6 +93,38 @@ impl TestDb {
         }
     }
 
+    /// Runs SQL straight on the database, outside the store: for tests that put a database
+    /// into a state the store never writes (one left by an older version, say). Takes one
+    /// statement per backend, in its own dialect.
+    pub async fn execute(&self, sqlite: &str, postgres: &str) -> u64 {
+        match self {
+            TestDb::Sqlite { url, .. } => {
+                let mut c = sqlx::SqliteConnection::connect(url)
+                    .await
+                    .expect("connect to the test database");
+                let n = c
+                    .execute(sqlx::AssertSqlSafe(sqlite.to_string()))
+                    .await
+                    .unwrap_or_else(|e| panic!("{sqlite}: {e}"))
+                    .rows_affected();
+                let _ = c.close().await;
+                n
+            }
+            TestDb::Postgres { url, .. } => {
+                let mut c = PgConnection::connect(url)
+                    .await
+                    .expect("connect to the test database");
+                let n = c
+                    .execute(sqlx::AssertSqlSafe(postgres.to_string()))
+                    .await
+                    .unwrap_or_else(|e| panic!("{postgres}: {e}"))
+                    .rows_affected();
+                let _ = c.close().await;
+                n
+            }
+        }
+    }
+
     /// The store, connected and migrated.
     pub async fn store(&self) -> AnyStore {
         let s = AnyStore::connect(self.url())

@@ -118,7 +118,7 @@ async fn reporting_stream_pages_cover_every_revision_once() {
     let all = arr(&truth["work_item_revisions"]).clone();
     for name in project_names(&c) {
         let path = revisions_path(&name);
-        let s = stream(&c, &path, "", None, CAP).await;
+        let s = stream(&c, &path, "%24expand=fields", None, CAP).await;
         // Watermark order, each revision once.
         let wms: Vec<u64> = s
             .values
@@ -148,8 +148,47 @@ async fn reporting_stream_pages_cover_every_revision_once() {
         assert_eq!(got, want, "served revisions equal the truth in {name}");
         assert!(s.pages >= want.len() / CAP);
 
+        // Without $expand=fields the long-text fields are withheld (API_FACTS §1.6), and
+        // nothing else is.
+        let long = [
+            "System.Description",
+            "Microsoft.VSTS.TCM.ReproSteps",
+            "Microsoft.VSTS.Common.AcceptanceCriteria",
+        ];
+        for key in long {
+            assert!(
+                want.iter().any(|r| r["fields"].get(key).is_some()),
+                "the truth has {key} in {name}"
+            );
+        }
+        let mut plain = stream(&c, &path, "", None, CAP).await.values;
+        plain.sort_by_key(key);
+        let mut stripped = want.clone();
+        for r in &mut stripped {
+            let m = r["fields"].as_object_mut().unwrap();
+            for key in long {
+                m.remove(key);
+            }
+        }
+        assert_eq!(plain.len(), stripped.len());
+        for (p, s) in plain.iter().zip(&stripped) {
+            assert_eq!(
+                p, s,
+                "the default stream lacks only the long text in {name}"
+            );
+        }
+        let named = c
+            .get_json(&format!("{path}?fields=System.Description"))
+            .await;
+        assert!(
+            arr(&named["values"])
+                .iter()
+                .any(|r| r["fields"].get("System.Description").is_some()),
+            "a fields list that names a long-text field returns it"
+        );
+
         // includeDeleted adds exactly the deleted items' revisions.
-        let s = stream(&c, &path, "includeDeleted=true", None, CAP).await;
+        let s = stream(&c, &path, "includeDeleted=true&%24expand=fields", None, CAP).await;
         let mut got = s.values;
         got.sort_by_key(key);
         let want: Vec<Value> = in_project(&all, &name).into_iter().cloned().collect();
@@ -231,7 +270,7 @@ async fn continuation_after_mutations_returns_exactly_the_new_revisions() {
         let s = stream(
             &c,
             &revisions_path(name),
-            "includeDeleted=true",
+            "includeDeleted=true&%24expand=fields",
             Some(&tokens[name]),
             CAP,
         )

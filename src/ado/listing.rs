@@ -294,8 +294,8 @@ impl Listing for Fields {
     }
 }
 
-/// `GET {project}/_apis/wit/reporting/workitemrevisions`: every revision, deleted items
-/// included (API_FACTS §1.6).
+/// `GET {project}/_apis/wit/reporting/workitemrevisions`: every revision with every field
+/// (long text included), deleted items included (API_FACTS §1.6).
 #[derive(Debug, Clone)]
 pub struct ReportingRevisions {
     pub project: String,
@@ -315,6 +315,9 @@ impl Listing for ReportingRevisions {
     fn query(&self) -> Vec<(&'static str, String)> {
         vec![
             ("includeDeleted", "true".into()),
+            // Without it the stream leaves out every long-text field: Description, Repro
+            // Steps, Acceptance Criteria, custom HTML fields (API_FACTS §1.6).
+            ("$expand", "fields".into()),
             ("$maxPageSize", self.max_page_size.to_string()),
         ]
     }

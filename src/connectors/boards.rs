@@ -4,7 +4,7 @@
 //!
 //! Strategy (DESIGN.md "Sync strategy per entity", API_FACTS §1.6, §4.2):
 //! - work items and revisions come from the reporting revisions stream of each project
-//!   (`includeDeleted=true`, `$maxPageSize`): one stream, no per-item fan-out, which is what
+//!   (`includeDeleted=true`, `$expand=fields` for the long-text fields, `$maxPageSize`): one stream, no per-item fan-out, which is what
 //!   Microsoft recommends over WIQL + per-item reads (API_FACTS §1.6 [BP]). Each page's
 //!   revisions, the current work items it implies and the stream's continuation token are
 //!   committed in one transaction; the token is the cursor, so backfill and incremental are
@@ -329,16 +329,44 @@ async fn sync_teams(
 struct StreamCursor {
     run: i64,
     token: String,
+    /// The revisions stream was read with long-text fields (`$expand=fields`) up to
+    /// `token`. Cursors written before the connector asked for them lack it: everything
+    /// before their token was stored without Description and the other long-text fields.
+    #[serde(default)]
+    long_text: bool,
 }
 
-/// The stored stream position, or none when a backfill of a new run starts over.
-async fn stream_start(ctx: &SyncContext, scope: &str) -> Result<Option<Resume>, Error> {
+/// Which stream a cursor belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Revisions,
+    Links,
+}
+
+/// The stored stream position, or none when the stream starts over.
+async fn stream_start(
+    ctx: &SyncContext,
+    scope: &str,
+    stream: Stream,
+) -> Result<Option<Resume>, Error> {
     let Some(cursor) = load_cursor::<StreamCursor>(ctx, NAME, scope).await? else {
         return Ok(None);
     };
     // A backfill re-reads the whole stream once per backfill run; within the same run (a
     // resumed backfill) and for incremental syncs it continues from the stored token.
     if ctx.mode == Mode::Backfill && cursor.run != ctx.run_id {
+        return Ok(None);
+    }
+    // A database synced without long-text fields gets them by one re-read of the revisions
+    // stream from the start, not by a manual re-backfill: the stored revisions are replaced
+    // because the new observations carry more fields (`WorkItemRevisionRow`), and the
+    // cursors committed on the way say `long_text`, so a killed re-read resumes.
+    if stream == Stream::Revisions && !cursor.long_text {
+        tracing::info!(
+            connector = NAME,
+            scope,
+            "re-reading the revisions stream once from the start to fetch long-text fields"
+        );
         return Ok(None);
     }
     Ok(Some(Resume::Token(cursor.token)))
@@ -355,6 +383,7 @@ fn stream_cursor(
         let c = StreamCursor {
             run: ctx.run_id,
             token: token.clone(),
+            long_text: true,
         };
         batch.with_cursor(cursor_update(NAME, scope, &c)?);
     }
@@ -370,7 +399,7 @@ async fn sync_revisions(
     summary: &mut Summary,
 ) -> Result<(), Error> {
     let scope = revisions_scope(&project.id);
-    let start = stream_start(ctx, &scope).await?;
+    let start = stream_start(ctx, &scope, Stream::Revisions).await?;
     let listing = ReportingRevisions {
         project: project.id.clone(),
         max_page_size: REPORTING_PAGE,
@@ -399,7 +428,7 @@ async fn sync_links(
     summary: &mut Summary,
 ) -> Result<(), Error> {
     let scope = links_scope(&project.id);
-    let start = stream_start(ctx, &scope).await?;
+    let start = stream_start(ctx, &scope, Stream::Links).await?;
     let listing = ReportingLinks {
         project: project.id.clone(),
     };

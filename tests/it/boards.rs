@@ -145,3 +145,97 @@ async fn a_graph_403_skips_graph_users_and_boards_still_succeeds() {
         sim.shutdown().await;
     }
 }
+
+/// A database written before the connector asked for long-text fields (issue 9, item 1): its
+/// revisions and work items lack Description, Repro Steps and Acceptance Criteria, and its
+/// stream cursors do not say they were read with them. The next incremental sync fills them
+/// in — no manual re-backfill — and a second one does not re-read the stream again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_without_long_text_gets_it_on_the_next_sync() {
+    const LONG: [&str; 3] = [
+        "System.Description",
+        "Microsoft.VSTS.TCM.ReproSteps",
+        "Microsoft.VSTS.Common.AcceptanceCriteria",
+    ];
+    let sqlite_paths = |prefix: &str| {
+        LONG.iter()
+            .map(|k| format!("'{prefix}\"{k}\"'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let pg_minus = LONG.iter().map(|k| format!(" - '{k}'")).collect::<String>();
+    let pg_raw = LONG
+        .iter()
+        .map(|k| format!(" #- '{{fields,{k}}}'"))
+        .collect::<String>();
+    for db in TestDb::all().await {
+        let sim = support::start_sim(SimConfig {
+            seed: 34,
+            projects: 2,
+            repos_per_project: 1,
+            prs_per_repo: 1,
+            work_items_per_project: 300,
+            ..SimConfig::default()
+        })
+        .await;
+        let settings = boards_settings(&sim.base_url(), db.url());
+        let store = db.store().await;
+        support::run_ok(&settings, &store, Mode::Backfill).await;
+        let label = db.label();
+
+        // What an older version left: no long text, no field count, old-style cursors.
+        let stripped = db
+            .execute(
+                &format!(
+                    "UPDATE work_item_revisions SET field_count = NULL, \
+                     fields = json_remove(fields, {})",
+                    sqlite_paths("$.")
+                ),
+                &format!(
+                    "UPDATE work_item_revisions SET field_count = NULL, fields = fields{pg_minus}"
+                ),
+            )
+            .await;
+        assert!(stripped > 0);
+        db.execute(
+            &format!(
+                "UPDATE work_items SET raw = json_remove(raw, {})",
+                sqlite_paths("$.fields.")
+            ),
+            &format!("UPDATE work_items SET raw = raw{pg_raw}"),
+        )
+        .await;
+        let old_cursors = db
+            .execute(
+                "UPDATE sync_cursors SET value = json_remove(value, '$.long_text') \
+                 WHERE connector = 'boards'",
+                "UPDATE sync_cursors SET value = (value::jsonb - 'long_text')::text \
+                 WHERE connector = 'boards'",
+            )
+            .await;
+        assert!(old_cursors > 0);
+        let truth = sim.sim.truth_kinds(KINDS);
+        assert!(
+            !truth::compare_boards(&store, ORG, &truth)
+                .await
+                .lines
+                .is_empty(),
+            "{label}: the stripped database differs from the truth"
+        );
+
+        support::run_ok(&settings, &store, Mode::Sync).await;
+        truth::compare_boards(&store, ORG, &truth)
+            .await
+            .assert_empty(&format!("{label}: boards after the upgrade sync"));
+
+        // Once filled in, an idle sync reads no revision again.
+        sim.sim.reset_stats();
+        support::run_ok(&settings, &store, Mode::Sync).await;
+        let stats = sim.sim.stats();
+        assert_eq!(
+            stats["by_endpoint"]["reporting_workitemrevisions"], 2,
+            "{label}: one empty page per project: {stats}"
+        );
+        sim.shutdown().await;
+    }
+}

@@ -335,6 +335,34 @@ pub(crate) fn title(rng: &mut Rng, kind: Kind) -> String {
     }
 }
 
+/// The long-text (HTML) fields of a new item, Description first, derived from its title so
+/// that generation draws nothing more from the random stream. The markup and the escaped
+/// `&amp;` / non-ASCII text are there so a store that mangles HTML shows up in the truth
+/// comparison.
+pub(crate) fn long_texts(kind: Kind, title: &str) -> impl Iterator<Item = (FieldId, String)> {
+    let escaped = title.replace('&', "&amp;").replace('<', "&lt;");
+    let description = (
+        f::DESCRIPTION,
+        format!(
+            "<div><b>{escaped}</b></div><div>Context &amp; scope — see the linked items.<br></div>"
+        ),
+    );
+    let extra = match kind {
+        BUG => Some((
+            f::REPRO_STEPS,
+            format!(
+                "<ol><li>Open the page</li><li>{escaped}</li></ol><p>Expected: no error. Actual: « {escaped} ».</p>"
+            ),
+        )),
+        STORY => Some((
+            f::ACCEPTANCE_CRITERIA,
+            format!("<ul><li>Given a user, when {escaped}, then it works</li></ul>"),
+        )),
+        _ => None,
+    };
+    std::iter::once(description).chain(extra)
+}
+
 fn pick_str(rng: &mut Rng, xs: &[&'static str]) -> &'static str {
     xs[rng.index(xs.len())]
 }
@@ -402,6 +430,9 @@ pub(crate) fn initial_changes(
     push(f::COMMENT_COUNT, Val::Int(0));
     let title = title(rng, kind);
     push(f::TITLE, Val::Str(b.strings.intern(&title)));
+    for (field, text) in long_texts(kind, &title) {
+        push(field, Val::Str(b.strings.intern(&text)));
+    }
     let tags = draw_tags(rng);
     if !tags.is_empty() {
         push(f::TAGS, Val::Str(b.strings.intern(&tags_string(&tags))));
@@ -693,6 +724,13 @@ pub(crate) fn apply_edit(
             out.push(Change {
                 field: f::TITLE,
                 val: Val::Str(b.strings.intern(&t)),
+            });
+            // A retitled item gets its description rewritten with it, so later revisions
+            // change long-text fields too.
+            let description = long_texts(kind, &t).next().expect("every type has one");
+            out.push(Change {
+                field: description.0,
+                val: Val::Str(b.strings.intern(&description.1)),
             });
             true
         }

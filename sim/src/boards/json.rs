@@ -290,15 +290,29 @@ pub(crate) struct RevisionJson<'a> {
     fields: FieldMap<'a>,
 }
 
+/// A reporting revision. Without `long_text` (`$expand=fields`), long-text fields are left
+/// out unless `select` names them (API_FACTS §1.6).
 pub(crate) fn revision<'a>(
     ctx: Ctx<'a>,
     item: &WorkItem,
     rev: u32,
     select: Option<&'a [FieldId]>,
     refs: bool,
+    long_text: bool,
 ) -> RevisionJson<'a> {
     let mut vals = Vec::new();
-    ctx.b().materialize(item, rev, &mut vals);
+    let b = ctx.b();
+    b.materialize(item, rev, &mut vals);
+    if !long_text && select.is_none() {
+        for (fid, v) in vals.iter_mut().enumerate() {
+            if b.fields
+                .get(fid)
+                .is_some_and(|d| super::process::withheld_from_stream(&d.ref_name, d.ty))
+            {
+                *v = None;
+            }
+        }
+    }
     RevisionJson {
         id: item.id,
         rev,
@@ -884,7 +898,7 @@ pub(crate) struct FieldJson<'a> {
 
 pub(crate) fn field<'a>(base: &str, b: &'a Boards, fid: FieldId) -> FieldJson<'a> {
     let d = &b.fields[fid as usize];
-    let long = matches!(d.ty, "html" | "history" | "plainText");
+    let long = super::process::is_long_text(d.ty);
     FieldJson {
         name: &d.name,
         reference_name: &d.ref_name,

@@ -79,13 +79,16 @@ pub(crate) mod f {
     pub const CUSTOMER_IMPACT: FieldId = 32;
     pub const DESCRIPTION: FieldId = 33;
     pub const HISTORY: FieldId = 34;
+    pub const REPRO_STEPS: FieldId = 35;
+    pub const ACCEPTANCE_CRITERIA: FieldId = 36;
 }
 
-/// The built-in fields. `System.Description` and `System.History` exist (a real org lists
-/// them) but the simulator never fills them: long-text fields are not returned by the
-/// reporting stream without `$expand=fields` (API_FACTS §1.6), and leaving them empty keeps
-/// every endpoint's field maps comparable.
-pub(crate) const FIELD_SPECS: [FieldSpec; 35] = [
+/// The built-in fields. The long-text ones (type `html`: Description, Repro Steps,
+/// Acceptance Criteria) are filled and, as on ADO, left out of the reporting stream unless
+/// it is asked for them with `$expand=fields` (API_FACTS §1.6; see [`is_long_text`]).
+/// `System.History` exists (a real org lists it) but stays empty: the discussion is served
+/// by the comments endpoint.
+pub(crate) const FIELD_SPECS: [FieldSpec; 37] = [
     spec(
         "System.Id",
         "ID",
@@ -366,7 +369,36 @@ pub(crate) const FIELD_SPECS: [FieldSpec; 35] = [
         false,
         "Discussion thread plus automatic record of changes",
     ),
+    spec(
+        "Microsoft.VSTS.TCM.ReproSteps",
+        "Repro Steps",
+        "html",
+        false,
+        false,
+        "How to see the bug. End by contrasting expected with actual behavior.",
+    ),
+    spec(
+        "Microsoft.VSTS.Common.AcceptanceCriteria",
+        "Acceptance Criteria",
+        "html",
+        false,
+        false,
+        "The criteria that must be met before the work item can be closed",
+    ),
 ];
+
+/// A long-text field type (not sortable in the field list).
+pub(crate) fn is_long_text(ty: &str) -> bool {
+    matches!(ty, "html" | "history" | "plainText")
+}
+
+/// A field whose values ADO's reporting stream withholds unless `$expand=fields` is sent
+/// (API_FACTS §1.6: "including long text fields which are not returned by default").
+/// `System.Tags` is typed `plainText` but is not stored as long text (tags are their own
+/// objects, see `includeTagRef`), so the stream keeps it.
+pub(crate) fn withheld_from_stream(ref_name: &str, ty: &str) -> bool {
+    is_long_text(ty) && ref_name != "System.Tags"
+}
 
 /// A workflow state of the Agile process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -509,6 +541,7 @@ pub(crate) const TYPES: [TypeSpec; 5] = [
             f::RESOLVED_BY,
             f::STORY_POINTS,
             f::CUSTOMER_IMPACT,
+            f::ACCEPTANCE_CRITERIA,
         ],
         parent: Some(FEATURE),
     },
@@ -556,6 +589,7 @@ pub(crate) const TYPES: [TypeSpec; 5] = [
             f::SEVERITY,
             f::STORY_POINTS,
             f::CUSTOMER_IMPACT,
+            f::REPRO_STEPS,
         ],
         parent: Some(STORY),
     },

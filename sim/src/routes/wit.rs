@@ -16,8 +16,10 @@
 //!   the default `fail` the whole request is a 404).
 //! - WIQL: see `boards::wiql` (date precision, VS402337 past 20,000 matches).
 //!
-//! `includeTagRef` and `$expand=fields` are accepted and change nothing: the simulator has
-//! no tag objects and no long-text field values. Revisions carry no `System.RevisedDate`
+//! `$expand=fields` adds the long-text fields (Description, Repro Steps, Acceptance
+//! Criteria) that the stream withholds by default (§1.6); a `fields` list that names one
+//! returns it either way. `includeTagRef` is accepted and changes nothing: the simulator has
+//! no tag objects. Revisions carry no `System.RevisedDate`
 //! (real ADO rewrites it on the previous revision when a new one arrives, which a stream
 //! never re-sends; leaving it out keeps served revisions equal to the truth).
 
@@ -284,11 +286,12 @@ pub(super) fn reporting_revisions(
         Ok(t) => t,
         Err(e) => return e,
     };
-    if let Some(x) = query.get("$expand")
-        && !(x.eq_ignore_ascii_case("none") || x.eq_ignore_ascii_case("fields") || x.is_empty())
-    {
-        return bad_value("$expand", x);
-    }
+    let long_text = match query.get("$expand") {
+        None => false,
+        Some(x) if x.eq_ignore_ascii_case("fields") => true,
+        Some(x) if x.eq_ignore_ascii_case("none") || x.is_empty() => false,
+        Some(x) => return bad_value("$expand", x),
+    };
     let size = match parse_count(query, "$maxpagesize") {
         Ok(m) => m.unwrap_or(cap).clamp(1, cap),
         Err(e) => return e,
@@ -317,7 +320,7 @@ pub(super) fn reporting_revisions(
         .iter()
         .map(|e| {
             let item = &b.items[e.id as usize - 1];
-            bj::revision(ctx, item, e.rev, select.as_deref(), refs)
+            bj::revision(ctx, item, e.rev, select.as_deref(), refs, long_text)
         })
         .collect();
     let project_id = p.map(|p| org.projects[p].id.as_str());

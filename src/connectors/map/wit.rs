@@ -196,6 +196,7 @@ pub fn work_item_revision_row(revision: &WithRaw<WorkItemRevision>) -> WorkItemR
         iteration_path: text(f, field::ITERATION_PATH),
         // A map of JSON values with string keys always serializes.
         fields: serde_json::to_string(f).unwrap_or_else(|_| "{}".to_string()),
+        field_count: Some(f.len() as i64),
     }
 }
 

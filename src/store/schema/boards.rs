@@ -426,10 +426,15 @@ impl Record for WorkItemRow {
     }
 }
 
-/// One revision of a work item (`work_item_revisions`), immutable once written. `fields` is
-/// the revision's full field map as JSON text, so state transitions can be replayed; the
-/// typed columns repeat what timelines filter on (identities normalized as in
-/// [`WorkItemRow`]).
+/// One revision of a work item (`work_item_revisions`). `fields` is the revision's full
+/// field map as JSON text, so state transitions can be replayed; the typed columns repeat
+/// what timelines filter on (identities normalized as in [`WorkItemRow`]).
+///
+/// A revision never changes in ADO, but an observation of it can be incomplete: the
+/// reporting stream leaves out long-text fields unless asked for them (API_FACTS §1.6), and
+/// databases written before the connector asked hold revisions without them. So a stored
+/// revision is replaced only by one with more fields (`field_count`), or when it has no
+/// count (written before the column existed); anything else sent again is ignored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct WorkItemRevisionRow {
     pub id: i64,
@@ -440,6 +445,8 @@ pub struct WorkItemRevisionRow {
     pub assigned_to: Option<String>,
     pub iteration_path: Option<String>,
     pub fields: String,
+    /// The number of entries in `fields`.
+    pub field_count: Option<i64>,
 }
 
 pub static WORK_ITEM_REVISIONS: Table = Table {
@@ -452,9 +459,10 @@ pub static WORK_ITEM_REVISIONS: Table = Table {
         Col::text("assigned_to"),
         Col::text("iteration_path"),
         Col::json("fields"),
+        Col::int("field_count"),
     ],
     observed: true,
-    guard: Guard::Immutable,
+    guard: Guard::Expr("t.field_count IS NULL OR excluded.field_count > t.field_count"),
     revive: false,
     newest_by: None,
 };
@@ -471,6 +479,7 @@ impl Record for WorkItemRevisionRow {
             (&self.assigned_to).into(),
             (&self.iteration_path).into(),
             json(&self.fields),
+            self.field_count.into(),
         ]);
     }
 }
@@ -597,6 +606,7 @@ mod tests {
             assigned_to: None,
             iteration_path: None,
             fields: "{}".into(),
+            field_count: Some(0),
         });
         record_matches_table(&WorkItemLinkRow {
             source_id: 1,

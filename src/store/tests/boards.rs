@@ -384,14 +384,36 @@ async fn case_revision_page_replay(s: &AnyStore) {
     assert_eq!(s.apply(ORG, &old).await.expect("old page"), 0);
     assert_eq!(stored::<WorkItemRow>(s).await, items);
 
-    // Revisions are immutable: a revision sent again with other fields is ignored.
-    let mut changed_revision = Batch::new(t1 + Duration::hours(3));
-    changed_revision.upsert(vec![WorkItemRevisionRow {
-        state: Some("Closed".to_string()),
+    // Revisions do not change: one sent again with other values and no more fields, or
+    // with fewer, is ignored.
+    for field_count in [Some(20), Some(19)] {
+        let mut changed_revision = Batch::new(t1 + Duration::hours(3));
+        changed_revision.upsert(vec![WorkItemRevisionRow {
+            state: Some("Closed".to_string()),
+            fields: r#"{"System.State":"Closed"}"#.to_string(),
+            field_count,
+            ..revision(1, 1)
+        }]);
+        assert_eq!(s.apply(ORG, &changed_revision).await.expect("apply"), 0);
+        assert_eq!(rows_of::<WorkItemRevisionRow>(s).await, revs);
+    }
+
+    // An observation with more fields (the long-text fields a stream read without
+    // `$expand=fields` lacked) replaces it, whatever its observation time.
+    let richer = WorkItemRevisionRow {
+        fields: r#"{"System.Description":"<div>text</div>"}"#.to_string(),
+        field_count: Some(21),
         ..revision(1, 1)
-    }]);
-    assert_eq!(s.apply(ORG, &changed_revision).await.expect("apply"), 0);
-    assert_eq!(rows_of::<WorkItemRevisionRow>(s).await, revs);
+    };
+    let mut fuller = Batch::new(t1 - Duration::hours(5));
+    fuller.upsert(vec![richer.clone()]);
+    assert_eq!(s.apply(ORG, &fuller).await.expect("apply"), 1);
+    let stored = rows_of::<WorkItemRevisionRow>(s).await;
+    assert_eq!(
+        stored.iter().find(|r| (r.id, r.rev) == (1, 1)),
+        Some(&richer)
+    );
+    assert_eq!(stored.len(), revs.len());
 }
 
 async fn case_links(s: &AnyStore) {

@@ -92,6 +92,7 @@ pub(super) fn revision(id: i64, rev: i64) -> WorkItemRevisionRow {
         assigned_to: Some("ann@contoso.example".to_string()),
         iteration_path: Some("Fabrikam\\Sprint 1".to_string()),
         fields: raw("fields", &format!("{id}.{rev}"), 600),
+        field_count: Some(20),
     }
 }
 
@@ -388,6 +389,7 @@ pub(super) fn boards_revisions() -> Vec<WorkItemRevisionRow> {
             assigned_to: None,
             iteration_path: None,
             fields: "{}".to_string(),
+            field_count: Some(0),
             ..revision(3, 1)
         },
     ]

@@ -559,6 +559,25 @@ async fn compare_work_items(diff: &mut Diff, store: &AnyStore, org: &str, truth:
                         Box::new(|v| ts(&v["fields"], "/System.ChangedDate")),
                     ),
                 ];
+                // Long-text fields have no column: they are in `raw`, as ADO sent them
+                // (`$expand=fields`, API_FACTS §1.6).
+                for (name, key) in [
+                    ("raw description", "/System.Description"),
+                    ("raw repro steps", "/Microsoft.VSTS.TCM.ReproSteps"),
+                    (
+                        "raw acceptance criteria",
+                        "/Microsoft.VSTS.Common.AcceptanceCriteria",
+                    ),
+                ] {
+                    v.push((
+                        name,
+                        Box::new(move |r: &W| {
+                            let raw: Value = serde_json::from_str(&r.0.raw).unwrap_or_default();
+                            at(&raw["fields"], key)
+                        }),
+                        f(key),
+                    ));
+                }
                 for (name, key) in [
                     ("closed_date", "/Microsoft.VSTS.Common.ClosedDate"),
                     ("activated_date", "/Microsoft.VSTS.Common.ActivatedDate"),
