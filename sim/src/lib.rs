@@ -123,6 +123,11 @@ pub struct SimConfig {
     /// WIQL's result size limit (ADO: 20,000, error VS402337, API_FACTS §1.4). Lower it to
     /// test a client's keyset paging on a small org.
     pub wiql_max_results: usize,
+    /// How far the simulated service's clock is from the host's (positive: ahead). It moves
+    /// the `Date` header of every response and the times mutations stamp (closed dates,
+    /// revision dates), so a client that trusts its own clock can be caught. Changeable at
+    /// runtime with [`Sim::set_clock_offset`].
+    pub clock_offset: chrono::Duration,
 }
 
 impl Default for SimConfig {
@@ -142,6 +147,7 @@ impl Default for SimConfig {
             server_mode: false,
             refuse_reporting: false,
             wiql_max_results: 20_000,
+            clock_offset: chrono::Duration::zero(),
         }
     }
 }
@@ -171,6 +177,9 @@ pub(crate) struct Inner {
     pub(crate) refuse_reporting: AtomicBool,
     pub(crate) reporting_page_cap: usize,
     pub(crate) wiql_max_results: usize,
+    /// [`SimConfig::clock_offset`] in ticks, for the `Date` header (`Org::clock_offset` has
+    /// the same value for mutations; both are set together).
+    pub(crate) clock_offset: std::sync::atomic::AtomicI64,
 }
 
 impl Sim {
@@ -186,7 +195,9 @@ impl Sim {
             prs_per_repo: cfg.prs_per_repo,
             work_items_per_project: cfg.work_items_per_project,
         };
-        let org = data::generate(&cfg.org, cfg.seed, &sizes, start);
+        let mut org = data::generate(&cfg.org, cfg.seed, &sizes, start);
+        let clock = cfg.clock_offset.num_microseconds().unwrap_or(0) * 10;
+        org.clock_offset = clock;
         let base = format!("http://localhost/{}", cfg.org);
         Sim {
             inner: Arc::new(Inner {
@@ -204,6 +215,7 @@ impl Sim {
                 refuse_reporting: AtomicBool::new(cfg.refuse_reporting),
                 reporting_page_cap: cfg.reporting_page_cap,
                 wiql_max_results: cfg.wiql_max_results,
+                clock_offset: std::sync::atomic::AtomicI64::new(clock),
             }),
         }
     }
@@ -314,6 +326,19 @@ impl Sim {
             "teams": b.projects.iter().map(|p| p.teams.len()).sum::<usize>(),
             "users": org.user_count,
         })
+    }
+
+    /// Moves the simulated service's clock (see [`SimConfig::clock_offset`]).
+    pub fn set_clock_offset(&self, offset: chrono::Duration) {
+        let ticks = offset.num_microseconds().unwrap_or(0) * 10;
+        write(&self.inner.state).clock_offset = ticks;
+        self.inner.clock_offset.store(ticks, Ordering::Relaxed);
+    }
+
+    /// Now by the simulated service's clock.
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let ticks = self.inner.clock_offset.load(Ordering::Relaxed);
+        chrono::Utc::now() + chrono::Duration::microseconds(ticks / 10)
     }
 
     /// Turns the reporting streams off (404) or back on while the server runs.

@@ -73,6 +73,10 @@ struct Cli {
     /// WIQL result size limit (ADO: 20000, error VS402337).
     #[arg(long, default_value_t = 20_000)]
     wiql_max_results: usize,
+    /// Seconds the simulated service's clock is ahead of this host's (negative: behind);
+    /// moves the Date header and the times mutations stamp.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    clock_offset_secs: i64,
 }
 
 impl Cli {
@@ -110,6 +114,7 @@ impl Cli {
             server_mode: self.server_mode,
             refuse_reporting: self.refuse_reporting,
             wiql_max_results: self.wiql_max_results,
+            clock_offset: chrono::Duration::seconds(self.clock_offset_secs),
         }
     }
 }

@@ -195,9 +195,17 @@ pub(crate) struct Org {
     pub change_id: u64,
     /// Work items, teams, classification nodes, the process and graph users.
     pub boards: crate::boards::Boards,
+    /// How far this org's clock is from the host's, in ticks (positive: ahead): what
+    /// mutations stamp and what the `Date` header says (see [`crate::Sim::set_clock_offset`]).
+    pub clock_offset: i64,
 }
 
 impl Org {
+    /// Now by this org's clock, in ticks.
+    pub(crate) fn now(&self) -> i64 {
+        crate::time::now_ticks() + self.clock_offset
+    }
+
     pub(crate) fn new(name: String, instance_id: String, deployment_id: String) -> Self {
         Self {
             name,
@@ -213,6 +221,7 @@ impl Org {
             global: Index::default(),
             change_id: 1,
             boards: crate::boards::Boards::default(),
+            clock_offset: 0,
         }
     }
 

@@ -21,7 +21,6 @@ use serde_json::{Value, json};
 use crate::data;
 use crate::model::{Org, PrStatus, Repo};
 use crate::rng::Rng;
-use crate::time;
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -126,9 +125,10 @@ fn random_with_status(org: &Org, rng: &mut Rng, status: PrStatus) -> Option<u32>
     (!ids.is_empty()).then(|| ids[rng.index(ids.len())])
 }
 
-/// Now, but strictly after `after` (keeps closedDate > creationDate within one call).
-fn now_after(after: i64) -> i64 {
-    time::now_ticks().max(after + 1)
+/// Now by the org's clock, but strictly after `after` (keeps closedDate > creationDate
+/// within one call).
+fn now_after(org: &Org, after: i64) -> i64 {
+    org.now().max(after + 1)
 }
 
 fn apply(org: &mut Org, rng: &mut Rng, kind: Kind, c: &mut Counts) -> bool {
@@ -179,8 +179,9 @@ fn change_active(org: &mut Org, rng: &mut Rng, id: u32, kind: Kind, c: &mut Coun
             org.set_status(id, to);
             let merge_commit = rng.sha();
             let closer = rng.index(users);
+            let closed = now_after(org, org.prs[i].creation);
             let pr = &mut org.prs[i];
-            pr.closed = Some(now_after(pr.creation));
+            pr.closed = Some(closed);
             pr.closed_by = Some(closer);
             pr.is_draft = false;
             if to == PrStatus::Completed {
@@ -258,7 +259,7 @@ fn create_pr(org: &mut Org, rng: &mut Rng) -> bool {
     }
     let repo = *rng.pick(&live);
     let id = org.next_pr_id();
-    let creation = now_after(org.last_creation());
+    let creation = now_after(org, org.last_creation());
     let mut pr = data::new_pr(rng, org, id, repo, creation, PrStatus::Active, None);
     for r in &mut pr.reviewers {
         r.vote = 0;
@@ -313,7 +314,7 @@ mod tests {
             prs_per_repo: 50,
             work_items_per_project: 10,
         };
-        generate("contoso", 5, &sizes, time::today_midnight_ticks())
+        generate("contoso", 5, &sizes, crate::time::today_midnight_ticks())
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //!
 //! [`listing`] holds the typed requests and [`Client::pages`] (`pages`) walks any of them.
 
+pub mod clock;
 pub mod endpoint;
 pub mod error;
 pub mod listing;
@@ -26,7 +27,7 @@ use crate::config::HttpSettings;
 use crate::metrics::Metrics;
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, DATE, HeaderMap};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,7 +47,8 @@ pub struct Response<T> {
     pub body: T,
     /// `x-ms-continuationtoken`, when the server sent one.
     pub continuation: Option<String>,
-    /// When the request that produced this body was sent (the observation time of its rows).
+    /// When the request that produced this body was sent, by ADO's clock ([`clock`]): the
+    /// observation time of its rows.
     pub sent_at: DateTime<Utc>,
 }
 
@@ -68,6 +70,8 @@ struct Inner {
     inflight: Semaphore,
     http_settings: HttpSettings,
     cancel: CancellationToken,
+    /// ADO's clock, learned from the `Date` of every response.
+    clock: clock::ServerClock,
 }
 
 impl Client {
@@ -113,8 +117,15 @@ impl Client {
                 inflight: Semaphore::new(concurrency.max(1)),
                 http_settings: http_settings.clone(),
                 cancel,
+                clock: clock::ServerClock::default(),
             }),
         })
+    }
+
+    /// Now by ADO's clock, as learned from the `Date` headers so far (the local clock until
+    /// the first response): the time to store as a watermark (see [`clock`]).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
     }
 
     /// The connector's token pool.
@@ -256,6 +267,19 @@ impl Client {
                 }
             };
             let status = response.status().as_u16();
+            if let Some(offset) = inner.clock.observe(
+                response.headers().get(DATE).and_then(|v| v.to_str().ok()),
+                sent_at,
+                Utc::now(),
+            ) && offset.num_seconds().abs() >= 2
+            {
+                tracing::info!(
+                    connector = %inner.connector,
+                    endpoint = label,
+                    offset_seconds = offset.num_seconds(),
+                    "ADO's clock differs from this host's; stored times follow ADO's Date header"
+                );
+            }
             inner.metrics.request(label, status);
             outstanding.observe(status, response.headers());
             tracing::debug!(
@@ -321,7 +345,7 @@ impl Client {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string)
                     .filter(|t| !t.is_empty()),
-                sent_at,
+                sent_at: inner.clock.to_server(sent_at),
             });
         }
     }

@@ -165,7 +165,7 @@ async fn sync_project(
         ) if run == ctx.run_id => Plan::Backfill { skip, started_at },
         (Mode::Backfill, _) | (Mode::Sync, None) => Plan::Backfill {
             skip: 0,
-            started_at: Utc::now(),
+            started_at: client.now(),
         },
         // An interrupted backfill is finished first, whichever command comes next.
         (
@@ -258,7 +258,8 @@ async fn incremental_pull_requests(
     since: DateTime<Utc>,
     summary: &mut Summary,
 ) -> Result<(), Error> {
-    let pass_started = Utc::now();
+    // By ADO's clock: the next pass asks ADO for PRs closed since then (ado::clock).
+    let pass_started = client.now();
     let listings = [
         PullRequests {
             project: project.id.clone(),

@@ -6,5 +6,6 @@ mod support;
 mod backfill;
 mod boards;
 mod cli;
+mod clock;
 mod crash;
 mod faults;

@@ -103,9 +103,10 @@ pub(crate) fn mutate(org: &mut Org, seed: u64, changes: usize) -> Counts {
     c
 }
 
-/// Now in whole milliseconds, strictly after every revision so far.
-fn now(b: &Boards) -> i64 {
-    ms(time::now_ticks()).max(b.last_change + TICKS_PER_MS)
+/// Now by the org's clock (`clock`: its offset from the host's) in whole milliseconds,
+/// strictly after every revision so far.
+fn now(b: &Boards, clock: i64) -> i64 {
+    ms(time::now_ticks() + clock).max(b.last_change + TICKS_PER_MS)
 }
 
 fn random_live(b: &Boards, rng: &mut Rng) -> Option<u32> {
@@ -165,6 +166,7 @@ fn cur_of(b: &Boards, item: &WorkItem) -> Cur {
 
 fn apply(org: &mut Org, rng: &mut Rng, kind: Kindof, c: &mut Counts) -> bool {
     let users = org.user_count;
+    let clock = org.clock_offset;
     let b = &mut org.boards;
     match kind {
         Kindof::Create => {
@@ -188,7 +190,7 @@ fn apply(org: &mut Org, rng: &mut Rng, kind: Kindof, c: &mut Counts) -> bool {
                     .collect();
                 (!cands.is_empty()).then(|| *rng.pick(&cands))
             });
-            let t = now(b);
+            let t = now(b, clock);
             let by = rng.index(users) as u32;
             let mut buf = Vec::new();
             initial_changes(b, rng, project, k, parent, t, by, &mut buf);
@@ -210,7 +212,7 @@ fn apply(org: &mut Org, rng: &mut Rng, kind: Kindof, c: &mut Counts) -> bool {
             let Some(id) = random_live(b, rng) else {
                 return false;
             };
-            let t = now(b);
+            let t = now(b, clock);
             let by = rng.index(users) as u32;
             let ch = [Change {
                 field: f::IS_DELETED,
@@ -226,7 +228,7 @@ fn apply(org: &mut Org, rng: &mut Rng, kind: Kindof, c: &mut Counts) -> bool {
                 return false;
             }
             let id = *rng.pick(&deleted);
-            let t = now(b);
+            let t = now(b, clock);
             let by = rng.index(users) as u32;
             let ch = [Change {
                 field: f::IS_DELETED,
@@ -236,7 +238,7 @@ fn apply(org: &mut Org, rng: &mut Rng, kind: Kindof, c: &mut Counts) -> bool {
             c.restored += 1;
             true
         }
-        Kindof::Link => change_link(b, rng, users, c),
+        Kindof::Link => change_link(b, rng, users, clock, c),
         Kindof::Field => {
             let n = b.fields.len() - super::process::FIELD_SPECS.len() + 1;
             b.fields.push(FieldDef {
@@ -259,7 +261,7 @@ fn apply(org: &mut Org, rng: &mut Rng, kind: Kindof, c: &mut Counts) -> bool {
             let first = b.projects[project].sprints[0];
             let anchor = b.projects[project].iterations.nodes[first]
                 .dates
-                .map_or_else(|| sprint_anchor(time::now_ticks()), |d| d.0);
+                .map_or_else(|| sprint_anchor(time::now_ticks() + clock), |d| d.0);
             let mut tree = std::mem::take(&mut b.projects[project].iterations);
             let mut sprints = std::mem::take(&mut b.projects[project].sprints);
             add_sprint(b, rng, &mut tree, &mut sprints, anchor, &pname);
@@ -272,7 +274,7 @@ fn apply(org: &mut Org, rng: &mut Rng, kind: Kindof, c: &mut Counts) -> bool {
             let Some(id) = random_live(b, rng) else {
                 return false;
             };
-            change_item(b, rng, users, id, kind, c)
+            change_item(b, rng, users, clock, id, kind, c)
         }
     }
 }
@@ -281,6 +283,7 @@ fn change_item(
     b: &mut Boards,
     rng: &mut Rng,
     users: usize,
+    clock: i64,
     id: u32,
     kind: Kindof,
     c: &mut Counts,
@@ -288,7 +291,7 @@ fn change_item(
     let item = &b.items[id as usize - 1];
     let (project, k): (usize, Kind) = (item.project, item.kind);
     let mut cur = cur_of(b, item);
-    let t = now(b);
+    let t = now(b, clock);
     let by = actor(b, rng, project, &cur, users);
     let mut buf: Vec<Change> = Vec::new();
     let mut comment = false;
@@ -404,7 +407,7 @@ fn change_item(
     true
 }
 
-fn change_link(b: &mut Boards, rng: &mut Rng, users: usize, c: &mut Counts) -> bool {
+fn change_link(b: &mut Boards, rng: &mut Rng, users: usize, clock: i64, c: &mut Counts) -> bool {
     let related: Vec<(u32, u32)> = b
         .links
         .iter()
@@ -431,7 +434,7 @@ fn change_link(b: &mut Boards, rng: &mut Rng, users: usize, c: &mut Counts) -> b
         }
         (s, t, true)
     };
-    let t = now(b);
+    let t = now(b, clock);
     let by = rng.index(users) as u32;
     b.add_revision(source, t, by, &[], false);
     b.add_link_event(LinkEvent {

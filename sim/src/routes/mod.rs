@@ -619,9 +619,13 @@ fn finish(
         reset,
         "request"
     );
+    // The service's clock, not the host's (hyper adds the host's only when none is set), so
+    // a clock offset is visible to clients the way a skewed host sees ADO (RFC 9110 §6.6.1).
+    let date = sim.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     let mut resp = Response::builder()
         .status(reply.status)
-        .header(header::CONTENT_TYPE, reply.content_type);
+        .header(header::CONTENT_TYPE, reply.content_type)
+        .header(header::DATE, date);
     for (k, v) in reply.headers.iter().chain(extra) {
         resp = resp.header(*k, v);
     }
