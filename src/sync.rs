@@ -154,6 +154,7 @@ pub async fn run(
             overlap: settings.sync.overlap,
             projects: settings.organization.projects.clone(),
             concurrency: cs.concurrency,
+            allow_mass_deletion: settings.sync.allow_mass_deletion,
         };
         prepared.push((name.clone(), connector, client, ctx));
     }

@@ -99,6 +99,10 @@ pub struct SyncSettings {
     /// Full id-set comparison period (used by `run`).
     #[serde(default = "default_reconcile", deserialize_with = "de_duration")]
     pub reconcile_every: Duration,
+    /// Apply a complete listing that lacks more than half of what is stored (normally
+    /// refused as a token that lost its permissions; `store::batch::MASS_DELETION_MIN`).
+    #[serde(default)]
+    pub allow_mass_deletion: bool,
 }
 
 impl Default for SyncSettings {
@@ -107,6 +111,7 @@ impl Default for SyncSettings {
             since: None,
             overlap: default_overlap(),
             reconcile_every: default_reconcile(),
+            allow_mass_deletion: false,
         }
     }
 }

@@ -154,7 +154,7 @@ async fn sync_fields(
     let rows: Vec<WorkItemFieldRow> = fields.iter().map(wit::work_item_field_row).collect();
     summary.add("fields", rows.len() as u64);
     let present = rows.iter().map(Record::key).collect();
-    let mut batch = Batch::new(observed_at);
+    let mut batch = ctx.listing_batch(observed_at);
     batch
         .upsert(rows)
         .remove_missing::<WorkItemFieldRow>(Vec::new(), present, &[]);
@@ -244,7 +244,7 @@ async fn sync_planning(
     let (categories, _) = client
         .list_all(WorkItemTypeCategories { project: p.clone() })
         .await?;
-    let mut batch = Batch::new(observed_at);
+    let mut batch = ctx.listing_batch(observed_at);
     let scope = || vec![("project_id", p.as_str().into())];
     for root in &roots {
         match root.value.structure_type.as_deref() {
@@ -311,7 +311,7 @@ async fn sync_teams(
         .collect();
     summary.add("teams", rows.len() as u64);
     let present: Vec<_> = rows.iter().map(Record::key).collect();
-    let mut batch = Batch::new(observed_at);
+    let mut batch = ctx.listing_batch(observed_at);
     batch
         .upsert(rows)
         .mark_missing::<TeamRow>(

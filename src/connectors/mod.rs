@@ -52,9 +52,19 @@ pub struct SyncContext {
     pub projects: Vec<String>,
     /// Projects synced at once.
     pub concurrency: usize,
+    /// `sync.allow_mass_deletion`: complete listings may mark most of their scope deleted.
+    pub allow_mass_deletion: bool,
 }
 
 impl SyncContext {
+    /// A batch for a complete listing that marks or removes what it lacks: the
+    /// mass-deletion guard as configured.
+    pub fn listing_batch(&self, observed_at: DateTime<Utc>) -> Batch {
+        let mut batch = Batch::new(observed_at);
+        batch.allow_mass_deletion(self.allow_mass_deletion);
+        batch
+    }
+
     /// `sync.overlap` as a chrono duration.
     pub fn overlap(&self) -> chrono::Duration {
         chrono::Duration::from_std(self.overlap).unwrap_or_default()

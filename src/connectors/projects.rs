@@ -1,13 +1,44 @@
 //! The project listing every connector starts from: the full list, written and diffed for
 //! deletions (a complete, unfiltered listing is an explicit signal; a 404 never is), then
-//! narrowed to `organization.projects`.
+//! narrowed to `organization.projects`. Each connector records what its own tokens see; a
+//! project is deleted when none sees it.
 
 use super::map::core::project_row;
 use super::{Error, Summary, SyncContext, commit};
 use crate::ado::Client;
 use crate::ado::listing::Projects;
 use crate::ado::models::core::TeamProject;
-use crate::store::{Batch, ProjectRow, Record};
+use crate::store::schema::core::PROJECTS_NOBODY_SEES;
+use crate::store::{Batch, ProjectRow, ProjectVisibilityRow, Record};
+
+/// Writes one connector's project listing: the projects, and that this connector sees them.
+/// A `complete` listing also marks this connector's view of the projects it lacks, and then
+/// deletes the projects no connector sees any more (`PROJECTS_NOBODY_SEES`): visibility is
+/// per connector (each lists with its own tokens), deletion is per organization.
+pub(crate) fn write_listing(
+    batch: &mut Batch,
+    connector: &str,
+    rows: Vec<ProjectRow>,
+    complete: bool,
+) {
+    let seen: Vec<ProjectVisibilityRow> = rows
+        .iter()
+        .map(|p| ProjectVisibilityRow {
+            project_id: p.id.clone(),
+            connector: connector.to_string(),
+        })
+        .collect();
+    let present = seen.iter().map(Record::key).collect();
+    batch.upsert(rows).upsert(seen);
+    if complete {
+        batch
+            .mark_missing::<ProjectVisibilityRow>(
+                vec![("connector", connector.to_string().into())],
+                present,
+            )
+            .template(&PROJECTS_NOBODY_SEES, Vec::<ProjectVisibilityRow>::new());
+    }
+}
 
 /// Lists every project, writes them, marks vanished ones deleted; returns the projects to
 /// sync (after the allow-list).
@@ -26,13 +57,9 @@ pub async fn sync(
                 .any(|a| a.eq_ignore_ascii_case(&p.name) || a.eq_ignore_ascii_case(&p.id))
     };
     let rows: Vec<ProjectRow> = all.iter().map(project_row).collect();
-    let present = rows.iter().map(Record::key).collect();
-    let mut batch = Batch::new(observed_at);
-    batch.upsert(rows);
-    if ctx.projects.is_empty() {
-        // Only a complete, unfiltered listing can tell that a project is gone.
-        batch.mark_missing::<ProjectRow>(Vec::new(), present);
-    }
+    let mut batch = ctx.listing_batch(observed_at);
+    // Only a complete, unfiltered listing can tell that a project is gone.
+    write_listing(&mut batch, connector, rows, ctx.projects.is_empty());
     commit(client, ctx, &batch, summary).await?;
     client.metrics().items(all.len() as u64);
     summary.add("projects", all.len() as u64);

@@ -130,7 +130,7 @@ async fn sync_repositories(
         })
         .collect();
     // The upsert comes first, so a listed repository is never marked.
-    let mut batch = Batch::new(observed_at);
+    let mut batch = ctx.listing_batch(observed_at);
     batch.upsert(rows);
     for (project, keys) in present {
         batch.mark_missing::<RepositoryRow>(vec![("project_id", project.id.as_str().into())], keys);

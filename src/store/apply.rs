@@ -8,7 +8,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use super::Result;
-use super::batch::{Batch, Rows, Write};
+use super::batch::{Batch, MASS_DELETION_MIN, Rows, Write};
 use super::common::micros;
 use super::schema::{Key, KeyPart, Table, Type, Value};
 use super::sql::{self, Dialect, Statement};
@@ -372,6 +372,28 @@ pub(crate) async fn apply<E: Exec>(e: &mut E, org: &str, batch: &Batch) -> Resul
             } => {
                 let values = key_values(present);
                 let rows: Vec<&[Value]> = values.iter().map(Vec::as_slice).collect();
+                if !batch.mass_deletion_allowed {
+                    let counts = sql::missing_counts(d, table, org, at, scope, &rows);
+                    let cells = e.fetch(counts, &[Type::Int, Type::Int]).await?;
+                    let count = |i: usize| match cells.first().and_then(|r| r.get(i)) {
+                        Some(Cell::Int(n)) => *n,
+                        _ => 0,
+                    };
+                    let (live, missing) = (count(0), count(1));
+                    if missing >= MASS_DELETION_MIN && missing * 2 > live {
+                        tracing::error!(
+                            table = table.name,
+                            scope = ?scope,
+                            live,
+                            missing,
+                            "a complete listing lacks more than half of the stored rows: \
+                             not marking them deleted (a token that lost its permissions?); \
+                             if ADO really deleted them, run once with \
+                             sync.allow_mass_deletion = true"
+                        );
+                        continue;
+                    }
+                }
                 for st in sql::missing(d, table, org, at, scope, &rows, *action) {
                     written += e.execute(st).await?;
                 }

@@ -141,7 +141,17 @@ pub struct Batch {
     pub observed_at: DateTime<Utc>,
     writes: Vec<Write>,
     pub cursor: Option<CursorUpdate>,
+    /// Whether a complete listing may mark or remove more than half of its scope's live rows
+    /// (see [`MASS_DELETION_MIN`]); off unless `sync.allow_mass_deletion`.
+    pub mass_deletion_allowed: bool,
 }
+
+/// A complete listing that lacks at least this many live rows of its scope, and more than
+/// half of them, is refused (logged as an error, nothing marked): that is what a token that
+/// lost its permissions looks like, not what deletions in ADO usually do. Smaller changes are
+/// applied, and a mark is lifted when a row reappears, so the harm of a wrong small one is
+/// bounded.
+pub const MASS_DELETION_MIN: i64 = 3;
 
 impl Batch {
     pub fn new(observed_at: DateTime<Utc>) -> Self {
@@ -149,7 +159,15 @@ impl Batch {
             observed_at,
             writes: Vec::new(),
             cursor: None,
+            mass_deletion_allowed: false,
         }
+    }
+
+    /// Lets this batch's complete listings mark or remove most of their scope
+    /// (`sync.allow_mass_deletion`, for a real mass deletion the guard refused).
+    pub fn allow_mass_deletion(&mut self, allowed: bool) -> &mut Self {
+        self.mass_deletion_allowed = allowed;
+        self
     }
 
     /// The writes, in order.
@@ -241,14 +259,15 @@ impl Batch {
         self
     }
 
-    /// Runs `template` over `rows` (nothing when empty).
+    /// Runs `template` over `rows` (nothing when empty, unless no statement reads `{rows}`).
     pub fn template<R: Record + fmt::Debug>(
         &mut self,
         template: &'static Template,
         rows: Vec<R>,
     ) -> &mut Self {
         debug_assert!(std::ptr::eq(template.rows, R::TABLE));
-        if !rows.is_empty() {
+        let reads_rows = template.statements.iter().any(|s| s.contains("{rows}"));
+        if !rows.is_empty() || !reads_rows {
             self.writes.push(Write::Template {
                 template,
                 rows: Box::new(rows),

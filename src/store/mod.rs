@@ -37,7 +37,9 @@ pub use schema::boards::{
     AreaRow, IterationRow, NodeRow, WorkItemFieldRow, WorkItemLinkRow, WorkItemRevisionRow,
     WorkItemRow, WorkItemTypeRow, WorkItemTypeStateRow,
 };
-pub use schema::core::{GraphUserRow, ProjectRow, TeamMemberRow, TeamRow, UserProfile, UserRow};
+pub use schema::core::{
+    GraphUserRow, ProjectRow, ProjectVisibilityRow, TeamMemberRow, TeamRow, UserProfile, UserRow,
+};
 pub use schema::repos::{PullRequestRow, RepositoryRow, ReviewerRow};
 pub use schema::{Key, KeyPart, Record};
 pub use sqlite::{SqliteStore, SqliteWriter};

@@ -52,6 +52,66 @@ impl Record for ProjectRow {
     }
 }
 
+/// A connector's tokens can see a project (`project_visibility`): each connector lists
+/// projects with its own tokens, and a project one of them cannot see is not deleted while
+/// another still lists it (issue 9, item 4). A complete listing marks this connector's rows
+/// of the projects it lacks deleted ([`Batch::mark_missing`] scoped by `connector`); a
+/// project is deleted when no connector sees it any more ([`PROJECTS_NOBODY_SEES`]).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ProjectVisibilityRow {
+    pub project_id: String,
+    pub connector: String,
+}
+
+pub static PROJECT_VISIBILITY: Table = Table {
+    name: "project_visibility",
+    key: &[Col::text("project_id"), Col::text("connector")],
+    columns: &[],
+    observed: true,
+    guard: Guard::Observed,
+    revive: true,
+    newest_by: None,
+};
+
+impl Record for ProjectVisibilityRow {
+    const TABLE: &'static Table = &PROJECT_VISIBILITY;
+    fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+        out.extend([(&self.project_id).into(), (&self.connector).into()]);
+    }
+}
+
+/// After a complete project listing: a project that no connector sees is deleted, and so is
+/// what lives in it — repositories (and with them their pull requests), teams, iterations,
+/// areas and work items (matched by project name, unless a live project has that name now).
+/// The cascade covers every deleted project, so a mark missed by an earlier version is
+/// caught up. Rows that reappear in a later listing lose their marks as usual.
+pub static PROJECTS_NOBODY_SEES: Template = Template {
+    name: "projects",
+    rows: &PROJECT_VISIBILITY,
+    statements: &[
+        "UPDATE projects SET deleted_at = {at} WHERE org = {org} AND deleted_at IS NULL \
+         AND synced_at <= {at} AND NOT EXISTS (SELECT 1 FROM project_visibility AS v \
+         WHERE v.org = projects.org AND v.project_id = projects.id AND v.deleted_at IS NULL)",
+        "UPDATE repositories SET deleted_at = {at} WHERE org = {org} AND deleted_at IS NULL \
+         AND project_id IN (SELECT id FROM projects WHERE org = {org} \
+         AND deleted_at IS NOT NULL)",
+        "UPDATE teams SET deleted_at = {at} WHERE org = {org} AND deleted_at IS NULL \
+         AND project_id IN (SELECT id FROM projects WHERE org = {org} \
+         AND deleted_at IS NOT NULL)",
+        "UPDATE iterations SET deleted_at = {at} WHERE org = {org} AND deleted_at IS NULL \
+         AND project_id IN (SELECT id FROM projects WHERE org = {org} \
+         AND deleted_at IS NOT NULL)",
+        "UPDATE areas SET deleted_at = {at} WHERE org = {org} AND deleted_at IS NULL \
+         AND project_id IN (SELECT id FROM projects WHERE org = {org} \
+         AND deleted_at IS NOT NULL)",
+        "UPDATE work_items SET deleted_at = {at} WHERE org = {org} AND deleted_at IS NULL \
+         AND project IN (SELECT p.name FROM projects AS p WHERE p.org = {org} \
+         AND p.deleted_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM projects AS q \
+         WHERE q.org = p.org AND q.name = p.name AND q.deleted_at IS NULL))",
+    ],
+    carries_rows: false,
+};
+
 /// A person or group known by identity id (IdentityRefs of PRs and work items, team members)
 /// → `users` keyed by that id. A Graph row of the same descriptor is merged into it (see
 /// [`GraphUserRow`]); a row without a descriptor keeps the stored one.
@@ -319,7 +379,13 @@ impl Record for TeamMemberRow {
     }
 }
 
-pub(super) static TABLES: &[&Table] = &[&PROJECTS, &USER_PROFILES, &TEAMS, &TEAM_MEMBERS];
+pub(super) static TABLES: &[&Table] = &[
+    &PROJECTS,
+    &PROJECT_VISIBILITY,
+    &USER_PROFILES,
+    &TEAMS,
+    &TEAM_MEMBERS,
+];
 
 #[cfg(test)]
 mod tests {
@@ -335,6 +401,10 @@ mod tests {
             visibility: Some("private".into()),
             last_update_time: Some(Utc::now()),
             raw: "{}".into(),
+        });
+        record_matches_table(&ProjectVisibilityRow {
+            project_id: "p".into(),
+            connector: "repos".into(),
         });
         record_matches_table(&UserRow {
             id: "u".into(),

@@ -513,6 +513,40 @@ fn push_scope<'a>(b: &mut Builder<'a>, org: &'a str, scope: &'a Scope, prefix: &
     }
 }
 
+/// `(live, missing)`: the live rows of `scope`, and those of them a complete listing
+/// `present` lacks (what [`missing`] would mark or remove), for the mass-deletion guard.
+pub fn missing_counts<'a>(
+    dialect: Dialect,
+    table: &'static Table,
+    org: &'a str,
+    at: DateTime<Utc>,
+    scope: &'a Scope,
+    present: &[&[Value<'a>]],
+) -> Statement<'a> {
+    let key: Vec<&'static Col> = table.key.iter().collect();
+    let live = |b: &mut Builder<'a>| {
+        if table.revive || table.columns.iter().any(|c| c.name == "deleted_at") {
+            b.push(" AND deleted_at IS NULL");
+        }
+    };
+    let mut b = Builder::new(dialect);
+    b.push("SELECT (SELECT COUNT(*) FROM ").push(table.name);
+    push_scope(&mut b, org, scope, "");
+    live(&mut b);
+    b.push("), (SELECT COUNT(*) FROM ").push(table.name);
+    push_scope(&mut b, org, scope, "");
+    if table.observed {
+        b.push(" AND synced_at <= ");
+        b.bind_time(at);
+    }
+    if !present.is_empty() {
+        push_key_filter(&mut b, &key, "", present, true);
+    }
+    live(&mut b);
+    b.push(")");
+    b.finish(table.name, "count missing")
+}
+
 /// The statements that mark or remove the rows of `scope` missing from `present`; for a
 /// removal, the cascaded children first.
 pub fn missing<'a>(

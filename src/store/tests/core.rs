@@ -9,6 +9,129 @@ contract_tests! {
     complete_listings_mark_what_they_lack => case_listing_marks_missing,
     teams_refresh_and_member_sets => case_teams_refresh,
     graph_users_merge_with_identities => case_users_merge,
+    projects_go_only_when_no_connector_sees_them => case_project_visibility,
+    most_of_a_scope_missing_is_refused_unless_allowed => case_mass_deletion_guard,
+}
+
+/// Each connector lists projects with its own tokens (issue 9, item 4): a project one of
+/// them cannot see stays live while another lists it, instead of flipping between deleted
+/// and live run after run; when none sees it, it goes with its repositories, teams,
+/// iterations and work items.
+async fn case_project_visibility(s: &AnyStore) {
+    let t = |m: i64| at("2024-06-01T10:00:00Z") + Duration::minutes(m);
+    let listing = |observed, connector: &str, ids: &[&str]| {
+        let mut b = Batch::new(observed);
+        let rows = ids.iter().map(|p| project(p, None)).collect();
+        crate::connectors::projects::write_listing(&mut b, connector, rows, true);
+        b
+    };
+    let live_projects = || async {
+        stored::<ProjectRow>(s)
+            .await
+            .into_iter()
+            .filter(|(_, d)| d.is_none())
+            .map(|(p, _)| p.id)
+            .collect::<Vec<_>>()
+    };
+    let all = ["p1", "p2", "p3", "p4"];
+    s.apply(ORG, &listing(t(0), "repos", &all))
+        .await
+        .expect("repos");
+    s.apply(ORG, &listing(t(1), "boards", &all))
+        .await
+        .expect("boards");
+    let mut children = Batch::new(t(2));
+    children
+        .upsert(vec![repository("r1", "p1"), repository("r4", "p4")])
+        .upsert(vec![team("t4", "p4")])
+        .upsert(vec![WorkItemRow {
+            project: Some("Project p4".to_string()),
+            ..work_item(40, 1)
+        }]);
+    s.apply(ORG, &children).await.expect("children");
+
+    // The repos token no longer sees p4; the boards token does. Run after run, p4 stays.
+    for round in 0..2 {
+        let m = 3 + 2 * round;
+        s.apply(ORG, &listing(t(m), "repos", &all[..3]))
+            .await
+            .expect("repos");
+        assert_eq!(live_projects().await, all, "after repos, round {round}");
+        s.apply(ORG, &listing(t(m + 1), "boards", &all))
+            .await
+            .expect("boards");
+        assert_eq!(live_projects().await, all, "after boards, round {round}");
+    }
+
+    // Neither sees it: p4 is deleted, and what lived in it with it.
+    s.apply(ORG, &listing(t(10), "boards", &all[..3]))
+        .await
+        .expect("boards");
+    assert_eq!(live_projects().await, all[..3]);
+    let repos: Vec<(String, bool)> = stored::<RepositoryRow>(s)
+        .await
+        .into_iter()
+        .map(|(r, d)| (r.id, d.is_some()))
+        .collect();
+    assert_eq!(repos, [("r1".to_string(), false), ("r4".to_string(), true)]);
+    assert!(stored::<TeamRow>(s).await[0].1.is_some(), "the team of p4");
+    assert!(work_item_of(s, 40).await.1.is_some(), "the work item of p4");
+
+    // Seen again (a restored project): live again.
+    s.apply(ORG, &listing(t(11), "repos", &all))
+        .await
+        .expect("repos");
+    assert_eq!(live_projects().await, all);
+}
+
+/// A complete listing that lacks most of what is stored is what a token that lost its
+/// permissions returns: refused, unless `sync.allow_mass_deletion` allows it.
+async fn case_mass_deletion_guard(s: &AnyStore) {
+    let t = |m: i64| at("2024-06-01T10:00:00Z") + Duration::minutes(m);
+    let listing = |observed, ids: &[&str], allow: bool| {
+        let mut b = Batch::new(observed);
+        b.allow_mass_deletion(allow);
+        let rows: Vec<RepositoryRow> = ids.iter().map(|r| repository(r, "p1")).collect();
+        let present = rows.iter().map(Record::key).collect();
+        b.upsert(rows)
+            .mark_missing::<RepositoryRow>(project_scope("p1"), present);
+        b
+    };
+    let live = || async {
+        stored::<RepositoryRow>(s)
+            .await
+            .into_iter()
+            .filter(|(_, d)| d.is_none())
+            .count()
+    };
+    let five = ["r1", "r2", "r3", "r4", "r5"];
+    s.apply(ORG, &listing(t(0), &five, false))
+        .await
+        .expect("first");
+    // Two of five gone: applied.
+    s.apply(ORG, &listing(t(1), &five[..3], false))
+        .await
+        .expect("two");
+    assert_eq!(live().await, 3);
+    s.apply(ORG, &listing(t(2), &five, false))
+        .await
+        .expect("back");
+    assert_eq!(live().await, 5);
+    // Four of five gone: refused, nothing marked.
+    s.apply(ORG, &listing(t(3), &five[..1], false))
+        .await
+        .expect("refused");
+    assert_eq!(live().await, 5);
+    // An empty listing: refused too.
+    s.apply(ORG, &listing(t(4), &[], false))
+        .await
+        .expect("refused");
+    assert_eq!(live().await, 5);
+    // Allowed: applied.
+    s.apply(ORG, &listing(t(5), &five[..1], true))
+        .await
+        .expect("allowed");
+    assert_eq!(live().await, 1);
 }
 
 async fn case_project_last_update_time(s: &AnyStore) {
