@@ -155,6 +155,7 @@ pub async fn run(
             projects: settings.organization.projects.clone(),
             concurrency: cs.concurrency,
             allow_mass_deletion: settings.sync.allow_mass_deletion,
+            reconcile_every: settings.sync.reconcile_every,
         };
         prepared.push((name.clone(), connector, client, ctx));
     }

@@ -328,6 +328,22 @@ impl Sim {
         })
     }
 
+    /// Destroys work item `id` from the recycle bin (false when it is not there).
+    pub fn destroy_work_item(&self, id: u32) -> bool {
+        crate::boards::mutate::destroy(&mut write(&self.inner.state), id)
+    }
+
+    /// Moves live work item `id` to the recycle bin (false when it is not live).
+    pub fn delete_work_item(&self, id: u32) -> bool {
+        crate::boards::mutate::delete(&mut write(&self.inner.state), id)
+    }
+
+    /// Restores work item `id` with the deletion's `ChangedDate`; only right after
+    /// [`Sim::delete_work_item`] with no change since (false otherwise).
+    pub fn restore_work_item_at_deletion_time(&self, id: u32) -> bool {
+        crate::boards::mutate::restore_at_deletion_time(&mut write(&self.inner.state), id)
+    }
+
     /// Moves the simulated service's clock (see [`SimConfig::clock_offset`]).
     pub fn set_clock_offset(&self, offset: chrono::Duration) {
         let ticks = offset.num_microseconds().unwrap_or(0) * 10;

@@ -87,6 +87,9 @@ struct TruthItem<'a> {
     #[serde(flatten)]
     item: bj::WorkItemJson<'a>,
     is_deleted: bool,
+    /// Destroyed from the recycle bin (only present when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    is_destroyed: bool,
 }
 
 #[derive(Serialize)]
@@ -150,6 +153,7 @@ impl Serialize for Truth<'_> {
                             let row = TruthItem {
                                 item: bj::work_item(ctx, it, it.rev(), Default::default()),
                                 is_deleted: it.deleted,
+                                is_destroyed: it.destroyed,
                             };
                             if !emit(&row) {
                                 return;

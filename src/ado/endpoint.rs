@@ -26,6 +26,10 @@ pub enum Endpoint {
     Fields,
     /// `GET {org}/{project}/_apis/wit/reporting/workitemrevisions`
     ReportingRevisions { project: String },
+    /// `GET {org}/{project}/_apis/wit/recyclebin`
+    RecycleBin { project: String },
+    /// `GET {org}/{project}/_apis/wit/workitems?ids=…`
+    WorkItems { project: String },
     /// `GET {org}/{project}/_apis/wit/reporting/workitemlinks`
     ReportingLinks { project: String },
 }
@@ -60,6 +64,8 @@ impl Endpoint {
                 vec![project, "_apis", "wit", "workitemtypecategories"]
             }
             Endpoint::Fields => vec!["_apis", "wit", "fields"],
+            Endpoint::RecycleBin { project } => vec![project, "_apis", "wit", "recyclebin"],
+            Endpoint::WorkItems { project } => vec![project, "_apis", "wit", "workitems"],
             Endpoint::ReportingRevisions { project } => {
                 vec![project, "_apis", "wit", "reporting", "workitemrevisions"]
             }
@@ -98,6 +104,8 @@ impl Endpoint {
             Endpoint::Fields => "fields",
             Endpoint::ReportingRevisions { .. } => "reporting_work_item_revisions",
             Endpoint::ReportingLinks { .. } => "reporting_work_item_links",
+            Endpoint::RecycleBin { .. } => "recycle_bin",
+            Endpoint::WorkItems { .. } => "work_items",
         }
     }
 }

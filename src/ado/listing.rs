@@ -10,8 +10,8 @@ use super::models::core::{Team, TeamMember, TeamProject};
 use super::models::git::{GitPullRequest, GitRepository};
 use super::models::graph::GraphUser;
 use super::models::wit::{
-    ClassificationNode, ReportingWorkItemLink, WorkItemField, WorkItemRevision, WorkItemType,
-    WorkItemTypeCategory,
+    ClassificationNode, ReportingWorkItemLink, WorkItem, WorkItemDeleteReference, WorkItemField,
+    WorkItemRevision, WorkItemType, WorkItemTypeCategory,
 };
 use super::models::{ListedItem, WithRaw};
 
@@ -377,5 +377,55 @@ mod tests {
                 ("searchCriteria.minTime", "2026-01-02T03:04:05Z".to_string()),
             ]
         );
+    }
+}
+
+/// `GET {project}/_apis/wit/recyclebin`: the project's deleted work items, ids only.
+#[derive(Debug, Clone)]
+pub struct RecycleBin {
+    pub project: String,
+}
+
+impl Listing for RecycleBin {
+    type Item = WorkItemDeleteReference;
+    type Key = i64;
+    const PAGING: Paging = Paging::Single;
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::RecycleBin {
+            project: self.project.clone(),
+        }
+    }
+    fn key(item: &Self::Item) -> i64 {
+        item.id
+    }
+}
+
+/// Most ids per work item request (VS403474, API_FACTS §1.5).
+pub const MAX_WORK_ITEM_IDS: usize = 200;
+
+/// `GET {project}/_apis/wit/workitems?ids=…&errorPolicy=omit`: up to
+/// [`MAX_WORK_ITEM_IDS`] work items by id, `null` for each id ADO cannot return (deleted to
+/// the recycle bin, or destroyed).
+#[derive(Debug, Clone)]
+pub struct WorkItemsByIds {
+    pub project: String,
+    pub ids: Vec<i64>,
+}
+
+impl Listing for WorkItemsByIds {
+    type Item = Option<WithRaw<WorkItem>>;
+    type Key = Option<i64>;
+    const PAGING: Paging = Paging::Single;
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::WorkItems {
+            project: self.project.clone(),
+        }
+    }
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let ids: Vec<String> = self.ids.iter().map(i64::to_string).collect();
+        vec![("ids", ids.join(",")), ("errorPolicy", "omit".into())]
+    }
+    fn key(item: &Self::Item) -> Option<i64> {
+        item.as_ref().map(|w| w.value.id)
     }
 }

@@ -96,7 +96,8 @@ pub struct SyncSettings {
     /// Incremental look-back that absorbs clock skew and late writes.
     #[serde(default = "default_overlap", deserialize_with = "de_duration")]
     pub overlap: Duration,
-    /// Full id-set comparison period (used by `run`).
+    /// How often a sync reconciles deletions with a second signal (the recycle bin); every
+    /// backfill does.
     #[serde(default = "default_reconcile", deserialize_with = "de_duration")]
     pub reconcile_every: Duration,
     /// Apply a complete listing that lacks more than half of what is stored (normally

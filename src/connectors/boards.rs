@@ -29,15 +29,17 @@ use super::{
     Connector, Error, Mode, Need, Summary, SyncContext, commit, cursor_update, load_cursor,
 };
 use crate::ado::listing::{
-    ClassificationNodes, Fields, GraphUsers, Listing, ReportingLinks, ReportingRevisions,
-    TeamMembers, Teams, WorkItemTypeCategories, WorkItemTypes,
+    ClassificationNodes, Fields, GraphUsers, Listing, MAX_WORK_ITEM_IDS, RecycleBin,
+    ReportingLinks, ReportingRevisions, TeamMembers, Teams, WorkItemTypeCategories, WorkItemTypes,
+    WorkItemsByIds,
 };
 use crate::ado::models::core::TeamProject;
 use crate::ado::{self, Client, Resume};
 use crate::store::schema::boards::WORK_ITEM_TYPE_STATES;
 use crate::store::schema::core::{GRAPH_USERS, write_users};
 use crate::store::{
-    AreaRow, Batch, IterationRow, Record, TeamRow, WorkItemFieldRow, WorkItemTypeRow,
+    AreaRow, Batch, IterationRow, Record, Store, TeamRow, WorkItemFieldRow, WorkItemRow,
+    WorkItemTypeRow,
 };
 
 /// A removed work item type takes its states with it.
@@ -110,6 +112,16 @@ impl Connector for Boards {
             },
             Need {
                 endpoint: "reporting_work_item_links",
+                scopes: WORK,
+                optional: false,
+            },
+            Need {
+                endpoint: "recycle_bin",
+                scopes: WORK,
+                optional: false,
+            },
+            Need {
+                endpoint: "work_items",
                 scopes: WORK,
                 optional: false,
             },
@@ -220,7 +232,91 @@ async fn sync_project(
     sync_teams(client, ctx, project, &mut summary).await?;
     sync_revisions(client, ctx, project, &mut summary).await?;
     sync_links(client, ctx, project, &mut summary).await?;
+    reconcile_recycle_bin(client, ctx, project, &mut summary).await?;
     Ok(summary)
+}
+
+fn recycle_bin_scope(project_id: &str) -> String {
+    format!("recycle_bin:{project_id}")
+}
+
+/// When a project's deletions were last reconciled with its recycle bin.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct ReconcileCursor {
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The second deletion signal (issue 9, item 3): the stream says an item was deleted or
+/// restored by a revision with `System.IsDeleted`; the recycle bin says what is deleted now.
+/// Items in the bin are marked deleted; items marked deleted that left it are read by id —
+/// back means restored (cleared even when the restore carried no later `ChangedDate`, which
+/// the stream alone cannot tell from a stale revision), `null` means destroyed for good.
+/// Runs every `sync.reconcile_every`, and in every backfill.
+async fn reconcile_recycle_bin(
+    client: &Client,
+    ctx: &SyncContext,
+    project: &TeamProject,
+    summary: &mut Summary,
+) -> Result<(), Error> {
+    let scope = recycle_bin_scope(&project.id);
+    let last: Option<ReconcileCursor> = load_cursor(ctx, NAME, &scope).await?;
+    let every = chrono::Duration::from_std(ctx.reconcile_every).unwrap_or(chrono::Duration::MAX);
+    if ctx.mode == Mode::Sync && last.is_some_and(|c| client.now() - c.at < every) {
+        return Ok(());
+    }
+    let (bin, observed_at) = client
+        .list_all(RecycleBin {
+            project: project.id.clone(),
+        })
+        .await?;
+    let in_bin: HashSet<i64> = bin.iter().map(|d| d.id).collect();
+    let left: Vec<i64> = ctx
+        .store
+        .deleted_work_items(&ctx.org, &project.name)
+        .await?
+        .into_iter()
+        .filter(|id| !in_bin.contains(id))
+        .collect();
+    let (mut back, mut restored, mut destroyed) = (Vec::new(), Vec::new(), Vec::new());
+    for ids in left.chunks(MAX_WORK_ITEM_IDS) {
+        let (items, _) = client
+            .list_all(WorkItemsByIds {
+                project: project.id.clone(),
+                ids: ids.to_vec(),
+            })
+            .await?;
+        let found: HashSet<i64> = items.iter().flatten().map(|w| w.value.id).collect();
+        back.extend(items.iter().flatten().map(wit::work_item_row));
+        for &id in ids {
+            if found.contains(&id) {
+                restored.push(vec![id.into()]);
+            } else {
+                destroyed.push(vec![id.into()]);
+            }
+        }
+    }
+    tracing::info!(
+        connector = NAME,
+        project = %project.name,
+        in_recycle_bin = in_bin.len(),
+        restored = restored.len(),
+        destroyed = destroyed.len(),
+        "recycle bin reconciled"
+    );
+    summary.add("work_items", back.len() as u64);
+    let mut batch = Batch::new(observed_at);
+    batch
+        .mark_deleted::<WorkItemRow>(in_bin.into_iter().map(|id| vec![id.into()]).collect())
+        .upsert(back)
+        .restore::<WorkItemRow>(restored)
+        .mark_destroyed::<WorkItemRow>(destroyed)
+        .with_cursor(cursor_update(
+            NAME,
+            &scope,
+            &ReconcileCursor { at: observed_at },
+        )?);
+    commit(client, ctx, &batch, summary).await?;
+    Ok(())
 }
 
 /// Iterations, areas, and work item types with their states and categories: one complete

@@ -54,6 +54,9 @@ pub struct SyncContext {
     pub concurrency: usize,
     /// `sync.allow_mass_deletion`: complete listings may mark most of their scope deleted.
     pub allow_mass_deletion: bool,
+    /// `sync.reconcile_every`: how often a sync compares deletions with a second signal (the
+    /// recycle bin); a backfill always does.
+    pub reconcile_every: Duration,
 }
 
 impl SyncContext {

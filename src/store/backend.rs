@@ -152,6 +152,31 @@ pub(crate) async fn abandon_running<B: Backend>(
     .await
 }
 
+pub(crate) async fn deleted_work_items<B: Backend>(
+    b: &B,
+    org: &str,
+    project: &str,
+) -> Result<Vec<i64>> {
+    let mut c = b.reader().await?;
+    let d = c.dialect();
+    let rows = c
+        .fetch(
+            sql::query(
+                d,
+                "work_items",
+                "SELECT id FROM work_items WHERE org = {} AND project = {} \
+                 AND deleted_at IS NOT NULL AND destroyed_at IS NULL ORDER BY id",
+                vec![text(org), text(project)],
+            ),
+            &[Type::Int],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.first().and_then(Cell::as_int))
+        .collect())
+}
+
 pub(crate) async fn reopen_run<B: Backend>(b: &B, run_id: i64) -> Result<()> {
     let mut c = b.writer().await?;
     let d = c.dialect();
@@ -315,6 +340,13 @@ macro_rules! store_via_backend {
             }
             async fn reopen_run(&self, run_id: i64) -> $crate::store::Result<()> {
                 $crate::store::backend::reopen_run(self, run_id).await
+            }
+            async fn deleted_work_items(
+                &self,
+                org: &str,
+                project: &str,
+            ) -> $crate::store::Result<Vec<i64>> {
+                $crate::store::backend::deleted_work_items(self, org, project).await
             }
             async fn last_run(
                 &self,

@@ -65,6 +65,9 @@ pub enum Mark {
     Deleted,
     /// Clears `deleted_at` marks set no later than the batch.
     Restored,
+    /// Gone for good (a work item destroyed from the recycle bin): stamps `destroyed_at`,
+    /// and `deleted_at` when not set yet. Only for tables with a `destroyed_at` column.
+    Destroyed,
 }
 
 /// Custom statements over a set of rows, for the few writes no generic shape covers (merging
@@ -232,6 +235,18 @@ impl Batch {
             present,
             action: Missing::Remove { cascade },
         });
+        self
+    }
+
+    /// Marks the rows of `R`'s table with these keys destroyed ([`Mark::Destroyed`]).
+    pub fn mark_destroyed<R: Record>(&mut self, keys: Vec<Key>) -> &mut Self {
+        if !keys.is_empty() {
+            self.writes.push(Write::Mark {
+                table: R::TABLE,
+                keys,
+                action: Mark::Destroyed,
+            });
+        }
         self
     }
 

@@ -107,6 +107,14 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// Marks a resumed run `running` again (an unfinished backfill picked up by a new process).
     fn reopen_run(&self, run_id: i64) -> impl Future<Output = Result<()>> + Send;
 
+    /// The ids of `project`'s (by name) work items marked deleted and not destroyed, in
+    /// order: what the recycle bin reconciliation checks against ADO.
+    fn deleted_work_items(
+        &self,
+        org: &str,
+        project: &str,
+    ) -> impl Future<Output = Result<Vec<i64>>> + Send;
+
     /// Records how a run ended, with counts.
     fn finish_run(
         &self,
@@ -215,6 +223,9 @@ impl Store for AnyStore {
     }
     async fn reopen_run(&self, run_id: i64) -> Result<()> {
         delegate!(self, s => s.reopen_run(run_id))
+    }
+    async fn deleted_work_items(&self, org: &str, project: &str) -> Result<Vec<i64>> {
+        delegate!(self, s => s.deleted_work_items(org, project))
     }
     async fn last_run(&self, org: &str, connector: &str, mode: &str) -> Result<Option<RunRecord>> {
         delegate!(self, s => s.last_run(org, connector, mode))

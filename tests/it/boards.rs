@@ -239,3 +239,52 @@ async fn a_database_without_long_text_gets_it_on_the_next_sync() {
         sim.shutdown().await;
     }
 }
+
+/// The recycle bin as the second deletion signal (issue 9, item 3): an item destroyed from
+/// the bin is marked destroyed, and an item restored with its deletion's `ChangedDate` — a
+/// restore the stream cannot tell from a stale revision — is live again after the next
+/// sync's reconciliation. Normal deletions and restores go on around them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recycle_bin_reconciles_destroyed_and_quietly_restored_items() {
+    for db in TestDb::all().await {
+        let sim = support::start_sim(SimConfig {
+            seed: 35,
+            projects: 2,
+            repos_per_project: 1,
+            prs_per_repo: 1,
+            work_items_per_project: 200,
+            ..SimConfig::default()
+        })
+        .await;
+        let mut settings = boards_settings(&sim.base_url(), db.url());
+        // Every sync reconciles (the default is once a day).
+        settings.sync.reconcile_every = std::time::Duration::ZERO;
+        let store = db.store().await;
+        support::run_ok(&settings, &store, Mode::Backfill).await;
+        let label = db.label();
+
+        let truth = sim.sim.truth_kinds(&["work_items"]);
+        let items = truth["work_items"].as_array().expect("work items");
+        let id_where = |deleted: bool| {
+            items
+                .iter()
+                .find(|w| w["isDeleted"] == deleted)
+                .and_then(|w| w["id"].as_u64())
+                .expect("an item") as u32
+        };
+        let (binned, live) = (id_where(true), id_where(false));
+        assert!(sim.sim.destroy_work_item(binned));
+        assert!(sim.sim.delete_work_item(live));
+        support::run_ok(&settings, &store, Mode::Sync).await;
+        // Restored with the deletion's ChangedDate: the stream alone cannot tell it from a
+        // stale revision.
+        assert!(sim.sim.restore_work_item_at_deletion_time(live));
+        sim.sim.mutate_split(9, 0, 60);
+
+        support::run_ok(&settings, &store, Mode::Sync).await;
+        truth::compare_boards(&store, ORG, &sim.sim.truth_kinds(KINDS))
+            .await
+            .assert_empty(&format!("{label}: boards after the reconciling sync"));
+        sim.shutdown().await;
+    }
+}

@@ -831,6 +831,7 @@ fn generate_items(b: &mut Boards, rng: &mut Rng, org: &Org, per_project: usize, 
             kind,
             state: State::New,
             deleted: false,
+            destroyed: false,
             revs: Vec::with_capacity(times.len()),
             changes: Vec::new(),
         };

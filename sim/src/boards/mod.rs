@@ -72,6 +72,9 @@ pub(crate) struct WorkItem {
     pub state: State,
     /// In the recycle bin now.
     pub deleted: bool,
+    /// Destroyed from the recycle bin: no endpoint serves it any more except the reporting
+    /// stream's old revisions (the simulator keeps them; the truth marks it `isDestroyed`).
+    pub destroyed: bool,
     /// `revs[r - 1]` is revision `r`.
     pub revs: Vec<RevMeta>,
     pub changes: Vec<Change>,
@@ -412,6 +415,7 @@ impl Boards {
             kind,
             state: State::New,
             deleted: false,
+            destroyed: false,
             revs: Vec::new(),
             changes: Vec::new(),
         });

@@ -449,6 +449,64 @@ fn change_link(b: &mut Boards, rng: &mut Rng, users: usize, clock: i64, c: &mut 
     true
 }
 
+/// Destroys a work item that is in the recycle bin (ADO: `DELETE recyclebin/{id}`): it
+/// leaves the bin and no endpoint returns it any more. False when it is not in the bin.
+pub(crate) fn destroy(org: &mut Org, id: u32) -> bool {
+    let Some(item) = org.boards.items.get_mut((id as usize).wrapping_sub(1)) else {
+        return false;
+    };
+    if !item.deleted || item.destroyed {
+        return false;
+    }
+    item.destroyed = true;
+    org.change_id += 1;
+    true
+}
+
+/// Moves a live work item to the recycle bin now. False when it is not live.
+pub(crate) fn delete(org: &mut Org, id: u32) -> bool {
+    let clock = org.clock_offset;
+    let b = &mut org.boards;
+    match b.items.get((id as usize).wrapping_sub(1)) {
+        Some(item) if !item.deleted => {}
+        _ => return false,
+    }
+    let t = now(b, clock);
+    let change = [Change {
+        field: f::IS_DELETED,
+        val: Val::Bool(true),
+    }];
+    b.add_revision(id, t, 0, &change, false);
+    org.change_id += 1;
+    true
+}
+
+/// Restores a work item from the recycle bin with a revision that keeps the deletion's
+/// `ChangedDate` — what a restore looks like when ADO does not move the date — so the
+/// stream shows a restore that is not later than the deletion. Only right after the
+/// deletion (no revision since, anywhere in the org), which keeps the stream in date order;
+/// false otherwise.
+pub(crate) fn restore_at_deletion_time(org: &mut Org, id: u32) -> bool {
+    let b = &mut org.boards;
+    let Some(item) = b.items.get((id as usize).wrapping_sub(1)) else {
+        return false;
+    };
+    let Some(last) = item.revs.last() else {
+        return false;
+    };
+    if !item.deleted || item.destroyed || !last.deleted || last.changed != b.last_change {
+        return false;
+    }
+    let (t, by) = (last.changed, last.by);
+    let change = [Change {
+        field: f::IS_DELETED,
+        val: Val::Clear,
+    }];
+    b.add_revision(id, t, by, &change, false);
+    org.change_id += 1;
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

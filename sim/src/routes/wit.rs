@@ -809,7 +809,7 @@ pub(super) fn recycle_bin(sim: &Sim, project: &str, id: Option<&str>) -> Reply {
             let value: Vec<DeletedRef> = b
                 .items
                 .iter()
-                .filter(|i| i.deleted && i.project == p)
+                .filter(|i| i.deleted && !i.destroyed && i.project == p)
                 .map(|i| DeletedRef {
                     id: i.id,
                     url: format!("{base}/_apis/wit/recycleBin/{}", i.id),
@@ -823,7 +823,7 @@ pub(super) fn recycle_bin(sim: &Sim, project: &str, id: Option<&str>) -> Reply {
                 .parse::<u32>()
                 .ok()
                 .and_then(|id| b.item(id))
-                .filter(|i| i.deleted && i.project == p);
+                .filter(|i| i.deleted && !i.destroyed && i.project == p);
             match found {
                 Some(item) => {
                     let ctx = Ctx {

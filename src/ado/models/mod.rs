@@ -62,7 +62,23 @@ macro_rules! listed_without_raw {
         }
     )*};
 }
-listed_without_raw!(core::TeamMember, wit::WorkItemTypeCategory);
+listed_without_raw!(
+    core::TeamMember,
+    wit::WorkItemTypeCategory,
+    wit::WorkItemDeleteReference
+);
+
+/// An item a listing by id may answer `null` for (`errorPolicy=omit`: an id it cannot
+/// return, deleted or destroyed).
+impl<T: ListedItem> ListedItem for Option<T> {
+    fn from_raw(raw: Box<RawValue>) -> Result<Self, (serde_json::Error, Box<RawValue>)> {
+        if raw.get().trim() == "null" {
+            Ok(None)
+        } else {
+            T::from_raw(raw).map(Some)
+        }
+    }
+}
 
 /// The identifying field of an item whose JSON could not be read, for the log line.
 pub fn item_id_hint(raw: &RawValue) -> String {

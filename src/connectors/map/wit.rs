@@ -161,6 +161,7 @@ fn row_from_fields(
         last_comment_date: None,
         is_deleted: flag(fields, field::IS_DELETED),
         raw: raw.to_string(),
+        destroyed_at: None,
     }
 }
 

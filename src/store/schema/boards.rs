@@ -330,6 +330,9 @@ pub struct WorkItemRow {
     #[sqlx(skip)]
     pub is_deleted: bool,
     pub raw: String,
+    /// Destroyed for good (gone from the recycle bin, unreadable): set by the recycle bin
+    /// reconciliation ([`crate::store::Mark::Destroyed`]), never by an upsert.
+    pub destroyed_at: Option<DateTime<Utc>>,
 }
 
 pub static WORK_ITEMS: Table = Table {
@@ -363,6 +366,7 @@ pub static WORK_ITEMS: Table = Table {
         Col::int("comment_count"),
         Col::time("last_comment_date").coalesce(),
         Col::json("raw"),
+        Col::time("destroyed_at").keep(),
         // `excluded.deleted_at` is the deletion the row itself reports. A row that is not
         // deleted lifts a stored mark only when it changed after it (an item in the recycle
         // bin cannot change, so a later change means it was restored); a revision that
@@ -421,6 +425,7 @@ impl Record for WorkItemRow {
             self.comment_count.into(),
             self.last_comment_date.into(),
             json(&self.raw),
+            self.destroyed_at.into(),
             deleted_at,
         ]);
     }

@@ -86,6 +86,11 @@ impl Col {
         self.update = Update::Coalesce;
         self
     }
+    /// Written on insert only; later upserts leave it (set by other writes).
+    pub const fn keep(mut self) -> Self {
+        self.update = Update::Keep;
+        self
+    }
     /// Updated with a custom expression.
     pub const fn expr(mut self, sql: &'static str) -> Self {
         self.update = Update::Expr(sql);

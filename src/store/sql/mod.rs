@@ -636,6 +636,15 @@ pub fn mark<'a>(
             b.push(" AND deleted_at <= ");
             b.bind_time(at);
         }
+        Mark::Destroyed => {
+            b.push(" SET destroyed_at = ");
+            b.bind_time(at);
+            b.push(", deleted_at = COALESCE(deleted_at, ");
+            b.bind_time(at);
+            b.push(") WHERE org = ");
+            b.bind_text(org);
+            b.push(" AND destroyed_at IS NULL");
+        }
     }
     push_key_filter(&mut b, &key, "", keys, false);
     b.finish(
@@ -643,6 +652,7 @@ pub fn mark<'a>(
         match action {
             Mark::Deleted => "mark deleted",
             Mark::Restored => "restore",
+            Mark::Destroyed => "mark destroyed",
         },
     )
 }

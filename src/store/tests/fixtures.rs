@@ -45,6 +45,7 @@ pub(super) fn work_item(id: i64, rev: i64) -> WorkItemRow {
         last_comment_date: None,
         is_deleted: false,
         raw: raw("workItem", &format!("{id}.{rev}"), 800),
+        destroyed_at: None,
     }
 }
 
@@ -79,6 +80,7 @@ pub(super) fn bare_work_item(id: i64, rev: i64) -> WorkItemRow {
         last_comment_date: None,
         is_deleted: false,
         raw: "{}".to_string(),
+        destroyed_at: None,
     }
 }
 

@@ -503,6 +503,11 @@ async fn compare_work_items(diff: &mut Diff, store: &AnyStore, org: &str, truth:
                         Box::new(|v| flag(v, "/isDeleted")),
                     ),
                     (
+                        "destroyed",
+                        Box::new(|r: &W| json!(r.0.destroyed_at.is_some())),
+                        Box::new(|v| flag(v, "/isDestroyed")),
+                    ),
+                    (
                         "type",
                         Box::new(|r: &W| opt(&r.0.work_item_type)),
                         f("/System.WorkItemType"),
