@@ -8,3 +8,4 @@ mod boards;
 mod cli;
 mod crash;
 mod faults;
+mod shifting;
