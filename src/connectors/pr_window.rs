@@ -19,7 +19,9 @@
 //! millisecond later, still listed it). PRs at the boundary instant are therefore always
 //! listed again, and the ones already committed are recognised by id ([`Boundary::seen`]).
 //! Listing order: ADO sorts the list by `pullRequestId` descending, and ids are handed out at
-//! creation, so a page's oldest creation date bounds everything not yet listed.
+//! creation, so a page's oldest creation date bounds everything not yet listed. A server
+//! that lists PRs newer than the bound has no time filter (older Servers, API_FACTS §4.3);
+//! the walk then goes on by offset, as it did before windows.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -46,10 +48,19 @@ pub struct Boundary {
     /// item), where the boundary cannot move and only an offset inside the window advances.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub skip: u64,
+    /// The server ignores `maxTime`: a window listed PRs newer than its bound. The time
+    /// filters exist only from api-version 7.1 and Azure DevOps Server 2022.1 (API_FACTS
+    /// §4.3), so on an older Server the walk can only go by offset, as before windows.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub by_offset: bool,
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// What the next request of a walk asks for.
@@ -65,7 +76,10 @@ impl Boundary {
     /// The request that continues the walk from here.
     pub fn request(&self) -> Request {
         Request {
-            max_time: self.created.map(|c| c + OVERLAP),
+            max_time: self
+                .created
+                .filter(|_| !self.by_offset)
+                .map(|c| c + OVERLAP),
             skip: self.skip,
         }
     }
@@ -79,6 +93,17 @@ impl Boundary {
     /// date — could be read) has been committed. A page shorter than `$top` ends the walk
     /// instead.
     pub fn after_page(&self, items: &[(i64, DateTime<Utc>)], rows: u64) -> Boundary {
+        let bound = self.request().max_time;
+        let ignored = bound.is_some_and(|m| items.iter().any(|(_, c)| *c > m + OVERLAP));
+        if self.by_offset || ignored {
+            // The page is the one at `skip` of the whole list: continue after it.
+            return Boundary {
+                created: self.created,
+                seen: Vec::new(),
+                skip: self.skip + rows,
+                by_offset: true,
+            };
+        }
         let oldest = items.iter().map(|(_, c)| *c).min();
         match oldest {
             Some(oldest) if self.created.is_none_or(|b| oldest < b) => Boundary {
@@ -89,6 +114,7 @@ impl Boundary {
                     .map(|(id, _)| *id)
                     .collect(),
                 skip: 0,
+                by_offset: false,
             },
             // The window did not move: step over the page inside it.
             _ => {
@@ -103,6 +129,7 @@ impl Boundary {
                     created: self.created,
                     seen,
                     skip: self.skip + rows,
+                    by_offset: false,
                 }
             }
         }
@@ -120,7 +147,8 @@ mod tests {
         DateTime::from_timestamp_millis(1_700_000_000_000 + ms).unwrap()
     }
 
-    /// A server's creation-time comparison: exclusive or inclusive `maxTime`, at a precision.
+    /// A server's creation-time comparison: exclusive or inclusive `maxTime`, at a precision;
+    /// `precision_ms: 0` ignores `maxTime` (a Server older than 2022.1).
     #[derive(Clone, Copy, Debug)]
     struct Server {
         inclusive: bool,
@@ -134,13 +162,15 @@ mod tests {
             prs.iter()
                 .rev()
                 .filter(|(_, c)| {
-                    req.max_time.is_none_or(|m| {
-                        if self.inclusive {
-                            round(*c) <= round(m)
-                        } else {
-                            round(*c) < round(m)
-                        }
-                    })
+                    req.max_time
+                        .filter(|_| self.precision_ms > 0)
+                        .is_none_or(|m| {
+                            if self.inclusive {
+                                round(*c) <= round(m)
+                            } else {
+                                round(*c) < round(m)
+                            }
+                        })
                 })
                 .skip(req.skip as usize)
                 .take(top)
@@ -271,6 +301,17 @@ mod tests {
             let old: BTreeSet<i64> = exist.into_iter().filter(|id| *id <= 100).collect();
             assert_eq!(missed(&old, &got), Vec::<i64>::new(), "{server:?}");
         }
+    }
+
+    #[test]
+    fn a_server_without_the_time_filter_is_walked_by_offset() {
+        let server = Server {
+            inclusive: false,
+            precision_ms: 0,
+        };
+        let (got, exist, requests) = walk(server, history(), 10, |_, _| {});
+        assert_eq!(missed(&exist, &got), Vec::<i64>::new());
+        assert_eq!(requests, 12, "one wasted request, then offsets");
     }
 
     #[test]

@@ -300,6 +300,9 @@ async fn backfill_pull_requests(
                 .map(|p| (p.value.pull_request_id, p.value.creation_date))
                 .collect();
             let next = boundary.after_page(&dated, rows);
+            if next.by_offset && !boundary.by_offset {
+                tracing::warn!(connector = NAME, project = %project.name, endpoint, "the server ignores searchCriteria.maxTime (older than Azure DevOps Server 2022.1?); backfilling this project by offset");
+            }
             let walking = PrCursor::Backfill {
                 run: ctx.run_id,
                 started_at,
@@ -469,6 +472,7 @@ mod tests {
                 created: Some("2025-12-30T10:00:00.5Z".parse().unwrap()),
                 seen: vec![812],
                 skip: 0,
+                by_offset: false,
             },
         };
         let text = serde_json::to_string(&c).unwrap();
