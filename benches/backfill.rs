@@ -653,8 +653,9 @@ fn entities_table(outcomes: &[Outcome]) -> String {
 /// With latency L per request and a budget of R requests/s per token over T tokens, no client
 /// can do better than `max(N / (R·T), C × L)`, N the requests the org needs and C the
 /// critical path: the projects listing, then the repositories listing, then one project's
-/// pages, which depend on each other (`$skip`). The simulator's bucket also lets B requests
-/// per token go before the rate applies, so the strict bound is `max((N − B·T) / (R·T), C × L)`.
+/// pages, which depend on each other (each window starts below the previous page). The
+/// simulator's bucket also lets B requests per token go before the rate applies, so the
+/// strict bound is `max((N − B·T) / (R·T), C × L)`.
 struct Bound {
     requests: u64,
     critical_path: u64,

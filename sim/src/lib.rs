@@ -13,7 +13,9 @@
 //!   ingested database can be compared with it ([`Sim::truth_kinds`] for some kinds only).
 //! - [`Sim::mutate`] moves the org forward (new, completed, abandoned, re-voted PRs, deleted
 //!   repositories, edited, moved, deleted and restored work items…) with real current
-//!   timestamps, to exercise incremental sync.
+//!   timestamps, to exercise incremental sync. [`Sim::apply`] makes one exact [`Change`]
+//!   (delete this repository, create N PRs), and [`Sim::apply_before_pr_listing`] makes it
+//!   just before a chosen PR-list request, in the middle of a client's walk.
 //! - Server behaviour can be imitated: [`SimConfig::server_mode`] removes the Graph API,
 //!   [`SimConfig::refuse_reporting`] the reporting streams (an older Server), so a client's
 //!   fallbacks can be tested.
@@ -22,7 +24,7 @@
 //!
 //! The same controls exist over HTTP under `/_sim/` (no auth), for the `ado-sim` binary:
 //! `GET /_sim/truth[?kinds=a,b]`, `POST /_sim/mutate` (`{"seed", "changes",
-//! "work_item_changes"?}`), `GET|DELETE /_sim/stats`, `GET /_sim/requests` (the request log), `GET|POST /_sim/faults`.
+//! "work_item_changes"?}`), `POST /_sim/change` (a [`Change`] as JSON), `GET|DELETE /_sim/stats`, `GET /_sim/requests` (the request log), `GET|POST /_sim/faults`.
 //!
 //! The Graph API (`_apis/graph/users`) lives on `vssps.dev.azure.com` in Services; the
 //! simulator serves it under the same organization URL as everything else.
@@ -45,7 +47,8 @@
 //! the one place the other entities become JSON; `routes` is the HTTP surface (`core`, `git`,
 //! `teams`, `graph`, `wit`, `admin`); `auth`, `budget`, `faults` and `stats` are the
 //! behaviours applied to every request; `truth` and `mutate` back the admin API; `rng` and
-//! `time` are the deterministic PRNG and ADO's timestamp format.
+//! `time` are the deterministic PRNG and ADO's timestamp format; `script` holds the precise
+//! changes.
 
 mod auth;
 mod boards;
@@ -57,6 +60,7 @@ mod model;
 mod mutate;
 mod rng;
 mod routes;
+mod script;
 mod stats;
 mod time;
 mod truth;
@@ -73,6 +77,7 @@ use tokio::task::JoinHandle;
 pub use auth::Pat;
 pub use budget::BudgetConfig;
 pub use faults::FaultConfig;
+pub use script::Change;
 
 /// Requests the request log keeps.
 pub const REQUEST_LOG_CAP: usize = 100_000;
@@ -180,6 +185,10 @@ pub(crate) struct Inner {
     /// [`SimConfig::clock_offset`] in ticks, for the `Date` header (`Org::clock_offset` has
     /// the same value for mutations; both are set together).
     pub(crate) clock_offset: std::sync::atomic::AtomicI64,
+    /// Scripted changes applied so far (seeds the PRs they create).
+    pub(crate) scripted: AtomicU64,
+    /// Scripted changes waiting for a PR-list request ([`Sim::apply_before_pr_listing`]).
+    pub(crate) scheduled: Mutex<Vec<script::Scheduled>>,
 }
 
 impl Sim {
@@ -216,6 +225,8 @@ impl Sim {
                 reporting_page_cap: cfg.reporting_page_cap,
                 wiql_max_results: cfg.wiql_max_results,
                 clock_offset: std::sync::atomic::AtomicI64::new(clock),
+                scripted: AtomicU64::new(0),
+                scheduled: Mutex::new(Vec::new()),
             }),
         }
     }

@@ -258,6 +258,12 @@ fn create_pr(org: &mut Org, rng: &mut Rng) -> bool {
         return false;
     }
     let repo = *rng.pick(&live);
+    create_pr_in(org, rng, repo);
+    true
+}
+
+/// Creates an active PR in `repo` (a live repository), created now; returns its id.
+pub(crate) fn create_pr_in(org: &mut Org, rng: &mut Rng, repo: usize) -> u32 {
     let id = org.next_pr_id();
     let creation = now_after(org, org.last_creation());
     let mut pr = data::new_pr(rng, org, id, repo, creation, PrStatus::Active, None);
@@ -266,7 +272,7 @@ fn create_pr(org: &mut Org, rng: &mut Rng) -> bool {
         r.has_declined = false;
     }
     org.add_pr(pr);
-    true
+    id
 }
 
 fn create_repo(org: &mut Org, rng: &mut Rng) {

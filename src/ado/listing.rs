@@ -2,7 +2,7 @@
 //! endpoint, its query string and how the endpoint pages ([`Paging`]), so connectors never
 //! write a query parameter by hand. [`super::Client::pages`] walks any of them.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use std::hash::Hash;
 
 use super::Endpoint;
@@ -46,9 +46,20 @@ pub trait Listing: Send + Sync + 'static {
     fn key(item: &Self::Item) -> Self::Key;
 }
 
-/// A time as ADO's query parameters take it.
+/// A time as ADO's query parameters take it, to ADO's 100 ns tick like its JSON prints it:
+/// a bound cut to the second would move a backfill window's edge by up to a second (see
+/// `connectors::pr_window`). ADO accepts the fraction (Azure/azure-rest-api-specs#26287 sends
+/// `2023-10-16T14:36:23.6280246Z`).
 pub fn ado_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    let mut s = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    // A leap second's nanoseconds exceed a second; ADO has no such instant.
+    let ticks = (t.timestamp_subsec_nanos() / 100).min(9_999_999);
+    if ticks != 0 {
+        s.push('.');
+        s.push_str(format!("{ticks:07}").trim_end_matches('0'));
+    }
+    s.push('Z');
+    s
 }
 
 /// `GET _apis/projects`.
@@ -374,9 +385,26 @@ mod tests {
             vec![
                 ("searchCriteria.status", "all".to_string()),
                 ("searchCriteria.queryTimeRangeType", "closed".to_string()),
-                ("searchCriteria.minTime", "2026-01-02T03:04:05Z".to_string()),
+                (
+                    "searchCriteria.minTime",
+                    "2026-01-02T03:04:05.6Z".to_string()
+                ),
             ]
         );
+    }
+
+    #[test]
+    fn times_keep_ados_tick_precision() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        assert_eq!(
+            ado_time(t("2016-11-01T16:30:31.6655471Z")),
+            "2016-11-01T16:30:31.6655471Z"
+        );
+        assert_eq!(
+            ado_time(t("2019-01-07T21:43:21.330Z")),
+            "2019-01-07T21:43:21.33Z"
+        );
+        assert_eq!(ado_time(t("2019-01-07T21:43:21Z")), "2019-01-07T21:43:21Z");
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod boards;
 pub mod map;
+pub mod pr_window;
 pub mod projects;
 pub mod repos;
 

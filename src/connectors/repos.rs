@@ -7,8 +7,11 @@
 //!   listing is an explicit signal; a 404 never is);
 //! - pull requests, per project through the project-level list (one request covers every
 //!   repository, so small repositories cost nothing extra):
-//!   - backfill: `status=all`, `$top=1000` pages walked by `$skip`, the offset stored as the
-//!     cursor with each page so a killed run resumes where it stopped;
+//!   - backfill: `status=all`, `$top=1000` pages newest first in creation-time windows
+//!     (`searchCriteria.maxTime`), the window's boundary stored as the cursor with each page
+//!     so a killed run resumes where it stopped. Not by `$skip`: an offset shifts when PRs
+//!     before it vanish (a repository deleted mid-walk) and the walk would jump over PRs;
+//!     see [`super::pr_window`];
 //!   - incremental: ADO has no "updated since" filter. Every change since the watermark is on
 //!     a PR that is active now (votes, pushes, retitles and reactivations only happen to active
 //!     PRs) or on one that closed since the watermark, so two listings cover everything: every
@@ -25,10 +28,13 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use super::map::git;
+use super::pr_window::Boundary;
 use super::{
     Connector, Error, Mode, Need, Summary, SyncContext, commit, cursor_update, load_cursor,
 };
-use crate::ado::listing::{AllRepositories, PrStatus, PrTimeFilter, PrTimeRange, PullRequests};
+use crate::ado::listing::{
+    AllRepositories, Listing, PrStatus, PrTimeFilter, PrTimeRange, PullRequests,
+};
 use crate::ado::models::WithRaw;
 use crate::ado::models::core::TeamProject;
 use crate::ado::models::git::GitPullRequest;
@@ -76,8 +82,18 @@ impl Connector for Repos {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum PrCursor {
-    /// A backfill walk in progress: the next `$skip`, and when the walk started.
+    /// A backfill walk in progress: the creation-time boundary it has reached, and when the
+    /// walk started.
+    #[serde(rename = "backfill_window")]
     Backfill {
+        run: i64,
+        started_at: DateTime<Utc>,
+        boundary: Boundary,
+    },
+    /// A backfill walk in progress as versions before the creation-time windows stored it:
+    /// the next `$skip`. Read, never written; the walk restarts from the newest PR.
+    #[serde(rename = "backfill")]
+    OffsetBackfill {
         run: i64,
         skip: u64,
         started_at: DateTime<Utc>,
@@ -159,28 +175,48 @@ async fn sync_project(
             Mode::Backfill,
             Some(PrCursor::Backfill {
                 run,
-                skip,
                 started_at,
+                boundary,
             }),
-        ) if run == ctx.run_id => Plan::Backfill { skip, started_at },
+        ) if run == ctx.run_id => Plan::Backfill {
+            boundary,
+            started_at,
+        },
+        (
+            Mode::Backfill,
+            Some(PrCursor::OffsetBackfill {
+                run, started_at, ..
+            }),
+        ) if run == ctx.run_id => offset_cursor_restarts(project, started_at),
         (Mode::Backfill, _) | (Mode::Sync, None) => Plan::Backfill {
-            skip: 0,
+            boundary: Boundary::default(),
             started_at: client.now(),
         },
         // An interrupted backfill is finished first, whichever command comes next.
         (
             Mode::Sync,
             Some(PrCursor::Backfill {
-                skip, started_at, ..
+                started_at,
+                boundary,
+                ..
             }),
-        ) => Plan::Backfill { skip, started_at },
+        ) => Plan::Backfill {
+            boundary,
+            started_at,
+        },
+        (Mode::Sync, Some(PrCursor::OffsetBackfill { started_at, .. })) => {
+            offset_cursor_restarts(project, started_at)
+        }
         (Mode::Sync, Some(PrCursor::Done { watermark, .. })) => Plan::Incremental {
             since: watermark - ctx.overlap(),
         },
     };
     match plan {
-        Plan::Backfill { skip, started_at } => {
-            backfill_pull_requests(client, ctx, project, skip, started_at, &mut summary).await?
+        Plan::Backfill {
+            boundary,
+            started_at,
+        } => {
+            backfill_pull_requests(client, ctx, project, boundary, started_at, &mut summary).await?
         }
         Plan::Incremental { since } => {
             incremental_pull_requests(client, ctx, project, since, &mut summary).await?
@@ -189,9 +225,22 @@ async fn sync_project(
     Ok(summary)
 }
 
+/// An older version's `$skip` cursor cannot be turned into a boundary (the offset may
+/// already be off by the PRs that vanished since), so the walk starts again from the newest
+/// PR: the PRs it re-reads are upserted again, which changes nothing (upserts are idempotent
+/// and never regress a row). The walk keeps its original start, so the watermark it ends
+/// with still precedes every change made while either walk ran.
+fn offset_cursor_restarts(project: &TeamProject, started_at: DateTime<Utc>) -> Plan {
+    tracing::info!(connector = NAME, project = %project.name, "offset backfill cursor from an older version; walking again from the newest pull request");
+    Plan::Backfill {
+        boundary: Boundary::default(),
+        started_at,
+    }
+}
+
 enum Plan {
     Backfill {
-        skip: u64,
+        boundary: Boundary,
         started_at: DateTime<Utc>,
     },
     Incremental {
@@ -199,51 +248,102 @@ enum Plan {
     },
 }
 
-/// Walks `status=all` from `skip`, committing each page with the offset after it.
+/// Full pages in a row without a new PR before the backfill walk gives up (a repeated-page
+/// guard, as `ado::paging` has for offset walks).
+const MAX_STALE_PAGES: u32 = 2;
+
+/// Walks `status=all` newest first in creation-time windows from `boundary`, committing
+/// each page with the boundary after it (see [`super::pr_window`] for why not by offset).
 async fn backfill_pull_requests(
     client: &Client,
     ctx: &SyncContext,
     project: &TeamProject,
-    skip: u64,
+    mut boundary: Boundary,
     started_at: DateTime<Utc>,
     summary: &mut Summary,
 ) -> Result<(), Error> {
-    tracing::info!(connector = NAME, project = %project.name, skip, "backfilling pull requests");
-    let listing = PullRequests {
-        project: project.id.clone(),
-        status: PrStatus::All,
-        time: ctx.since.map(|s| PrTimeFilter {
-            range: PrTimeRange::Created,
-            min: Some(s),
-            max: None,
-        }),
-    };
+    tracing::info!(connector = NAME, project = %project.name, boundary = ?boundary.created, skip = boundary.skip, "backfilling pull requests");
     let scope = pr_scope(&project.id);
-    let mut pages = pin!(client.pages(listing, Some(Resume::Skip(skip))));
     let before = summary.count("pull_requests");
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        let cursor = match (&page.resume, page.last) {
-            (Some(Resume::Skip(skip)), false) => PrCursor::Backfill {
-                run: ctx.run_id,
-                skip: *skip,
-                started_at,
-            },
-            _ => PrCursor::Done {
+    let mut stale = 0;
+    loop {
+        let request = boundary.request();
+        let listing = PullRequests {
+            project: project.id.clone(),
+            status: PrStatus::All,
+            time: (request.max_time.is_some() || ctx.since.is_some()).then_some(PrTimeFilter {
+                range: PrTimeRange::Created,
+                min: ctx.since,
+                max: request.max_time,
+            }),
+        };
+        let endpoint = listing.endpoint().label();
+        // One request per window: the next one depends on what this page held.
+        let mut pages = pin!(client.pages(listing, Some(Resume::Skip(request.skip))));
+        let Some(page) = pages.next().await.transpose()? else {
+            break;
+        };
+        let rows = match page.resume {
+            Some(Resume::Skip(next)) => next.saturating_sub(request.skip),
+            _ => 0,
+        };
+        let (cursor, next) = if page.last {
+            let done = PrCursor::Done {
                 run: ctx.run_id,
                 watermark: started_at,
-            },
+            };
+            (done, None)
+        } else {
+            let dated: Vec<_> = page
+                .items
+                .iter()
+                .map(|p| (p.value.pull_request_id, p.value.creation_date))
+                .collect();
+            let next = boundary.after_page(&dated, rows);
+            if next.by_offset && !boundary.by_offset {
+                tracing::warn!(connector = NAME, project = %project.name, endpoint, "the server ignores searchCriteria.maxTime (older than Azure DevOps Server 2022.1?); backfilling this project by offset");
+            }
+            let walking = PrCursor::Backfill {
+                run: ctx.run_id,
+                started_at,
+                boundary: next.clone(),
+            };
+            (walking, Some(next))
         };
+        let fresh: Vec<_> = page
+            .items
+            .into_iter()
+            .filter(|p| !boundary.is_seen(p.value.pull_request_id))
+            .collect();
+        // Each full page moves the boundary or the offset inside its window, so a walk ends
+        // unless the server ignores both `maxTime` and `$skip`: then pages repeat forever.
+        stale = if fresh.is_empty() && !page.last {
+            stale + 1
+        } else {
+            0
+        };
+        if stale > MAX_STALE_PAGES {
+            tracing::error!(connector = NAME, project = %project.name, endpoint, boundary = ?boundary.created, skip = boundary.skip, "paging guard fired: backfill pages bring no new pull request");
+            return Err(crate::ado::Error::PagingGuard {
+                endpoint,
+                reason: format!("{stale} full pages in a row held no new pull request"),
+            }
+            .into());
+        }
         commit_prs(
             client,
             ctx,
             project,
-            page.items,
+            fresh,
             page.sent_at,
             Some((&scope, &cursor)),
             summary,
         )
         .await?;
+        match next {
+            Some(next) => boundary = next,
+            None => break,
+        }
     }
     tracing::info!(connector = NAME, project = %project.name, pull_requests = summary.count("pull_requests") - before, "pull requests backfilled");
     Ok(())
@@ -368,14 +468,33 @@ mod tests {
     fn cursor_round_trips_as_tagged_json() {
         let c = PrCursor::Backfill {
             run: 3,
-            skip: 2000,
             started_at: "2026-01-02T03:04:05Z".parse().unwrap(),
+            boundary: Boundary {
+                created: Some("2025-12-30T10:00:00.5Z".parse().unwrap()),
+                seen: vec![812],
+                skip: 0,
+                by_offset: false,
+            },
         };
         let text = serde_json::to_string(&c).unwrap();
         assert_eq!(
             text,
-            r#"{"state":"backfill","run":3,"skip":2000,"started_at":"2026-01-02T03:04:05Z"}"#
+            r#"{"state":"backfill_window","run":3,"started_at":"2026-01-02T03:04:05Z","boundary":{"created":"2025-12-30T10:00:00.500Z","seen":[812]}}"#
         );
         assert_eq!(serde_json::from_str::<PrCursor>(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn an_offset_cursor_of_an_older_version_is_still_read() {
+        let text =
+            r#"{"state":"backfill","run":3,"skip":2000,"started_at":"2026-01-02T03:04:05Z"}"#;
+        assert_eq!(
+            serde_json::from_str::<PrCursor>(text).unwrap(),
+            PrCursor::OffsetBackfill {
+                run: 3,
+                skip: 2000,
+                started_at: "2026-01-02T03:04:05Z".parse().unwrap(),
+            }
+        );
     }
 }

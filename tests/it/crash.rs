@@ -1,9 +1,11 @@
 //! A backfill stopped half-way — killed (SIGKILL: no cleanup runs) or asked to stop
 //! (SIGTERM) — loses nothing and resumes where it stopped: the next run's first pull-request
-//! request of a project starts at the offset its committed cursor names (asserted from the
-//! simulator's request log), and the final database equals an uninterrupted run's.
+//! request of a project asks for the creation-time window its committed cursor names
+//! (asserted from the simulator's request log), and the final database equals an
+//! uninterrupted run's.
 
 use crate::support::{self, ORG, Setup, TestDb, truth};
+use ado_ingest::connectors::pr_window::Request;
 use ado_ingest::connectors::repos::PrCursor;
 use ado_ingest::store::{AnyStore, Store};
 use ado_sim::{FaultConfig, RunningSim, SimConfig};
@@ -53,7 +55,7 @@ async fn pr_cursors(store: &AnyStore, projects: &[String]) -> BTreeMap<String, P
     out
 }
 
-/// Waits until some project's committed backfill offset passes `beyond`; panics after 60 s.
+/// Waits until some project's committed backfill boundary passes `beyond`; panics after 60 s.
 async fn wait_for_progress(
     store: &AnyStore,
     projects: &[String],
@@ -76,8 +78,9 @@ async fn wait_for_progress(
     }
 }
 
-/// The `$skip` of each project's first PR request in the simulator's log.
-fn first_pr_skips(sim: &RunningSim) -> BTreeMap<String, u64> {
+/// The window (`searchCriteria.maxTime`, `$skip`) of each project's first PR request in the
+/// simulator's log.
+fn first_pr_requests(sim: &RunningSim) -> BTreeMap<String, Request> {
     let mut out = BTreeMap::new();
     for r in sim.sim.request_log() {
         let Some((path, query)) = r.target.split_once('?') else {
@@ -87,22 +90,28 @@ fn first_pr_skips(sim: &RunningSim) -> BTreeMap<String, u64> {
             continue;
         }
         let project = path.split('/').nth(2).unwrap_or_default().to_string();
-        let skip = url::form_urlencoded::parse(query.as_bytes())
-            .find(|(k, _)| k == "$skip")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        out.entry(project).or_insert(skip);
+        let param = |name: &str| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        let request = Request {
+            max_time: param("searchCriteria.maxTime")
+                .map(|v| v.parse().expect("maxTime is RFC 3339")),
+            skip: param("$skip").and_then(|v| v.parse().ok()).unwrap_or(0),
+        };
+        out.entry(project).or_insert(request);
     }
     out
 }
 
-/// What a resumed run must skip: the offset of each project left mid-walk.
-fn resume_points(cursors: &BTreeMap<String, PrCursor>) -> BTreeMap<String, u64> {
+/// Where a resumed run must start: the window of each project left mid-walk.
+fn resume_points(cursors: &BTreeMap<String, PrCursor>) -> BTreeMap<String, Request> {
     cursors
         .iter()
         .filter_map(|(p, c)| match c {
-            PrCursor::Backfill { skip, .. } => Some((p.clone(), *skip)),
-            PrCursor::Done { .. } => None,
+            PrCursor::Backfill { boundary, .. } => Some((p.clone(), boundary.request())),
+            _ => None,
         })
         .collect()
 }
@@ -128,7 +137,7 @@ async fn resume_and_check(
         !expected.is_empty(),
         "a project was left mid-walk: {before:?}"
     );
-    assert!(expected.values().all(|s| *s > 0));
+    assert!(expected.values().all(|r| r.max_time.is_some()));
     sim.sim.reset_stats();
     let out = support::binary()
         .args(["backfill", "--config"])
@@ -140,13 +149,13 @@ async fn resume_and_check(
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let first = first_pr_skips(sim);
-    for (project, skip) in &expected {
+    let first = first_pr_requests(sim);
+    for (project, window) in &expected {
         assert_eq!(
             first.get(project),
-            Some(skip),
-            "the resumed run's first PR request of {project} starts at the committed offset \
-             (not over); first requests: {first:?}"
+            Some(window),
+            "the resumed run's first PR request of {project} asks for the committed window \
+             (not from the newest PR); first requests: {first:?}"
         );
     }
     truth::compare(store, ORG, &sim.sim.truth())

@@ -9,3 +9,4 @@ mod cli;
 mod clock;
 mod crash;
 mod faults;
+mod shifting;

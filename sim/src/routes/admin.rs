@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Query;
-use crate::{BudgetConfig, FaultConfig, Pat, Sim};
+use crate::{BudgetConfig, Change, FaultConfig, Pat, Sim};
 
 fn json_response(status: StatusCode, v: &Value) -> Response {
     (
@@ -64,6 +64,21 @@ pub(crate) async fn mutate(State(sim): State<Sim>, body: Bytes) -> Response {
         }
         Err(e) => bad_request(format!(
             "expected {{\"seed\": u64, \"changes\": usize, \"work_item_changes\"?: usize}}: {e}"
+        )),
+    }
+}
+
+/// `POST /_sim/change` with one [`Change`], e.g. `{"delete_repository": {"repository": ID}}`
+/// or `{"create_pull_requests": {"repository": ID, "count": N}}`.
+pub(crate) async fn change(State(sim): State<Sim>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Change>(&body) {
+        Ok(c) => match sim.apply(&c) {
+            Ok(v) => json_response(StatusCode::OK, &v),
+            Err(e) => json_response(StatusCode::NOT_FOUND, &json!({ "error": e })),
+        },
+        Err(e) => bad_request(format!(
+            "expected {{\"delete_repository\": {{\"repository\"}}}} or \
+             {{\"create_pull_requests\": {{\"repository\", \"count\"}}}}: {e}"
         )),
     }
 }

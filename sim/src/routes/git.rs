@@ -170,6 +170,7 @@ pub(super) fn pull_requests(
     repo: Option<&str>,
     query: &Query,
 ) -> Reply {
+    sim.before_pr_listing(project);
     let base = sim.base_url();
     let org = read(&sim.inner.state);
     let (p, r) = match resolve(&org, project, repo) {

@@ -1,0 +1,164 @@
+//! Scripted changes: one exact event (this repository deleted, that many PRs created) instead
+//! of `mutate`'s random draw, applied at once or just before a chosen PR-list request is
+//! answered, so a test can change the org in the middle of a client's walk and know where.
+
+use std::sync::atomic::Ordering;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::model::PrStatus;
+use crate::rng::Rng;
+use crate::{Sim, lock, mutate, read, write};
+
+/// One precise change to the org.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Deletes a live repository (id or name): it and its PRs vanish from every endpoint, as
+    /// when a repository is deleted, disabled or hidden from the caller in ADO.
+    DeleteRepository { repository: String },
+    /// Creates `count` active PRs in a live repository (id or name), created now.
+    CreatePullRequests { repository: String, count: usize },
+}
+
+/// Changes waiting for a project's `nth` PR-list request.
+pub(crate) struct Scheduled {
+    project: usize,
+    remaining: usize,
+    changes: Vec<Change>,
+}
+
+impl Sim {
+    /// Applies one change; answers `{"deleted": id}` or `{"created": [ids]}`, or an error
+    /// naming what was not found.
+    pub fn apply(&self, change: &Change) -> Result<Value, String> {
+        let mut org = write(&self.inner.state);
+        match change {
+            Change::DeleteRepository { repository } => {
+                let r = org
+                    .find_repo(repository, None)
+                    .ok_or_else(|| format!("no live repository {repository}"))?;
+                org.delete_repo(r);
+                org.change_id += 1;
+                Ok(json!({ "deleted": org.repos[r].id }))
+            }
+            Change::CreatePullRequests { repository, count } => {
+                let r = org
+                    .find_repo(repository, None)
+                    .ok_or_else(|| format!("no live repository {repository}"))?;
+                let n = self.inner.scripted.fetch_add(1, Ordering::Relaxed);
+                let mut rng = Rng::derive(self.inner.seed ^ n, 0x5C21_F7ED);
+                let ids: Vec<u32> = (0..*count)
+                    .map(|_| {
+                        org.change_id += 1;
+                        mutate::create_pr_in(&mut org, &mut rng, r)
+                    })
+                    .collect();
+                debug_assert!(
+                    ids.iter()
+                        .all(|id| org.prs[*id as usize - 1].status == PrStatus::Active)
+                );
+                Ok(json!({ "created": ids }))
+            }
+        }
+    }
+
+    /// Applies `changes` just before the `nth` PR-list request (project-level or of one of
+    /// its repositories, counted from this call, 1 = the next) of `project` (id or name) is
+    /// answered, so that request already sees them.
+    pub fn apply_before_pr_listing(
+        &self,
+        project: &str,
+        nth: usize,
+        changes: Vec<Change>,
+    ) -> Result<(), String> {
+        let p = read(&self.inner.state)
+            .find_project(project)
+            .ok_or_else(|| format!("no project {project}"))?;
+        lock(&self.inner.scheduled).push(Scheduled {
+            project: p,
+            remaining: nth.max(1),
+            changes,
+        });
+        Ok(())
+    }
+
+    /// Called by the PR-list route with the project the request named, before it reads the org.
+    pub(crate) fn before_pr_listing(&self, project: Option<&str>) {
+        let mut scheduled = lock(&self.inner.scheduled);
+        if scheduled.is_empty() {
+            return;
+        }
+        let Some(p) = project.and_then(|key| read(&self.inner.state).find_project(key)) else {
+            return;
+        };
+        let mut due = Vec::new();
+        scheduled.retain_mut(|s| {
+            if s.project != p {
+                return true;
+            }
+            s.remaining -= 1;
+            if s.remaining > 0 {
+                return true;
+            }
+            due.append(&mut s.changes);
+            false
+        });
+        drop(scheduled);
+        for change in &due {
+            if let Err(e) = self.apply(change) {
+                tracing::warn!(change = ?change, error = %e, "scripted change not applied");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Sim, SimConfig};
+
+    use super::Change;
+
+    #[test]
+    fn deletes_and_creates_exactly_what_was_asked() {
+        let sim = Sim::new(SimConfig {
+            projects: 1,
+            repos_per_project: 2,
+            prs_per_repo: 20,
+            work_items_per_project: 0,
+            ..SimConfig::default()
+        });
+        let truth = sim.truth_kinds(&["repositories", "pull_requests"]);
+        let repo = truth["repositories"][0]["id"].as_str().unwrap().to_string();
+        let other = truth["repositories"][1]["id"].as_str().unwrap().to_string();
+        let created = sim
+            .apply(&Change::CreatePullRequests {
+                repository: other.clone(),
+                count: 3,
+            })
+            .unwrap();
+        assert_eq!(created["created"].as_array().unwrap().len(), 3);
+        sim.apply(&Change::DeleteRepository {
+            repository: repo.clone(),
+        })
+        .unwrap();
+        let after = sim.truth_kinds(&["repositories", "pull_requests"]);
+        let prs = after["pull_requests"].as_array().unwrap();
+        assert!(prs.iter().all(|p| p["repository"]["id"] == other.as_str()));
+        assert_eq!(
+            prs.len(),
+            3 + truth["pull_requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["repository"]["id"] == other.as_str())
+                .count()
+        );
+        assert!(
+            sim.apply(&Change::DeleteRepository { repository: repo })
+                .is_err(),
+            "already deleted"
+        );
+    }
+}
