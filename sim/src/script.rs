@@ -20,6 +20,9 @@ pub enum Change {
     DeleteRepository { repository: String },
     /// Creates `count` active PRs in a live repository (id or name), created now.
     CreatePullRequests { repository: String, count: usize },
+    /// `changes` random work item changes drawn from `seed`, as [`Sim::mutate_split`] makes
+    /// them: edits, creations, deletions to the recycle bin, restores, link changes.
+    MutateWorkItems { seed: u64, changes: usize },
 }
 
 /// Changes waiting for a project's `nth` PR-list request.
@@ -60,6 +63,16 @@ impl Sim {
                         .all(|id| org.prs[*id as usize - 1].status == PrStatus::Active)
                 );
                 Ok(json!({ "created": ids }))
+            }
+            Change::MutateWorkItems { seed, changes } => {
+                let counts = crate::boards::mutate::mutate(&mut org, *seed, *changes);
+                org.change_id += 1;
+                let map: serde_json::Map<String, Value> = counts
+                    .entries()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), json!(v)))
+                    .collect();
+                Ok(Value::Object(map))
             }
         }
     }

@@ -1,7 +1,8 @@
-//! A PR backfill while the listing shifts under it (issue 9, item 2): a repository holding
-//! PRs the walk has already passed is deleted, and new PRs are created, in the middle of the
-//! walk and between a kill and the resume. A walk resumed by offset jumps over as many PRs
-//! as vanished before the offset; the final database must still equal the ground truth.
+//! A backfill while ADO changes under it (issue 9, items 2 and 3): a repository holding PRs
+//! the walk has already passed is deleted, new PRs are created, and work items are edited,
+//! deleted and restored, in the middle of the walk and between a kill and the resume. A PR
+//! walk resumed by offset jumps over as many PRs as vanished before the offset; the final
+//! database must still equal the ground truth, Repos and Boards alike.
 
 use crate::support::{self, ORG, Setup, TestDb, truth};
 use ado_ingest::connectors::Mode;
@@ -18,7 +19,7 @@ fn org(seed: u64, latency_ms: u64) -> SimConfig {
         projects: 2,
         repos_per_project: 3,
         prs_per_repo: 1500,
-        work_items_per_project: 0,
+        work_items_per_project: 300,
         faults: FaultConfig {
             latency_ms,
             ..FaultConfig::default()
@@ -60,8 +61,9 @@ fn project_ids(sim: &RunningSim) -> Vec<String> {
         .collect()
 }
 
-/// Deletes the repository with the project's newest PRs and creates PRs in another one.
-fn shift(repos: &[String], created: usize) -> Vec<Change> {
+/// Deletes the repository with the project's newest PRs, creates PRs in another one, and
+/// changes work items (deletions and restores among them).
+fn shift(repos: &[String], created: usize, seed: u64) -> Vec<Change> {
     vec![
         Change::DeleteRepository {
             repository: repos[0].clone(),
@@ -70,7 +72,15 @@ fn shift(repos: &[String], created: usize) -> Vec<Change> {
             repository: repos[1].clone(),
             count: created,
         },
+        Change::MutateWorkItems { seed, changes: 80 },
     ]
+}
+
+/// Repos and Boards both.
+fn setup<'a>(url: &'a str, db: &'a str) -> Setup<'a> {
+    let mut s = Setup::new(url, db);
+    s.connectors = vec!["repos", "boards"];
+    s
 }
 
 fn live_repositories(sim: &RunningSim) -> usize {
@@ -81,9 +91,11 @@ async fn sync_and_compare(sim: &RunningSim, setup: &Setup<'_>, store: &AnyStore,
     // New PRs are newer than every backfill window; the incremental pass after the walk
     // finds them (they are active), and marks the deleted repository.
     support::run_ok(&setup.settings(), store, Mode::Sync).await;
-    truth::compare(store, ORG, &sim.sim.truth())
+    let t = sim.sim.truth();
+    truth::compare(store, ORG, &t).await.assert_empty(label);
+    truth::compare_boards(store, ORG, &t)
         .await
-        .assert_empty(label);
+        .assert_empty(&format!("{label} (boards)"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,15 +104,15 @@ async fn repositories_deleted_and_prs_created_mid_backfill_hide_no_pr() {
         let sim = support::start_sim(org(31, 0)).await;
         let projects = project_ids(&sim);
         // Project 0 shifts after its first page, project 1 after its third.
-        for (project, nth) in projects.iter().zip([2, 4]) {
+        for ((project, nth), seed) in projects.iter().zip([2, 4]).zip([41, 42]) {
             let repos = repositories_newest_first(&sim, project);
             sim.sim
-                .apply_before_pr_listing(project, nth, shift(&repos, 7))
+                .apply_before_pr_listing(project, nth, shift(&repos, 7, seed))
                 .unwrap();
         }
         let before = live_repositories(&sim);
         let url = sim.base_url();
-        let setup = Setup::new(&url, db.url());
+        let setup = setup(&url, db.url());
         let store = db.store().await;
         support::run_ok(&setup.settings(), &store, Mode::Backfill).await;
         assert_eq!(
@@ -144,7 +156,7 @@ async fn repository_deleted_between_a_kill_and_the_resume_hides_no_pr() {
         let sim = support::start_sim(org(32, 150)).await;
         let projects = project_ids(&sim);
         let url = sim.base_url();
-        let mut setup = Setup::new(&url, db.url());
+        let mut setup = setup(&url, db.url());
         setup.concurrency = 1;
         let dir = tempfile::tempdir().unwrap();
         let config = setup.write(dir.path());
@@ -173,9 +185,16 @@ async fn repository_deleted_between_a_kill_and_the_resume_hides_no_pr() {
         };
         child.kill().unwrap(); // SIGKILL
         let _ = child.wait();
-        for project in &walking {
-            for change in shift(&repositories_newest_first(&sim, project), 5) {
-                sim.sim.apply(&change).unwrap();
+        for (project, seed) in walking.iter().zip(50..) {
+            for change in shift(&repositories_newest_first(&sim, project), 5, seed) {
+                let done = sim.sim.apply(&change).unwrap();
+                if matches!(change, Change::MutateWorkItems { .. }) {
+                    assert!(
+                        done["work_items_deleted"].as_u64() > Some(0)
+                            && done["work_items_restored"].as_u64() > Some(0),
+                        "the work item changes delete and restore: {done}"
+                    );
+                }
             }
         }
         let out = support::binary()
