@@ -80,6 +80,19 @@ impl Record for ProjectVisibilityRow {
     }
 }
 
+/// Marks the live rows of `$table` (by `project_id`) that belong to a deleted project.
+macro_rules! cascade {
+    ($table:literal) => {
+        concat!(
+            "UPDATE ",
+            $table,
+            " SET deleted_at = {at} WHERE org = {org} AND deleted_at IS NULL \
+             AND project_id IN (SELECT id FROM projects WHERE org = {org} \
+             AND deleted_at IS NOT NULL)"
+        )
+    };
+}
+
 /// After a complete project listing: a project that no connector sees is deleted, and so is
 /// what lives in it — repositories (and with them their pull requests), teams, iterations,
 /// areas and work items (matched by project name, unless a live project has that name now).
@@ -92,18 +105,10 @@ pub static PROJECTS_NOBODY_SEES: Template = Template {
         "UPDATE projects SET deleted_at = {at} WHERE org = {org} AND deleted_at IS NULL \
          AND synced_at <= {at} AND NOT EXISTS (SELECT 1 FROM project_visibility AS v \
          WHERE v.org = projects.org AND v.project_id = projects.id AND v.deleted_at IS NULL)",
-        "UPDATE repositories SET deleted_at = {at} WHERE org = {org} AND deleted_at IS NULL \
-         AND project_id IN (SELECT id FROM projects WHERE org = {org} \
-         AND deleted_at IS NOT NULL)",
-        "UPDATE teams SET deleted_at = {at} WHERE org = {org} AND deleted_at IS NULL \
-         AND project_id IN (SELECT id FROM projects WHERE org = {org} \
-         AND deleted_at IS NOT NULL)",
-        "UPDATE iterations SET deleted_at = {at} WHERE org = {org} AND deleted_at IS NULL \
-         AND project_id IN (SELECT id FROM projects WHERE org = {org} \
-         AND deleted_at IS NOT NULL)",
-        "UPDATE areas SET deleted_at = {at} WHERE org = {org} AND deleted_at IS NULL \
-         AND project_id IN (SELECT id FROM projects WHERE org = {org} \
-         AND deleted_at IS NOT NULL)",
+        cascade!("repositories"),
+        cascade!("teams"),
+        cascade!("iterations"),
+        cascade!("areas"),
         "UPDATE work_items SET deleted_at = {at} WHERE org = {org} AND deleted_at IS NULL \
          AND project IN (SELECT p.name FROM projects AS p WHERE p.org = {org} \
          AND p.deleted_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM projects AS q \

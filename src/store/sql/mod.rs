@@ -534,17 +534,33 @@ pub fn missing_counts<'a>(
     push_scope(&mut b, org, scope, "");
     live(&mut b);
     b.push("), (SELECT COUNT(*) FROM ").push(table.name);
-    push_scope(&mut b, org, scope, "");
-    if table.observed {
-        b.push(" AND synced_at <= ");
-        b.bind_time(at);
-    }
-    if !present.is_empty() {
-        push_key_filter(&mut b, &key, "", present, true);
-    }
+    push_missing(&mut b, table, &key, org, at, scope, present, "");
     live(&mut b);
     b.push(")");
     b.finish(table.name, "count missing")
+}
+
+/// `WHERE <scope> AND observed no later AND key NOT IN <present>`: the rows of `scope` a
+/// complete listing no longer has.
+#[allow(clippy::too_many_arguments)]
+fn push_missing<'a>(
+    b: &mut Builder<'a>,
+    table: &'static Table,
+    key: &[&'static Col],
+    org: &'a str,
+    at: DateTime<Utc>,
+    scope: &'a Scope,
+    present: &[&[Value<'a>]],
+    prefix: &str,
+) {
+    push_scope(b, org, scope, prefix);
+    if table.observed {
+        b.push(" AND ").push(prefix).push("synced_at <= ");
+        b.bind_time(at);
+    }
+    if !present.is_empty() {
+        push_key_filter(b, key, prefix, present, true);
+    }
 }
 
 /// The statements that mark or remove the rows of `scope` missing from `present`; for a
@@ -559,16 +575,8 @@ pub fn missing<'a>(
     action: Missing,
 ) -> Vec<Statement<'a>> {
     let key: Vec<&'static Col> = table.key.iter().collect();
-    // The rows this listing no longer has: `<scope> AND observed no later AND key NOT IN`.
     let missing_filter = |b: &mut Builder<'a>, prefix: &str| {
-        push_scope(b, org, scope, prefix);
-        if table.observed {
-            b.push(" AND ").push(prefix).push("synced_at <= ");
-            b.bind_time(at);
-        }
-        if !present.is_empty() {
-            push_key_filter(b, &key, prefix, present, true);
-        }
+        push_missing(b, table, &key, org, at, scope, present, prefix);
     };
     let mut out = Vec::new();
     match action {
