@@ -271,7 +271,7 @@ impl Client {
                 response.headers().get(DATE).and_then(|v| v.to_str().ok()),
                 sent_at,
                 Utc::now(),
-            ) && offset.num_seconds().abs() >= 2
+            ) && !offset.is_zero()
             {
                 tracing::info!(
                     connector = %inner.connector,

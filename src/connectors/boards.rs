@@ -16,7 +16,9 @@
 //!   there leaves users to the team members and work item identities.
 //!
 //! A deleted work item arrives as a revision with `System.IsDeleted` (the store stamps
-//! `deleted_at` and keeps the data); a restore is a newer revision without it.
+//! `deleted_at` and keeps the data); a restore is a newer revision without it. The recycle
+//! bin is the second signal (`reconcile_recycle_bin`, every `sync.reconcile_every`): it
+//! catches restores the stream cannot tell apart and items destroyed for good.
 
 use std::collections::HashSet;
 use std::pin::pin;
