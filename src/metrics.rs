@@ -21,6 +21,7 @@ pub struct Metrics {
     items: AtomicU64,
     items_skipped: AtomicU64,
     by_endpoint_status: Mutex<BTreeMap<(String, u16), u64>>,
+    rows_by_table: Mutex<BTreeMap<&'static str, u64>>,
     /// Totals that every count here also goes to (the process-wide metrics of a connector's
     /// own metrics), so runs report per connector and progress reports the whole.
     parent: Option<Arc<Metrics>>,
@@ -38,6 +39,25 @@ pub struct Snapshot {
     pub rows: u64,
     pub items: u64,
     pub items_skipped: u64,
+}
+
+impl Snapshot {
+    /// The counts added since `earlier`.
+    pub fn since(&self, earlier: &Snapshot) -> Snapshot {
+        Snapshot {
+            requests: self.requests.saturating_sub(earlier.requests),
+            retries: self.retries.saturating_sub(earlier.retries),
+            throttle_pauses: self.throttle_pauses.saturating_sub(earlier.throttle_pauses),
+            throttle_pause_ms: self
+                .throttle_pause_ms
+                .saturating_sub(earlier.throttle_pause_ms),
+            throttled_429: self.throttled_429.saturating_sub(earlier.throttled_429),
+            tokens_retired: self.tokens_retired.saturating_sub(earlier.tokens_retired),
+            rows: self.rows.saturating_sub(earlier.rows),
+            items: self.items.saturating_sub(earlier.items),
+            items_skipped: self.items_skipped.saturating_sub(earlier.items_skipped),
+        }
+    }
 }
 
 impl Metrics {
@@ -92,6 +112,24 @@ impl Metrics {
         }
         self.rows.fetch_add(n, Ordering::Relaxed);
     }
+    /// Rows of `table` a committed batch carried (upserted, replaced children, marked).
+    pub fn table_rows(&self, table: &'static str, n: u64) {
+        if let Some(p) = &self.parent {
+            p.table_rows(table, n);
+        }
+        if let Ok(mut m) = self.rows_by_table.lock() {
+            *m.entry(table).or_default() += n;
+        }
+    }
+
+    /// Rows per table so far.
+    pub fn rows_by_table(&self) -> BTreeMap<&'static str, u64> {
+        self.rows_by_table
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
     /// Source entities fetched (PRs, repositories, projects).
     pub fn items(&self, n: u64) {
         if let Some(p) = &self.parent {

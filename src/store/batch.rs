@@ -121,6 +121,16 @@ pub enum Write {
 }
 
 impl Write {
+    /// The table this write changes (for a template, the table of its rows).
+    pub fn table_name(&self) -> &'static str {
+        match self {
+            Write::Upsert(rows) | Write::Children { rows, .. } | Write::Template { rows, .. } => {
+                rows.table().name
+            }
+            Write::Missing { table, .. } | Write::Mark { table, .. } => table.name,
+        }
+    }
+
     /// Rows (and keys) this write carries, for metrics.
     pub fn row_count(&self) -> usize {
         match self {

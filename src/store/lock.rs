@@ -1,15 +1,14 @@
-//! The single-writer lock: at most one ado-ingest process writes an organization's data into
-//! a database at a time, so two backfills never interleave their pages and cursors (issue 9,
-//! item 8). SQLite: an exclusive lock on `<database file>.lock` (the whole file, whatever the
-//! organization: SQLite has one writer anyway). PostgreSQL: a session advisory lock keyed by
-//! the organization, held on a connection of its own. Both are released by the operating
-//! system or the server when the process dies, however it dies, so a killed run never leaves
-//! a stale lock behind. Owns nothing else.
+//! The single-writer lock of SQLite: at most one ado-ingest process writes a SQLite file at a
+//! time, so two backfills never interleave their pages and cursors (issue 9, item 8): an
+//! exclusive lock on `<database file>.lock` (the whole file, whatever the organization:
+//! SQLite has one writer anyway), released by the operating system when the process dies,
+//! however it dies, so a killed run never leaves a stale lock behind. PostgreSQL takes no
+//! lock: several processes (`run` replicas, a cron `sync` beside them) share it and split the
+//! work by leases (`store::coordination`), which replaced the per-organization advisory lock
+//! (issue 12). Owns nothing else.
 
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
-
-use sqlx::{Connection, PgConnection};
 
 use super::{Error, Result};
 
@@ -27,14 +26,13 @@ pub struct WriterLock {
 enum Held {
     /// The open, locked lock file.
     File(std::fs::File),
-    /// The connection whose session holds the advisory lock.
-    Postgres(PgConnection),
-    /// An in-memory SQLite database: nothing else can reach it.
+    /// An in-memory SQLite database (nothing else can reach it), or PostgreSQL (leases
+    /// coordinate its writers).
     Nothing,
 }
 
 impl WriterLock {
-    /// No lock needed (an in-memory database).
+    /// No lock needed (an in-memory database, or PostgreSQL).
     pub(crate) fn unshared() -> Self {
         Self {
             _held: Held::Nothing,
@@ -76,45 +74,6 @@ impl WriterLock {
             _held: Held::File(file),
         })
     }
-
-    /// Takes the advisory lock of `org` on a connection of its own.
-    pub(crate) async fn postgres(
-        mut conn: PgConnection,
-        database: &str,
-        org: &str,
-    ) -> Result<Self> {
-        let (space, key) = advisory_key(org);
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
-            .bind(space)
-            .bind(key)
-            .fetch_one(&mut conn)
-            .await
-            .map_err(Error::query("taking the writer lock"))?;
-        if got {
-            return Ok(Self {
-                _held: Held::Postgres(conn),
-            });
-        }
-        let holder: Option<String> = sqlx::query_scalar(
-            "SELECT 'server pid ' || a.pid || COALESCE(' from ' || host(a.client_addr), '') \
-             || ' (' || COALESCE(NULLIF(a.application_name, ''), 'no application name') \
-             || ') connected since ' || a.backend_start \
-             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-             WHERE l.locktype = 'advisory' AND l.granted \
-             AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 2 LIMIT 1",
-        )
-        .bind(i64::from(space))
-        .bind(i64::from(key))
-        .fetch_optional(&mut conn)
-        .await
-        .ok()
-        .flatten();
-        let _ = conn.close().await;
-        Err(Error::Locked {
-            database: format!("{database} (organization {org})"),
-            holder: holder.unwrap_or_else(|| "a session that just ended".into()),
-        })
-    }
 }
 
 /// What the lock file says about its holder.
@@ -127,17 +86,6 @@ fn holder_description() -> String {
             .unwrap_or_else(|_| "this host".into()),
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )
-}
-
-/// The two-integer advisory lock key of `org`: a fixed namespace ("ADOI") and a stable
-/// 31-bit hash (FNV-1a) of the organization, non-negative so it compares with `pg_locks.objid`.
-fn advisory_key(org: &str) -> (i32, i32) {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in org.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    (0x4144_4f49, (h & 0x7fff_ffff) as i32)
 }
 
 #[cfg(test)]
@@ -158,12 +106,5 @@ mod tests {
         );
         drop(first);
         WriterLock::file(&db).expect("free again once the holder is gone");
-    }
-
-    #[test]
-    fn advisory_keys_are_stable_and_non_negative() {
-        assert_eq!(advisory_key("contoso"), advisory_key("contoso"));
-        assert_ne!(advisory_key("contoso"), advisory_key("fabrikam"));
-        assert!(advisory_key("contoso").1 >= 0);
     }
 }

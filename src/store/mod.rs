@@ -18,6 +18,7 @@ mod apply;
 mod backend;
 mod batch;
 mod common;
+mod coordination;
 mod error;
 mod lock;
 mod postgres;
@@ -30,6 +31,7 @@ mod sqlite;
 mod tests;
 
 pub use batch::{Batch, CursorUpdate, Mark, Missing, Rows, Scope, Template, Write};
+pub use coordination::{Coordination, KnownProject, REPLICA};
 pub use error::Error;
 pub use lock::WriterLock;
 pub use postgres::PgStore;
