@@ -104,6 +104,10 @@ pub struct SyncSettings {
     /// refused as a token that lost its permissions; `store::batch::MASS_DELETION_MIN`).
     #[serde(default)]
     pub allow_mass_deletion: bool,
+    /// How long a lease on a scope of work (a connector's project) outlives its holder: a
+    /// killed replica's scopes are taken over this long after it stopped renewing them.
+    #[serde(default = "default_lease_ttl", deserialize_with = "de_duration")]
+    pub lease_ttl: Duration,
 }
 
 impl Default for SyncSettings {
@@ -113,6 +117,7 @@ impl Default for SyncSettings {
             overlap: default_overlap(),
             reconcile_every: default_reconcile(),
             allow_mass_deletion: false,
+            lease_ttl: default_lease_ttl(),
         }
     }
 }
@@ -268,6 +273,9 @@ fn default_overlap() -> Duration {
 }
 fn default_reconcile() -> Duration {
     Duration::from_secs(24 * 3600)
+}
+fn default_lease_ttl() -> Duration {
+    Duration::from_secs(60)
 }
 fn default_timeout() -> Duration {
     Duration::from_secs(60)
@@ -442,6 +450,9 @@ impl Settings {
             problems.push(format!(
                 "sync.since: `{since}` is not a date (YYYY-MM-DD) or RFC 3339 time"
             ));
+        }
+        if self.sync.lease_ttl < Duration::from_secs(1) {
+            problems.push("sync.lease_ttl: must be at least 1s".into());
         }
         if self.http.timeout.is_zero() {
             problems.push("http.timeout: must be positive".into());

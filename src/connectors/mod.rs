@@ -14,11 +14,13 @@ pub mod projects;
 pub mod repos;
 
 use crate::ado::{self, Client};
-use crate::store::{self, AnyStore, Batch, CursorUpdate, Store};
+use crate::engine::lease::{self, Work};
+use crate::store::{self, AnyStore, Batch, Coordination, CursorUpdate, Store};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Backfill (full history from `sync.since`) or one incremental pass; named like the
@@ -58,6 +60,14 @@ pub struct SyncContext {
     /// `sync.reconcile_every`: how often a sync compares deletions with a second signal (the
     /// recycle bin); a backfill always does.
     pub reconcile_every: Duration,
+    /// This process's leases: a connector claims the organization scope and each project
+    /// before working on it, and leaves what another process holds (or finished at or after
+    /// `due_before`) alone.
+    pub work: Arc<Work>,
+    /// Scopes finished at or after this time need no pass now.
+    pub due_before: DateTime<Utc>,
+    /// Cancelled on shutdown (the client's token).
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 impl SyncContext {
@@ -67,6 +77,11 @@ impl SyncContext {
         let mut batch = Batch::new(observed_at);
         batch.allow_mass_deletion(self.allow_mass_deletion);
         batch
+    }
+
+    /// Resolves when the pass is being cancelled (shutdown).
+    pub async fn work_cancelled(&self) {
+        self.cancel.cancelled().await
     }
 
     /// `sync.overlap` as a chrono duration.
@@ -222,6 +237,12 @@ pub(crate) async fn commit(
     let started = std::time::Instant::now();
     let rows = ctx.store.apply(&ctx.org, batch).await?;
     client.metrics().rows(rows);
+    for w in batch.writes() {
+        let n = w.row_count() as u64;
+        if n > 0 {
+            client.metrics().table_rows(w.table_name(), n);
+        }
+    }
     summary.rows += rows;
     tracing::debug!(
         connector = client.connector(),
@@ -232,9 +253,64 @@ pub(crate) async fn commit(
     Ok(rows)
 }
 
-/// Runs `sync_project` for every project as a spawned task, `ctx.concurrency` at a time, and
-/// folds the outcomes into `summary` with [`combine_failures`]: one project's failure is
-/// logged and does not stop the others.
+/// The projects a pass syncs. The organization-level listings (`listing`: projects and what
+/// else the connector lists for the whole organization) run only when this process claims
+/// the connector's organization scope; otherwise another process has them (or ran them since
+/// `due_before`), and the projects are the ones the last listing stored. On a database that
+/// has none yet, that waits for the listing another process is making.
+pub(crate) async fn projects_to_sync<Fut>(
+    ctx: &SyncContext,
+    connector: &'static str,
+    summary: &mut Summary,
+    listing: Fut,
+) -> Result<Vec<ado::models::core::TeamProject>, Error>
+where
+    Fut:
+        std::future::Future<Output = Result<(Vec<ado::models::core::TeamProject>, Summary), Error>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if ctx
+            .work
+            .claim(connector, lease::ORG_SCOPE, ctx.due_before)
+            .await?
+        {
+            let listed = listing.await;
+            ctx.work
+                .release(connector, lease::ORG_SCOPE, listed.is_ok())
+                .await;
+            let (projects, listed_summary) = listed?;
+            summary.merge(&listed_summary);
+            return Ok(projects);
+        }
+        let known = ctx.store.visible_projects(&ctx.org, connector).await?;
+        if !known.is_empty() || started.elapsed() > LISTING_PATIENCE {
+            tracing::info!(
+                connector,
+                projects = known.len(),
+                "organization listings are another process's this pass; syncing the projects they stored"
+            );
+            return Ok(known
+                .into_iter()
+                .map(projects::from_known)
+                .filter(|p| projects::allowed(ctx, p))
+                .collect());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = ctx.work_cancelled() => return Err(Error::Cancelled),
+        }
+    }
+}
+
+/// How long a pass waits for another process's first project listing.
+const LISTING_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Runs `sync_project` for every project this process claims (see [`lease`]) as a spawned
+/// task, `ctx.concurrency` at a time, and folds the outcomes into `summary` with
+/// [`combine_failures`]: one project's failure is logged and does not stop the others. A
+/// project another process holds, or finished since `ctx.due_before`, is left to it; a
+/// finished project's lease is released as done, a failed one's as due again.
 pub(crate) async fn for_each_project<F, Fut>(
     ctx: &SyncContext,
     connector: &'static str,
@@ -246,35 +322,54 @@ where
     F: Fn(ado::models::core::TeamProject) -> Fut,
     Fut: std::future::Future<Output = Result<Summary, Error>> + Send + 'static,
 {
-    let total = projects.len();
     let mut queue = projects.into_iter();
     let mut tasks = tokio::task::JoinSet::new();
     let mut failures = Vec::new();
+    let mut claimed = 0;
     loop {
         while tasks.len() < ctx.concurrency.max(1) {
             let Some(project) = queue.next() else { break };
+            let scope = lease::project_scope(&project.id);
+            match ctx.work.claim(connector, &scope, ctx.due_before).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    summary.add("projects_left_to_other_processes", 1);
+                    continue;
+                }
+                Err(e) => {
+                    failures.push(e.into());
+                    continue;
+                }
+            }
+            claimed += 1;
             let name = project.name.clone();
             let run = sync_project(project);
-            tasks.spawn(async move { (name, run.await) });
+            tasks.spawn(async move { (name, scope, run.await) });
         }
         let Some(joined) = tasks.join_next().await else {
             break;
         };
         match joined {
-            Ok((_, Ok(s))) => summary.merge(&s),
-            Ok((name, Err(e))) => {
+            Ok((_, scope, Ok(s))) => {
+                ctx.work.release(connector, &scope, true).await;
+                summary.merge(&s)
+            }
+            Ok((name, scope, Err(e))) => {
+                ctx.work.release(connector, &scope, false).await;
                 if !matches!(e, Error::Cancelled) {
                     tracing::error!(connector, project = %name, error = %crate::error_chain(&e), "project sync failed");
                 }
                 failures.push(e);
             }
+            // A panicked project keeps its lease until this process ends (it renews what it
+            // holds) or claims it again next pass.
             Err(e) => failures.push(Error::Task {
                 project: "(unknown)".into(),
                 reason: e.to_string(),
             }),
         }
     }
-    combine_failures(summary, failures, total)
+    combine_failures(summary, failures, claimed)
 }
 
 /// The outcome of a connector run over several projects: the summary when every project

@@ -9,7 +9,7 @@ use crate::ado::Client;
 use crate::ado::listing::Projects;
 use crate::ado::models::core::TeamProject;
 use crate::store::schema::core::PROJECTS_NOBODY_SEES;
-use crate::store::{Batch, ProjectRow, ProjectVisibilityRow, Record};
+use crate::store::{Batch, KnownProject, ProjectRow, ProjectVisibilityRow, Record};
 
 /// Writes one connector's project listing: the projects, and that this connector sees them.
 /// A `complete` listing also marks this connector's view of the projects it lacks, and then
@@ -49,13 +49,6 @@ pub async fn sync(
     summary: &mut Summary,
 ) -> Result<Vec<TeamProject>, Error> {
     let (all, observed_at) = client.list_all(Projects).await?;
-    let allowed = |p: &TeamProject| {
-        ctx.projects.is_empty()
-            || ctx
-                .projects
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(&p.name) || a.eq_ignore_ascii_case(&p.id))
-    };
     let rows: Vec<ProjectRow> = all.iter().map(project_row).collect();
     let mut batch = ctx.listing_batch(observed_at);
     // Only a complete, unfiltered listing can tell that a project is gone.
@@ -63,7 +56,11 @@ pub async fn sync(
     commit(client, ctx, &batch, summary).await?;
     client.metrics().items(all.len() as u64);
     summary.add("projects", all.len() as u64);
-    let selected: Vec<TeamProject> = all.into_iter().map(|p| p.value).filter(allowed).collect();
+    let selected: Vec<TeamProject> = all
+        .into_iter()
+        .map(|p| p.value)
+        .filter(|p| allowed(ctx, p))
+        .collect();
     for wanted in &ctx.projects {
         if !selected
             .iter()
@@ -73,4 +70,27 @@ pub async fn sync(
         }
     }
     Ok(selected)
+}
+
+/// Whether `organization.projects` lets `p` be synced (names or ids, case-insensitive; empty
+/// allows every project).
+pub(crate) fn allowed(ctx: &SyncContext, p: &TeamProject) -> bool {
+    ctx.projects.is_empty()
+        || ctx
+            .projects
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&p.name) || a.eq_ignore_ascii_case(&p.id))
+}
+
+/// A project as a listing by another process stored it.
+pub(crate) fn from_known(p: KnownProject) -> TeamProject {
+    TeamProject {
+        id: p.id,
+        name: p.name,
+        description: None,
+        state: p.state,
+        revision: None,
+        visibility: p.visibility,
+        last_update_time: p.last_update_time,
+    }
 }

@@ -1,0 +1,379 @@
+//! One pass of one connector, the same for every command: `backfill` and `sync` run one pass
+//! of each connector and exit; `run` runs passes in a loop per connector (`service`).
+//!
+//! [`Prepared`] is a connector ready to run: its registry entry, its token pool and client
+//! (rebuilt when every token was refused, so a rotated `file:` secret is picked up), and its
+//! own metrics. [`Prepared::pass`] records the pass in `sync_runs` and runs it with the
+//! leases of [`lease::Work`]. Owns no HTTP or SQL of its own.
+
+pub mod lease;
+
+use crate::ado::{Client, TokenPool};
+use crate::config::{self, Settings};
+use crate::connectors::{self, Connector, Mode, Summary, SyncContext};
+use crate::metrics::{Metrics, Snapshot};
+use crate::store::{AnyStore, Coordination, Store};
+use chrono::{DateTime, Utc};
+use lease::Work;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How one connector's pass ended.
+#[derive(Debug)]
+pub struct ConnectorReport {
+    pub connector: String,
+    pub run_id: i64,
+    pub mode: Mode,
+    pub started_at: DateTime<Utc>,
+    pub duration: Duration,
+    pub result: Result<Summary, connectors::Error>,
+    /// Tokens that were refused and left the pool, by configured name.
+    pub retired_tokens: Vec<String>,
+    /// This pass's own counts.
+    pub metrics: Snapshot,
+}
+
+impl ConnectorReport {
+    pub fn succeeded(&self) -> bool {
+        self.result.is_ok()
+    }
+}
+
+/// A problem found before a connector could run (exit code 2).
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// `--connector` named a connector that does not exist or is not enabled.
+    #[error("connector `{name}` is not {why} (enabled: {enabled})")]
+    UnknownConnector {
+        name: String,
+        why: &'static str,
+        enabled: String,
+    },
+    /// A token reference could not be resolved.
+    #[error("connectors.{connector}.tokens: {reason}")]
+    Token { connector: String, reason: String },
+    /// The client could not be built (bad organization URL).
+    #[error(transparent)]
+    Client(#[from] crate::ado::Error),
+    /// The database could not record the run.
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+}
+
+/// A connector ready to run passes.
+pub struct Prepared {
+    pub name: String,
+    connector: &'static dyn Connector,
+    settings: Arc<Settings>,
+    /// This connector's counts over the process's life (they add up into the process-wide
+    /// metrics).
+    pub metrics: Arc<Metrics>,
+    client: Client,
+    cancel: CancellationToken,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Prepared {
+    /// Resolves the tokens of connector `name` and builds its pool and client; requests stop
+    /// when `cancel` fires.
+    pub fn new(
+        settings: Arc<Settings>,
+        name: &str,
+        process_metrics: Arc<Metrics>,
+        cancel: CancellationToken,
+    ) -> Result<Self, SetupError> {
+        let connector = connectors::find(name).map_err(|_| SetupError::UnknownConnector {
+            name: name.to_string(),
+            why: "a known connector",
+            enabled: String::new(),
+        })?;
+        let metrics = Arc::new(Metrics::child(process_metrics));
+        let client = build_client(&settings, name, &metrics, &cancel)?;
+        Ok(Self {
+            name: name.to_string(),
+            connector,
+            settings,
+            metrics,
+            client,
+            cancel,
+        })
+    }
+
+    /// The token pool of the current client.
+    pub fn pool(&self) -> &TokenPool {
+        self.client.pool()
+    }
+
+    /// A fresh pool and client from the token references as they resolve now: after every
+    /// token was refused, a secret rotated behind `file:` (or a restored token) gets its
+    /// chance again.
+    pub fn rebuild_client(&mut self) -> Result<(), SetupError> {
+        self.client = build_client(&self.settings, &self.name, &self.metrics, &self.cancel)?;
+        Ok(())
+    }
+
+    /// The connector's interval in `run`.
+    pub fn interval(&self) -> Duration {
+        self.settings
+            .connectors
+            .iter()
+            .find(|(n, _)| *n == self.name)
+            .map(|(_, c)| c.interval)
+            .unwrap_or(Duration::from_secs(300))
+    }
+
+    /// One pass in `mode`, recorded in `sync_runs`. Scopes finished at or after
+    /// `due_before` (by this or another process) are left alone.
+    pub async fn pass(
+        &self,
+        store: &AnyStore,
+        work: &Arc<Work>,
+        mode: Mode,
+        due_before: DateTime<Utc>,
+    ) -> ConnectorReport {
+        let started_at = Utc::now();
+        let clock = std::time::Instant::now();
+        let before = self.metrics.snapshot();
+        let name = self.name.clone();
+        let org = self.settings.org_key();
+        let run_id = match run_id_for(store, &org, &name, mode).await {
+            Ok(id) => id,
+            Err(e) => {
+                return ConnectorReport {
+                    connector: name,
+                    run_id: 0,
+                    mode,
+                    started_at,
+                    duration: clock.elapsed(),
+                    result: Err(connectors::Error::Store(e)),
+                    retired_tokens: Vec::new(),
+                    metrics: Snapshot::default(),
+                };
+            }
+        };
+        if let Err(e) = store.own_run(run_id, work.holder()).await {
+            tracing::warn!(connector = %name, error = %e, "could not record which process runs the run");
+        }
+        let ctx = SyncContext {
+            org: org.clone(),
+            store: store.clone(),
+            mode,
+            run_id,
+            since: self.settings.since(),
+            overlap: self.settings.sync.overlap,
+            projects: self.settings.organization.projects.clone(),
+            concurrency: self.client_concurrency(),
+            allow_mass_deletion: self.settings.sync.allow_mass_deletion,
+            reconcile_every: self.settings.sync.reconcile_every,
+            work: work.clone(),
+            due_before,
+            cancel: self.cancel.clone(),
+        };
+        tracing::info!(connector = %name, mode = mode.as_str(), run_id, "connector pass started");
+        // A task of its own: a panic inside the connector ends this pass, not the caller.
+        let task = tokio::spawn(self.connector.run(self.client.clone(), ctx));
+        let result = match task.await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(connector = %name, error = %e, "the connector's pass stopped unexpectedly");
+                Err(connectors::Error::Task {
+                    project: name.clone(),
+                    reason: e.to_string(),
+                })
+            }
+        };
+        let metrics = self.metrics.snapshot().since(&before);
+        let (outcome, error) = match &result {
+            Ok(_) => ("succeeded", None),
+            Err(e) => (
+                e.outcome(),
+                Some(format!("{}: {}", e.kind(), crate::error_chain(e))),
+            ),
+        };
+        let rows = result.as_ref().map(|s| s.rows as i64).unwrap_or(0);
+        if let Err(e) = store
+            .finish_run(
+                run_id,
+                outcome,
+                error.as_deref(),
+                metrics.requests as i64,
+                rows,
+                Utc::now(),
+            )
+            .await
+        {
+            tracing::error!(connector = %name, error = %e, "could not record the pass's outcome");
+        }
+        let requests = metrics.requests;
+        match &result {
+            Ok(s) => tracing::info!(
+                connector = %name,
+                mode = mode.as_str(),
+                counts = %s.describe(),
+                rows = s.rows,
+                requests,
+                "connector pass succeeded"
+            ),
+            Err(connectors::Error::Cancelled) => {
+                tracing::warn!(connector = %name, requests, "connector pass cancelled")
+            }
+            Err(e) => tracing::error!(
+                connector = %name,
+                kind = e.kind(),
+                error = %crate::error_chain(e),
+                requests,
+                "connector pass failed"
+            ),
+        }
+        ConnectorReport {
+            connector: name,
+            run_id,
+            mode,
+            started_at,
+            duration: clock.elapsed(),
+            result,
+            retired_tokens: self.client.pool().retired_names(),
+            metrics,
+        }
+    }
+
+    fn client_concurrency(&self) -> usize {
+        self.settings
+            .connectors
+            .iter()
+            .find(|(n, _)| *n == self.name)
+            .map(|(_, c)| c.concurrency)
+            .unwrap_or(1)
+    }
+}
+
+fn build_client(
+    settings: &Settings,
+    name: &str,
+    metrics: &Arc<Metrics>,
+    cancel: &CancellationToken,
+) -> Result<Client, SetupError> {
+    let Some((_, cs)) = settings.connectors.iter().find(|(n, _)| *n == name) else {
+        return Err(SetupError::UnknownConnector {
+            name: name.to_string(),
+            why: "configured",
+            enabled: String::new(),
+        });
+    };
+    let tokens = cs.resolve_tokens().map_err(|reason| SetupError::Token {
+        connector: name.to_string(),
+        reason,
+    })?;
+    for (i, t) in cs.tokens.iter().enumerate() {
+        if config::is_literal(t) {
+            tracing::warn!(connector = %name, token = %t.display_name(i), "token is written literally in the configuration; prefer env: or file:");
+        }
+    }
+    let pool = Arc::new(TokenPool::new(
+        name,
+        tokens,
+        cs.requests_per_second,
+        cs.burst,
+        metrics.clone(),
+    ));
+    Ok(Client::new(
+        name,
+        &settings.organization.url,
+        &settings.graph_url(),
+        &settings.organization.api_version,
+        &settings.http,
+        cs.concurrency,
+        pool,
+        metrics.clone(),
+        cancel.clone(),
+    )?)
+}
+
+/// The connectors to run: every enabled one, or those named (which must be enabled).
+pub fn select_connectors(
+    settings: &Settings,
+    wanted: &[String],
+) -> Result<Vec<String>, SetupError> {
+    let enabled: Vec<String> = settings
+        .connectors
+        .iter()
+        .filter(|(_, c)| c.enabled)
+        .map(|(n, _)| n.to_string())
+        .collect();
+    if wanted.is_empty() {
+        return Ok(enabled);
+    }
+    for w in wanted {
+        if !enabled.contains(w) {
+            let why = if connectors::find(w).is_ok() {
+                "enabled in the configuration"
+            } else {
+                "a known connector"
+            };
+            return Err(SetupError::UnknownConnector {
+                name: w.clone(),
+                why,
+                enabled: enabled.join(", "),
+            });
+        }
+    }
+    Ok(wanted.to_vec())
+}
+
+/// The mode of a connector's first pass in `run`: a backfill when the connector never ran,
+/// or when its last backfill did not finish and no sync has run since (a sync finishes an
+/// interrupted backfill's projects itself, and a backfill pass of the old run would walk
+/// everything again); otherwise incremental.
+pub async fn first_mode(
+    store: &AnyStore,
+    org: &str,
+    connector: &str,
+) -> crate::store::Result<Mode> {
+    let backfill = store
+        .last_run(org, connector, Mode::Backfill.as_str())
+        .await?;
+    let sync = store.last_run(org, connector, Mode::Sync.as_str()).await?;
+    Ok(match (backfill, sync) {
+        (None, None) => Mode::Backfill,
+        (Some(b), s) if b.outcome != "succeeded" && s.as_ref().is_none_or(|s| s.id < b.id) => {
+            Mode::Backfill
+        }
+        _ => Mode::Sync,
+    })
+}
+
+/// A backfill resumes the newest unfinished backfill run (so its finished projects are not
+/// fetched again) unless another live process is running it; anything else starts a new run
+/// record.
+async fn run_id_for(
+    store: &AnyStore,
+    org: &str,
+    connector: &str,
+    mode: Mode,
+) -> crate::store::Result<i64> {
+    if mode == Mode::Backfill
+        && let Some(last) = store.last_run(org, connector, mode.as_str()).await?
+        && !matches!(last.outcome.as_str(), "succeeded" | "running")
+    {
+        tracing::info!(
+            connector,
+            run_id = last.id,
+            outcome = %last.outcome,
+            "resuming the unfinished backfill"
+        );
+        store.reopen_run(last.id).await?;
+        return Ok(last.id);
+    }
+    store
+        .start_run(org, connector, mode.as_str(), Utc::now())
+        .await
+}
