@@ -39,6 +39,17 @@ pub enum Command {
     Backfill,
     /// One incremental pass from the stored cursors, then exit (for cron).
     Sync,
+    /// The long-running service: every enabled connector on its own interval, and the HTTP
+    /// server (/healthz, /readyz, /metrics, the status page) on `server.listen`. SIGTERM or
+    /// Ctrl-C stops it within 10 seconds.
+    Run,
     /// Apply the database schema migrations, then exit.
     Migrate,
+    /// Ask a running service whether it is up (for container health checks): exit 0 when
+    /// the URL answers 200, 1 otherwise. Needs no configuration.
+    Healthcheck {
+        /// The URL to ask.
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
 }

@@ -19,9 +19,12 @@ pub mod config;
 pub mod connectors;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod engine;
 pub mod metrics;
 pub mod progress;
 pub mod redact;
+pub mod server;
+pub mod service;
 pub mod store;
 pub mod sync;
 #[cfg(any(test, feature = "test-support"))]

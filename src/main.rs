@@ -1,6 +1,7 @@
 //! The `ado-ingest` binary: parse the command line, set up logging, load the configuration,
-//! dispatch. Exit codes: 0 success, 1 a sync failed, 2 bad configuration or usage, 3 another
-//! run holds the writer lock.
+//! dispatch. Exit codes: 0 success (for `run`: a clean shutdown), 1 a sync failed (or the
+//! service stopped on an error, or `healthcheck` found it unhealthy), 2 bad configuration or
+//! usage, 3 another process holds the SQLite writer lock.
 
 use ado_ingest::cli::{Cli, Command, LogFormat};
 use ado_ingest::config::{self, Settings};
@@ -9,6 +10,7 @@ use ado_ingest::connectors::Mode;
 use ado_ingest::demo;
 use ado_ingest::metrics::Metrics;
 use ado_ingest::progress::Progress;
+use ado_ingest::service;
 use ado_ingest::store::{AnyStore, Store};
 use ado_ingest::sync;
 use anyhow::Context;
@@ -119,7 +121,8 @@ async fn async_main(cli: Cli) -> ExitCode {
                 ExitCode::from(EXIT_SYNC_FAILED)
             }
         },
-        Command::Migrate | Command::Backfill | Command::Sync => {
+        Command::Healthcheck { url } => healthcheck(url).await,
+        Command::Migrate | Command::Backfill | Command::Sync | Command::Run => {
             let settings = match load_settings(&cli) {
                 Ok(s) => s,
                 Err(e) => {
@@ -134,6 +137,31 @@ async fn async_main(cli: Cli) -> ExitCode {
                     ExitCode::from(EXIT_SYNC_FAILED)
                 }
             }
+        }
+    }
+}
+
+/// `healthcheck`: one GET with a short timeout; no configuration, no database.
+async fn healthcheck(url: &str) -> ExitCode {
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_SYNC_FAILED);
+        }
+    };
+    match client.get(url).send().await {
+        Ok(r) if r.status().is_success() => ExitCode::SUCCESS,
+        Ok(r) => {
+            eprintln!("unhealthy: {url} answered {}", r.status());
+            ExitCode::from(EXIT_SYNC_FAILED)
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {url}: {}", ado_ingest::error_chain(&e));
+            ExitCode::from(EXIT_SYNC_FAILED)
         }
     }
 }
@@ -174,6 +202,28 @@ async fn run_command(
         Command::Migrate => {
             println!("migrations applied ({})", store.backend());
             return Ok(ExitCode::SUCCESS);
+        }
+        Command::Run => {
+            let metrics = Arc::new(Metrics::default());
+            let result = service::run(settings, &store, &connectors, metrics, cancel, |addr| {
+                // Tests and scripts read the bound port from this line (`listen` may say :0).
+                println!("listening on http://{addr}");
+            })
+            .await;
+            store.close().await;
+            return Ok(match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {}", ado_ingest::error_chain(&e));
+                    ExitCode::from(match e {
+                        service::Error::Setup(sync::SetupError::Store(
+                            ado_ingest::store::Error::Locked { .. },
+                        )) => EXIT_LOCKED,
+                        service::Error::Setup(_) => EXIT_USAGE,
+                        _ => EXIT_SYNC_FAILED,
+                    })
+                }
+            });
         }
         Command::Backfill => Mode::Backfill,
         _ => Mode::Sync,

@@ -125,6 +125,35 @@ impl TestDb {
         }
     }
 
+    /// One integer from SQL run straight on the database (`SELECT count(*) …`), one
+    /// statement per backend, in its own dialect.
+    pub async fn scalar(&self, sqlite: &str, postgres: &str) -> i64 {
+        match self {
+            TestDb::Sqlite { url, .. } => {
+                let mut c = sqlx::SqliteConnection::connect(url)
+                    .await
+                    .expect("connect to the test database");
+                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sqlite.to_string()))
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sqlite}: {e}"));
+                let _ = c.close().await;
+                n
+            }
+            TestDb::Postgres { url, .. } => {
+                let mut c = PgConnection::connect(url)
+                    .await
+                    .expect("connect to the test database");
+                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(postgres.to_string()))
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{postgres}: {e}"));
+                let _ = c.close().await;
+                n
+            }
+        }
+    }
+
     /// The store, connected and migrated.
     pub async fn store(&self) -> AnyStore {
         let s = AnyStore::connect(self.url())

@@ -1,0 +1,54 @@
+//! The HTTP side of `run` (axum): `/healthz`, `/readyz`, `/metrics` and the status page `/`.
+//! Reads the service's state and the database; never calls ADO and never writes.
+
+mod health;
+mod metrics;
+
+use crate::service::state::ServiceState;
+use axum::Router;
+use axum::routing::get;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The server failed to start.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `server.listen` could not be bound (in use, no permission, not an address).
+    #[error("cannot listen on {listen}: {source}")]
+    Bind {
+        listen: String,
+        source: std::io::Error,
+    },
+}
+
+/// Every route.
+pub fn router(state: Arc<ServiceState>) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
+        .with_state(state)
+}
+
+/// Binds `listen` (`host:port`; port 0 picks a free one).
+pub async fn bind(listen: &str) -> Result<(tokio::net::TcpListener, SocketAddr), Error> {
+    let err = |source| Error::Bind {
+        listen: listen.to_string(),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(err)?;
+    let addr = listener.local_addr().map_err(err)?;
+    Ok((listener, addr))
+}
+
+/// Serves until `stop` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<ServiceState>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(stop)
+        .await
+}
