@@ -9,4 +9,5 @@ mod cli;
 mod clock;
 mod crash;
 mod faults;
+mod service;
 mod shifting;

@@ -3,6 +3,8 @@
 //! binary, and the ground-truth comparison every connector test uses. `TEST_LOG=1` turns
 //! logging on.
 
+pub mod prometheus;
+pub mod service;
 pub mod truth;
 
 use ado_ingest::config::Settings;
@@ -64,6 +66,12 @@ pub struct Setup<'a> {
     pub projects: Vec<String>,
     /// More TOML appended after the connector sections.
     pub extra: &'a str,
+    /// Each connector's `interval` (for `run`).
+    pub interval: &'a str,
+    /// Tokens of one connector instead of `tokens`: (connector, TOML array items).
+    pub tokens_for: Vec<(&'a str, &'a str)>,
+    /// More lines of the `[sync]` section (`lease_ttl = "2s"`, …).
+    pub sync: &'a str,
 }
 
 impl<'a> Setup<'a> {
@@ -79,6 +87,9 @@ impl<'a> Setup<'a> {
             max_retries: 12,
             projects: Vec::new(),
             extra: "",
+            interval: "5m",
+            tokens_for: Vec::new(),
+            sync: "",
         }
     }
 
@@ -100,6 +111,7 @@ projects = [{projects}]
 
 [sync]
 overlap = "2s"
+{sync}
 
 [http]
 timeout = "20s"
@@ -110,12 +122,18 @@ max_retries = {retries}
             db = self.db_url,
             sim = self.sim_url,
             retries = self.max_retries,
+            sync = self.sync,
         );
         for c in &self.connectors {
+            let tokens = self
+                .tokens_for
+                .iter()
+                .find(|(name, _)| name == c)
+                .map_or(self.tokens, |(_, t)| *t);
             text.push_str(&format!(
                 "\n[connectors.{c}]\ntokens = [{tokens}]\nrequests_per_second = {rps}\n\
-                 burst = {burst}\nconcurrency = {conc}\n",
-                tokens = self.tokens,
+                 burst = {burst}\nconcurrency = {conc}\ninterval = \"{interval}\"\n",
+                interval = self.interval,
                 rps = self.requests_per_second,
                 burst = self.burst,
                 conc = self.concurrency,
