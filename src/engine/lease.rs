@@ -128,9 +128,25 @@ impl Work {
     }
 
     async fn renew(&self) {
-        let until = Utc::now() + chrono_ttl(self.ttl);
-        if let Err(e) = self.store.renew(&self.org, &self.holder, until).await {
+        let now = Utc::now();
+        if let Err(e) = self
+            .store
+            .renew(&self.org, &self.holder, now + chrono_ttl(self.ttl))
+            .await
+        {
             tracing::warn!(error = %e, "could not renew the leases; another replica may take them over");
+        }
+        // A replica that died while this one runs left its runs `running`; close them now,
+        // not at the next start. (With SQLite's one writer there is no other process.)
+        if matches!(self.store, AnyStore::Postgres(_)) {
+            match self.store.abandon_dead(&self.org, now).await {
+                Ok(0) => {}
+                Ok(runs) => tracing::warn!(
+                    runs,
+                    "closed as `abandoned` the runs of a replica that stopped renewing its leases"
+                ),
+                Err(e) => tracing::warn!(error = %e, "could not close a dead replica's runs"),
+            }
         }
     }
 }

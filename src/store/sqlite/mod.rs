@@ -209,8 +209,12 @@ impl SqliteStore {
             });
         }
         let path = Some(options.get_filename().to_path_buf());
+        // Every reader opened up front: a connection (its worker thread and page cache)
+        // first opened hours into a run would look like growth, and a service opens them
+        // all sooner or later anyway.
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
+            .min_connections(READERS)
             .connect_with(options)
             .await
             .map_err(connect_err)?;
