@@ -8,6 +8,7 @@ mod boards;
 mod cli;
 mod clock;
 mod crash;
+mod deploy;
 mod faults;
 mod service;
 mod shifting;
