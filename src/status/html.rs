@@ -68,32 +68,33 @@ h1 .org{font-weight:400;color:#4a5468}\
 h2{font-size:1.1rem;margin:0;display:flex;flex-wrap:wrap;align-items:center;gap:6px 10px}\
 .muted{color:#5a6376;font-size:.85rem;margin:4px 0 0}\
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,350px),1fr));\
-gap:12px;margin-top:14px}\
+gap:12px;margin-top:14px;align-items:start}\
 .card{background:#fff;border:1px solid #dce0e8;border-left:6px solid #8a94a6;\
 border-radius:8px;padding:12px 14px;min-width:0}\
 .card.ok{border-left-color:#2e7d32}.card.failed{border-left-color:#c62828}\
 .card.running{border-left-color:#1565c0}.card.warn{border-left-color:#ef8f00}\
 .badge{display:inline-block;border-radius:999px;padding:1px 9px;font-size:.8rem;\
-font-weight:600;background:#e8eaef;color:#3b4456;overflow-wrap:anywhere}\
+font-weight:600;background:#e8eaef;color:#3b4456;overflow-wrap:break-word}\
 .badge.ok{background:#e2f2e3;color:#1b5e20}.badge.failed{background:#fde4e4;color:#a31212}\
 .badge.running{background:#e1ecfa;color:#0d47a1}.badge.warn{background:#fff0d6;color:#8a4b00}\
 .error{margin:10px 0 0;padding:8px 10px;border-radius:6px;background:#fdf0f0;\
-color:#7d1010;overflow-wrap:anywhere}\
+color:#7d1010;overflow-wrap:break-word}\
 dl{display:grid;grid-template-columns:minmax(7.5em,max-content) minmax(0,1fr);\
 gap:4px 12px;margin:10px 0 0}\
-dt{color:#5a6376}dd{margin:0;min-width:0;overflow-wrap:anywhere}\
+time{white-space:nowrap}\
+dt{color:#5a6376}dd{margin:0;min-width:0;overflow-wrap:break-word}\
 .no{color:#a31212;font-weight:600}.yes{color:#1b5e20;font-weight:600}\
 h3{font-size:.9rem;margin:12px 0 4px;color:#3b4456}\
 ul.errors{list-style:none;margin:0;padding:0;font-size:.85rem}\
-ul.errors li{padding:5px 0;border-top:1px solid #eceef2;overflow-wrap:anywhere}\
+ul.errors li{padding:5px 0;border-top:1px solid #eceef2;overflow-wrap:break-word}\
 code{font:.85em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;\
 background:#f0f1f4;border-radius:4px;padding:0 4px}\
 table{width:100%;border-collapse:collapse;margin-top:8px;font-size:.9rem}\
 th,td{text-align:left;padding:3px 0;border-bottom:1px solid #eceef2}\
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}\
-td:first-child{overflow-wrap:anywhere;padding-right:10px}\
+td:first-child{overflow-wrap:break-word;padding-right:10px}\
 .banner{margin-top:14px;padding:10px 12px;border-radius:8px;background:#fde4e4;\
-color:#7d1010;overflow-wrap:anywhere}\
+color:#7d1010;overflow-wrap:break-word}\
 ";
 
 /// Renders the whole document.
@@ -109,7 +110,7 @@ pub fn render(page: &Page<'_>) -> String {
          <p class=\"muted\">As of {now} · service up {up} · reloads every {REFRESH_SECONDS} s</p>\n\
          </header>\n",
         org = escape(page.org),
-        now = escape(&timestamp(page.now)),
+        now = time_html(page.now),
         up = escape(&human_seconds(
             (page.now - page.service_started_at).num_seconds()
         )),
@@ -161,6 +162,24 @@ pub fn render(page: &Page<'_>) -> String {
     }
     out.push_str("</main>\n</div>\n</body>\n</html>\n");
     out
+}
+
+/// `1 row`, `2 rows`.
+fn plural(n: i64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// A time as people read it, with the exact instant in `datetime`.
+fn time_html(at: DateTime<Utc>) -> String {
+    format!(
+        "<time datetime=\"{}\">{}</time>",
+        escape(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        escape(&timestamp(at))
+    )
 }
 
 /// The card's look: `(class, badge text)`. A failed last pass — in the database, or the last
@@ -230,10 +249,8 @@ fn connector_card(
                     Some(why) => format!("<span class=\"no\">no</span> — {}", escape(why)),
                 },
             );
-            let next = match l.next_pass_at {
-                Some(at) if at > now => {
-                    format!(", next pass in {}", human_seconds((at - now).num_seconds()))
-                }
+            let next = match l.next_pass_at.map(|at| (at - now).num_seconds()) {
+                Some(secs) if secs >= 1 => format!(", next pass in {}", human_seconds(secs)),
                 Some(_) => ", next pass due".into(),
                 None => String::new(),
             };
@@ -254,34 +271,45 @@ fn connector_card(
     }
     match pass {
         Some(p) => {
-            let took = p
-                .duration_seconds
-                .map_or("still running".to_string(), human_duration);
+            // Requests and rows are recorded when a pass ends.
+            let running = p.outcome == "running";
+            let took = match p.duration_seconds {
+                Some(d) if !running => format!(", took {}", human_duration(d)),
+                _ => String::new(),
+            };
             row(
                 "Last pass",
                 escape(&format!(
-                    "#{} {}, started {}, {}, {} requests, {} rows",
+                    "#{} {}{}",
                     p.run_id,
                     p.mode,
-                    timestamp(p.started_at),
-                    took,
-                    p.requests,
-                    p.rows
+                    if running { ", running" } else { &took }
                 )),
             );
+            row("Started", time_html(p.started_at));
+            if !running {
+                row(
+                    "Fetched",
+                    escape(&format!(
+                        "{}, {}",
+                        plural(p.requests, "request"),
+                        plural(p.rows, "row")
+                    )),
+                );
+            }
         }
         None => row("Last pass", "none recorded".into()),
     }
     row(
         "Last success",
         match stored.and_then(|s| s.last_success.as_ref()) {
-            Some(s) => escape(&format!(
-                "{} ago ({}, #{} {})",
-                human_seconds(s.freshness_seconds),
-                timestamp(s.finished_at),
+            Some(s) => format!(
+                "{} ago, #{} {} ended {}",
+                escape(&human_seconds(s.freshness_seconds)),
                 s.run_id,
-                s.mode
-            )),
+                escape(&s.mode),
+                time_html(s.finished_at)
+            ),
             None => "never".into(),
         },
     );
@@ -305,7 +333,7 @@ fn connector_card(
             let _ = writeln!(
                 out,
                 "<li>{} · #{} {} · <code>{}</code> {}</li>",
-                escape(&timestamp(e.at)),
+                time_html(e.at),
                 e.run_id,
                 escape(&e.mode),
                 escape(&e.kind),

@@ -228,6 +228,8 @@ fn seconds_since(at: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
 
 /// `sync_runs.error` is `KIND: message` (`engine`), KIND a stable snake_case word; anything
 /// else (a row written by hand or an older version) is kind `unknown` with the whole text.
+/// Some errors name their kind in their own message too (`ado::Error::Auth` says
+/// `invalid_credentials: every token…`), so a message that repeats the kind loses the repeat.
 pub fn split_error(error: &str) -> (String, String) {
     match error.split_once(": ") {
         Some((kind, message))
@@ -236,6 +238,10 @@ pub fn split_error(error: &str) -> (String, String) {
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') =>
         {
+            let message = message
+                .strip_prefix(kind)
+                .and_then(|m| m.strip_prefix(": "))
+                .unwrap_or(message);
             (kind.to_string(), message.to_string())
         }
         _ => ("unknown".to_string(), error.to_string()),
@@ -279,6 +285,14 @@ mod tests {
                 "invalid_credentials".to_string(),
                 "every token was refused: HTTP 401".to_string()
             )
+        );
+        assert_eq!(
+            split_error("invalid_credentials: invalid_credentials: every token was refused"),
+            (
+                "invalid_credentials".to_string(),
+                "every token was refused".to_string()
+            ),
+            "the kind is said once"
         );
         assert_eq!(
             split_error("HTTP 503 from ado"),
