@@ -11,3 +11,4 @@ mod crash;
 mod faults;
 mod service;
 mod shifting;
+mod status;
