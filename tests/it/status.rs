@@ -377,6 +377,30 @@ async fn a_revoked_token_shows_as_invalid_credentials_beside_the_other_success()
     }
 }
 
+#[test]
+fn a_database_that_is_not_there_is_an_error_naming_it_and_is_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("never-ingested.db");
+    let db_url = format!("sqlite://{}", db.display());
+    let setup = Setup {
+        tokens: UNSET_TOKEN,
+        ..Setup::new("http://127.0.0.1:9/contoso", &db_url)
+    };
+    let config = setup.write(dir.path());
+    let out = support::binary()
+        .args(["status", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run ado-ingest status");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot open the database") && stderr.contains("never-ingested.db"),
+        "{stderr}"
+    );
+    assert!(!db.exists(), "status created {}", db.display());
+}
+
 /// Where the screenshots go: `target/test-screenshots/`.
 fn screenshot_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -476,10 +500,20 @@ async fn the_live_page_shows_every_connector_on_a_phone_and_a_desktop() {
         "rows per table:\n{html}"
     );
 
-    let Some(chromium) = Chromium::find() else {
-        return;
-    };
-    let page_url = format!("{}/", svc.base);
+    if let Some(chromium) = Chromium::find() {
+        let page_url = format!("{}/", svc.base);
+        // The browser runs blocking; the simulator the service calls meanwhile lives on this
+        // test's runtime and keeps its workers.
+        tokio::task::spawn_blocking(move || browser_checks(&chromium, &page_url, &html))
+            .await
+            .expect("browser checks");
+    }
+    sim.shutdown().await;
+}
+
+/// The page in headless Chromium: screenshots at a phone's and a desktop's size, the rendered
+/// DOM, no console message, and no horizontal overflow at 390 and 1280 px.
+fn browser_checks(chromium: &Chromium, page_url: &str, html: &str) {
     let mut console = Vec::new();
     // The phone's first screen, the whole page at phone width, and a desktop.
     for (name, size) in [
@@ -488,10 +522,10 @@ async fn the_live_page_shows_every_connector_on_a_phone_and_a_desktop() {
         ("status-desktop.png", (1280, 900)),
     ] {
         let path = screenshot_path(name);
-        console.extend(chromium.screenshot(&page_url, size, &path).console);
+        console.extend(chromium.screenshot(page_url, size, &path).console);
         eprintln!("screenshot: {}", path.display());
     }
-    let load = chromium.dump_dom(&page_url, (390, 844));
+    let load = chromium.dump_dom(page_url, (390, 844));
     console.extend(load.console);
     assert!(
         console.is_empty(),
@@ -510,7 +544,7 @@ async fn the_live_page_shows_every_connector_on_a_phone_and_a_desktop() {
         load.dom
     );
     for width in [390, 1280] {
-        let o = chromium.overflow(&html, width);
+        let o = chromium.overflow(html, width);
         assert!(
             o.scroll_width <= o.client_width && o.wide.is_empty(),
             "at {width} px the page overflows: {o:?}"
@@ -520,5 +554,4 @@ async fn the_live_page_shows_every_connector_on_a_phone_and_a_desktop() {
             "measured at {width} px: {o:?}"
         );
     }
-    sim.shutdown().await;
 }
