@@ -26,6 +26,12 @@ pub enum LogFormat {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the bundled ADO simulator, backfill it into ./ado-ingest-demo.db and show the result.
@@ -45,6 +51,13 @@ pub enum Command {
     Run,
     /// Apply the database schema migrations, then exit.
     Migrate,
+    /// Show, from the database alone, each connector's last pass, last success, cursor age
+    /// and recent errors, and the rows per table. Calls no ADO API and needs no token.
+    Status {
+        /// `table` for people, `json` (pretty-printed, stable field names) for scripts.
+        #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+        format: StatusFormat,
+    },
     /// Ask a running service whether it is up (for container health checks): exit 0 when
     /// the URL answers 200, 1 otherwise. Needs no configuration.
     Healthcheck {

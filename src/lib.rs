@@ -25,6 +25,7 @@ pub mod progress;
 pub mod redact;
 pub mod server;
 pub mod service;
+pub mod status;
 pub mod store;
 pub mod sync;
 #[cfg(any(test, feature = "test-support"))]

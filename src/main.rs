@@ -3,7 +3,7 @@
 //! service stopped on an error, or `healthcheck` found it unhealthy), 2 bad configuration or
 //! usage, 3 another process holds the SQLite writer lock.
 
-use ado_ingest::cli::{Cli, Command, LogFormat};
+use ado_ingest::cli::{Cli, Command, LogFormat, StatusFormat};
 use ado_ingest::config::{self, Settings};
 use ado_ingest::connectors::Mode;
 #[cfg(feature = "demo")]
@@ -11,6 +11,7 @@ use ado_ingest::demo;
 use ado_ingest::metrics::Metrics;
 use ado_ingest::progress::Progress;
 use ado_ingest::service;
+use ado_ingest::status;
 use ado_ingest::store::{AnyStore, Store};
 use ado_ingest::sync;
 use anyhow::Context;
@@ -122,6 +123,7 @@ async fn async_main(cli: Cli) -> ExitCode {
             }
         },
         Command::Healthcheck { url } => healthcheck(url).await,
+        Command::Status { format } => status(&cli, *format).await,
         Command::Migrate | Command::Backfill | Command::Sync | Command::Run => {
             let settings = match load_settings(&cli) {
                 Ok(s) => s,
@@ -166,15 +168,99 @@ async fn healthcheck(url: &str) -> ExitCode {
     }
 }
 
-fn load_settings(cli: &Cli) -> Result<Settings, config::Error> {
-    let path = match &cli.config {
+fn config_path(cli: &Cli) -> Option<PathBuf> {
+    match &cli.config {
         Some(p) => Some(p.clone()),
         None => {
             let default = PathBuf::from("ado-ingest.toml");
             default.exists().then_some(default)
         }
+    }
+}
+
+fn load_settings(cli: &Cli) -> Result<Settings, config::Error> {
+    Settings::load(config_path(cli).as_deref())
+}
+
+/// `status`: reads the database only. The settings are loaded without resolving token
+/// references, so it works in a shell that lacks the service's token variables.
+async fn status(cli: &Cli, format: StatusFormat) -> ExitCode {
+    let settings = match Settings::load_without_secrets(config_path(cli).as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
     };
-    Settings::load(path.as_deref())
+    let enabled = match sync::select_connectors(&settings, &cli.connectors) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match read_status(&settings, &enabled, &cli.connectors).await {
+        Ok(s) => {
+            match format {
+                StatusFormat::Table => print!("{}", status::table::render(&s)),
+                StatusFormat::Json => match serde_json::to_string_pretty(&s) {
+                    Ok(json) => println!("{json}"),
+                    Err(e) => {
+                        eprintln!("error: cannot serialize the status: {e}");
+                        return ExitCode::from(EXIT_SYNC_FAILED);
+                    }
+                },
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_SYNC_FAILED)
+        }
+    }
+}
+
+/// The status of the configured org; with `--connector`, of those connectors only.
+async fn read_status(
+    settings: &Settings,
+    enabled: &[String],
+    only: &[String],
+) -> anyhow::Result<status::Status> {
+    let url = &settings.database.url;
+    let shown = config::redact_url(url);
+    if let Some(path) = missing_sqlite_file(url) {
+        anyhow::bail!(
+            "cannot open the database {shown}: {} does not exist (nothing has been ingested \
+             into it yet; `ado-ingest backfill` creates it)",
+            path.display()
+        );
+    }
+    let store = AnyStore::connect(url)
+        .await
+        .with_context(|| format!("cannot open the database {shown}"))?;
+    let collected = status::collect(&store, &settings.org_key(), enabled, chrono::Utc::now())
+        .await
+        .with_context(|| format!("cannot read the status from the database {shown}"));
+    store.close().await;
+    let mut s = collected?;
+    if !only.is_empty() {
+        s.connectors.retain(|c| only.contains(&c.name));
+    }
+    Ok(s)
+}
+
+/// The file a `sqlite:` URL names when it does not exist: `status` only reads, and opening
+/// would create an empty database there.
+fn missing_sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") {
+        return None;
+    }
+    let path = PathBuf::from(path);
+    (!path.exists()).then_some(path)
 }
 
 async fn run_command(

@@ -77,6 +77,22 @@ burst = 0
 }
 
 #[test]
+fn loading_without_secrets_skips_only_the_token_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ado-ingest.toml");
+    let unset = GOOD.replace("literal-token", "env:ADO_INGEST_TEST_SURELY_UNSET_VAR");
+    std::fs::write(&path, &unset).unwrap();
+    let s = Settings::load_without_secrets(Some(&path)).expect("tokens are not resolved");
+    assert_eq!(s.org_key(), "contoso");
+    std::fs::write(&path, unset.replace("sqlite://x.db", "mysql://x")).unwrap();
+    let msg = Settings::load_without_secrets(Some(&path))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("database.url"), "{msg}");
+    assert!(!msg.contains("SURELY_UNSET"), "{msg}");
+}
+
+#[test]
 fn example_config_loads() {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("pat");

@@ -3,6 +3,7 @@
 
 mod health;
 mod metrics;
+mod page;
 
 use crate::service::state::ServiceState;
 use axum::Router;
@@ -25,6 +26,7 @@ pub enum Error {
 /// Every route.
 pub fn router(state: Arc<ServiceState>) -> Router {
     Router::new()
+        .route("/", get(page::page))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

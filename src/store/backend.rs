@@ -11,7 +11,7 @@ use super::batch::Batch;
 use super::common::COUNTED_TABLES;
 use super::schema::{Type, Value};
 use super::sql;
-use super::{Error, Result, RunRecord};
+use super::{CursorUpdates, Error, Result, RunRecord};
 
 /// A backend's connection handling.
 pub(crate) trait Backend: Send + Sync {
@@ -246,6 +246,101 @@ pub(crate) async fn last_run<B: Backend>(
     rows.into_iter().next().map(run_from).transpose()
 }
 
+/// At most `limit` runs of a connector in any mode, newest first; only those that ended in
+/// `outcome` when given.
+pub(crate) async fn recent_runs<B: Backend>(
+    b: &B,
+    org: &str,
+    connector: &str,
+    outcome: Option<&str>,
+    limit: u32,
+) -> Result<Vec<RunRecord>> {
+    let mut c = b.reader().await?;
+    let d = c.dialect();
+    let mut binds = vec![text(org), text(connector)];
+    let filter = match outcome {
+        Some(o) => {
+            binds.push(text(o));
+            " AND outcome = {}"
+        }
+        None => "",
+    };
+    binds.push((Type::Int, Value::Int(i64::from(limit))));
+    let rows = c
+        .fetch(
+            sql::query(
+                d,
+                "sync_runs",
+                &format!(
+                    "SELECT id, connector, mode, started_at, finished_at, outcome, error, \
+                     requests, rows FROM sync_runs WHERE org = {{}} AND connector = {{}}{filter} \
+                     ORDER BY id DESC LIMIT {{}}"
+                ),
+                binds,
+            ),
+            &RUN_COLUMNS,
+        )
+        .await?;
+    rows.into_iter().map(run_from).collect()
+}
+
+/// The connectors with at least one run in `org`, by name.
+pub(crate) async fn run_connectors<B: Backend>(b: &B, org: &str) -> Result<Vec<String>> {
+    let mut c = b.reader().await?;
+    let d = c.dialect();
+    let rows = c
+        .fetch(
+            sql::query(
+                d,
+                "sync_runs",
+                "SELECT DISTINCT connector FROM sync_runs WHERE org = {} ORDER BY connector",
+                vec![text(org)],
+            ),
+            &[Type::Text],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().and_then(Cell::into_text))
+        .collect())
+}
+
+/// How many cursors a connector has and the oldest and newest of their updates.
+pub(crate) async fn cursor_updates<B: Backend>(
+    b: &B,
+    org: &str,
+    connector: &str,
+) -> Result<Option<CursorUpdates>> {
+    let mut c = b.reader().await?;
+    let d = c.dialect();
+    let rows = c
+        .fetch(
+            sql::query(
+                d,
+                "sync_cursors",
+                "SELECT COUNT(*), MIN(updated_at), MAX(updated_at) FROM sync_cursors \
+                 WHERE org = {} AND connector = {}",
+                vec![text(org), text(connector)],
+            ),
+            &[Type::Int, Type::Time, Type::Time],
+        )
+        .await?;
+    let mut row = rows.into_iter().next().unwrap_or_default().into_iter();
+    let scopes = row.next().and_then(|c| c.as_int()).unwrap_or(0);
+    let (oldest, newest) = (row.next(), row.next());
+    match (
+        oldest.and_then(|c| c.as_time()),
+        newest.and_then(|c| c.as_time()),
+    ) {
+        (Some(oldest), Some(newest)) if scopes > 0 => Ok(Some(CursorUpdates {
+            scopes,
+            oldest,
+            newest,
+        })),
+        _ => Ok(None),
+    }
+}
+
 pub(crate) async fn table_counts<B: Backend>(b: &B) -> Result<Vec<(String, i64)>> {
     let mut c = b.reader().await?;
     let d = c.dialect();
@@ -355,6 +450,25 @@ macro_rules! store_via_backend {
                 mode: &str,
             ) -> $crate::store::Result<Option<$crate::store::RunRecord>> {
                 $crate::store::backend::last_run(self, org, connector, mode).await
+            }
+            async fn recent_runs(
+                &self,
+                org: &str,
+                connector: &str,
+                outcome: Option<&str>,
+                limit: u32,
+            ) -> $crate::store::Result<Vec<$crate::store::RunRecord>> {
+                $crate::store::backend::recent_runs(self, org, connector, outcome, limit).await
+            }
+            async fn run_connectors(&self, org: &str) -> $crate::store::Result<Vec<String>> {
+                $crate::store::backend::run_connectors(self, org).await
+            }
+            async fn cursor_updates(
+                &self,
+                org: &str,
+                connector: &str,
+            ) -> $crate::store::Result<Option<$crate::store::CursorUpdates>> {
+                $crate::store::backend::cursor_updates(self, org, connector).await
             }
             async fn table_counts(&self) -> $crate::store::Result<Vec<(String, i64)>> {
                 $crate::store::backend::table_counts(self).await

@@ -67,6 +67,17 @@ pub struct RunRecord {
     pub rows: i64,
 }
 
+/// When a connector's cursors were last written (`status`: how far behind its scopes are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CursorUpdates {
+    /// How many cursors (scopes) the connector has.
+    pub scopes: i64,
+    /// The update of the cursor written longest ago.
+    pub oldest: DateTime<Utc>,
+    /// The most recent cursor update.
+    pub newest: DateTime<Utc>,
+}
+
 /// The operations the product performs on its database. Methods are `async`; their futures
 /// are `Send` so connectors can run on a multi-threaded runtime.
 pub trait Store: Send + Sync + Clone + 'static {
@@ -135,6 +146,28 @@ pub trait Store: Send + Sync + Clone + 'static {
         connector: &str,
         mode: &str,
     ) -> impl Future<Output = Result<Option<RunRecord>>> + Send;
+
+    /// At most `limit` runs of a connector in any mode, newest first; with `outcome`, only
+    /// the runs that ended so (for `status`: the last pass, the last success, recent failures).
+    fn recent_runs(
+        &self,
+        org: &str,
+        connector: &str,
+        outcome: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<RunRecord>>> + Send;
+
+    /// The connectors with at least one run recorded in `org`, by name (for `status`, which
+    /// also lists connectors no longer enabled).
+    fn run_connectors(&self, org: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    /// How many cursors a connector has and when the oldest and newest were written; `None`
+    /// when it has none.
+    fn cursor_updates(
+        &self,
+        org: &str,
+        connector: &str,
+    ) -> impl Future<Output = Result<Option<CursorUpdates>>> + Send;
 
     /// Row counts per table, in a fixed table order (for `demo` and `status`).
     fn table_counts(&self) -> impl Future<Output = Result<Vec<(String, i64)>>> + Send;
@@ -231,6 +264,21 @@ impl Store for AnyStore {
     }
     async fn last_run(&self, org: &str, connector: &str, mode: &str) -> Result<Option<RunRecord>> {
         delegate!(self, s => s.last_run(org, connector, mode))
+    }
+    async fn recent_runs(
+        &self,
+        org: &str,
+        connector: &str,
+        outcome: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<RunRecord>> {
+        delegate!(self, s => s.recent_runs(org, connector, outcome, limit))
+    }
+    async fn run_connectors(&self, org: &str) -> Result<Vec<String>> {
+        delegate!(self, s => s.run_connectors(org))
+    }
+    async fn cursor_updates(&self, org: &str, connector: &str) -> Result<Option<CursorUpdates>> {
+        delegate!(self, s => s.cursor_updates(org, connector))
     }
     async fn table_counts(&self) -> Result<Vec<(String, i64)>> {
         delegate!(self, s => s.table_counts())

@@ -12,3 +12,4 @@ mod deploy;
 mod faults;
 mod service;
 mod shifting;
+mod status;

@@ -9,6 +9,7 @@ contract_tests! {
     run_records => case_run_records,
     one_writer_at_a_time_and_dead_runs_are_abandoned => case_writer_lock,
     table_counts_in_fixed_order => case_table_counts,
+    status_reads_recent_runs_and_cursor_updates => case_status_reads,
 }
 
 async fn case_migrate_twice(s: &AnyStore) {
@@ -190,6 +191,133 @@ async fn case_run_records(s: &AnyStore) {
             .expect("run"),
         None
     );
+}
+
+/// What `status` reads: a connector's newest runs across modes (optionally of one outcome),
+/// the connectors that ever ran, and the span of a connector's cursor updates, each kept to
+/// its org and connector.
+async fn case_status_reads(s: &AnyStore) {
+    assert_eq!(s.recent_runs(ORG, "repos", None, 5).await.unwrap(), vec![]);
+    assert_eq!(s.run_connectors(ORG).await.unwrap(), Vec::<String>::new());
+    assert_eq!(s.cursor_updates(ORG, "repos").await.unwrap(), None);
+
+    // repos: a failed backfill, a succeeded backfill, then a failed and a running sync;
+    // boards and another org alongside.
+    let t = |m: u32| at("2024-06-01T10:00:00Z") + Duration::minutes(i64::from(m));
+    let mut ids = Vec::new();
+    for (mode, outcome, error, m) in [
+        ("backfill", "failed", Some("requests: HTTP 503 from ado"), 0),
+        ("backfill", "succeeded", None, 10),
+        (
+            "sync",
+            "failed",
+            Some("invalid_credentials: every token was refused"),
+            20,
+        ),
+    ] {
+        let id = s.start_run(ORG, "repos", mode, t(m)).await.unwrap();
+        s.finish_run(id, outcome, error, 3, 4, t(m + 1))
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let boards = s.start_run(ORG, "boards", "backfill", t(25)).await.unwrap();
+    s.finish_run(boards, "succeeded", None, 1, 1, t(26))
+        .await
+        .unwrap();
+    let other = s
+        .start_run("fabrikam", "pipelines", "sync", t(27))
+        .await
+        .unwrap();
+    let running = s.start_run(ORG, "repos", "sync", t(30)).await.unwrap();
+    ids.push(running);
+
+    let all = s.recent_runs(ORG, "repos", None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.id).collect::<Vec<_>>(),
+        ids.iter().rev().copied().collect::<Vec<_>>(),
+        "newest first, both modes, only this connector"
+    );
+    assert_eq!(all[0].outcome, "running");
+    assert_eq!(all[0].finished_at, None);
+    assert_eq!(
+        all[1],
+        RunRecord {
+            id: ids[2],
+            connector: "repos".into(),
+            mode: "sync".into(),
+            started_at: t(20),
+            finished_at: Some(t(21)),
+            outcome: "failed".into(),
+            error: Some("invalid_credentials: every token was refused".into()),
+            requests: 3,
+            rows: 4,
+        }
+    );
+    let newest_two = s.recent_runs(ORG, "repos", None, 2).await.unwrap();
+    assert_eq!(newest_two, all[..2].to_vec(), "the limit keeps the newest");
+    let failed = s
+        .recent_runs(ORG, "repos", Some("failed"), 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        failed.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[0]]
+    );
+    let succeeded = s
+        .recent_runs(ORG, "repos", Some("succeeded"), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        succeeded.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![ids[1]]
+    );
+    assert_eq!(
+        s.recent_runs("fabrikam", "repos", None, 5).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        s.run_connectors(ORG).await.unwrap(),
+        vec!["boards".to_string(), "repos".to_string()]
+    );
+    assert_eq!(
+        s.run_connectors("fabrikam").await.unwrap(),
+        vec!["pipelines".to_string()]
+    );
+    s.finish_run(other, "cancelled", None, 0, 0, t(28))
+        .await
+        .unwrap();
+
+    // Cursors: two repos scopes written at different times, one rewritten later; one of
+    // boards; one of repos in another org.
+    for (org, connector, scope, value, when) in [
+        (ORG, "repos", "p1", "a", "2024-06-01T11:00:00.123456Z"),
+        (ORG, "repos", "p2", "b", "2024-06-01T12:00:00Z"),
+        (ORG, "boards", "p1", "c", "2024-06-01T09:00:00Z"),
+        ("fabrikam", "repos", "p9", "d", "2024-06-01T08:00:00Z"),
+        (ORG, "repos", "p2", "e", "2024-06-01T13:30:00.5Z"),
+    ] {
+        let mut b = Batch::new(at(when));
+        b.with_cursor(cursor(connector, scope, value));
+        s.apply(org, &b).await.unwrap();
+    }
+    assert_eq!(
+        s.cursor_updates(ORG, "repos").await.unwrap(),
+        Some(CursorUpdates {
+            scopes: 2,
+            oldest: at("2024-06-01T11:00:00.123456Z"),
+            newest: at("2024-06-01T13:30:00.5Z"),
+        })
+    );
+    assert_eq!(
+        s.cursor_updates(ORG, "boards").await.unwrap(),
+        Some(CursorUpdates {
+            scopes: 1,
+            oldest: at("2024-06-01T09:00:00Z"),
+            newest: at("2024-06-01T09:00:00Z"),
+        })
+    );
+    assert_eq!(s.cursor_updates(ORG, "pipelines").await.unwrap(), None);
 }
 
 async fn case_writer_lock(s: &AnyStore) {

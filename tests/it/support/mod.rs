@@ -3,6 +3,7 @@
 //! binary, and the ground-truth comparison every connector test uses. `TEST_LOG=1` turns
 //! logging on.
 
+pub mod browser;
 pub mod prometheus;
 pub mod service;
 pub mod truth;
