@@ -25,7 +25,7 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Result<Vec<ConnectorReport>, SetupError> {
     let settings = Arc::new(settings.clone());
-    let (_writer, work) = begin(&settings, store, &cancel).await?;
+    let (_writer, work) = begin(&settings, store, &cancel, true).await?;
     let mut prepared = Vec::new();
     for name in connectors {
         prepared.push(Prepared::new(
@@ -48,10 +48,13 @@ pub async fn run(
 /// What every command that writes does first: the writer lock (SQLite: one process; a
 /// process killed a moment ago may still hold its lock for an instant, so a start waits a
 /// little), closing the runs dead processes left `running`, and this process's leases.
+/// `patient`: a one-shot command waits for scopes another process holds (see
+/// [`Work::claim`]); the service does not.
 pub async fn begin(
     settings: &Settings,
     store: &AnyStore,
     cancel: &CancellationToken,
+    patient: bool,
 ) -> Result<(WriterLock, Arc<Work>), SetupError> {
     let org = settings.org_key();
     for warning in settings.transport_warnings() {
@@ -61,7 +64,18 @@ pub async fn begin(
     let abandoned = match store {
         // With the file lock held nothing else can be running: a `running` run is a dead
         // process's.
-        AnyStore::Sqlite(_) => store.abandon_running(&org, Utc::now()).await?,
+        AnyStore::Sqlite(_) => {
+            // ... and the leases a killed predecessor held would only make this run wait
+            // out their expiry (or skip those projects as another process's).
+            let freed = store.forget_holders(&org).await?;
+            if freed > 0 {
+                tracing::info!(
+                    leases = freed,
+                    "freed the leases of a process that ended without releasing them"
+                );
+            }
+            store.abandon_running(&org, Utc::now()).await?
+        }
         // Replicas share PostgreSQL: only runs whose process stopped renewing its lease.
         AnyStore::Postgres(_) => store.abandon_dead(&org, Utc::now()).await?,
     };
@@ -71,7 +85,7 @@ pub async fn begin(
             "closed runs left `running` by a process that ended without recording an outcome as `abandoned`"
         );
     }
-    let work = Work::start(store.clone(), &org, settings.sync.lease_ttl).await?;
+    let work = Work::start(store.clone(), &org, settings.sync.lease_ttl, patient).await?;
     Ok((writer, work))
 }
 

@@ -272,7 +272,7 @@ where
     loop {
         if ctx
             .work
-            .claim(connector, lease::ORG_SCOPE, ctx.due_before)
+            .claim(connector, lease::ORG_SCOPE, ctx.due_before, &ctx.cancel)
             .await?
         {
             let listed = listing.await;
@@ -330,32 +330,38 @@ where
         while tasks.len() < ctx.concurrency.max(1) {
             let Some(project) = queue.next() else { break };
             let scope = lease::project_scope(&project.id);
-            match ctx.work.claim(connector, &scope, ctx.due_before).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    summary.add("projects_left_to_other_processes", 1);
-                    continue;
-                }
-                Err(e) => {
-                    failures.push(e.into());
-                    continue;
-                }
-            }
-            claimed += 1;
             let name = project.name.clone();
+            // The claim runs in the task: a one-shot command waiting for a scope a killed
+            // process held does not hold up the projects after it.
             let run = sync_project(project);
-            tasks.spawn(async move { (name, scope, run.await) });
+            let (work, due_before, cancel) = (ctx.work.clone(), ctx.due_before, ctx.cancel.clone());
+            tasks.spawn(async move {
+                let outcome = match work.claim(connector, &scope, due_before, &cancel).await {
+                    Ok(true) => Some(run.await),
+                    Ok(false) if cancel.is_cancelled() => Some(Err(Error::Cancelled)),
+                    Ok(false) => None,
+                    Err(e) => return (name, scope, false, Some(Err(e.into()))),
+                };
+                (name, scope, true, outcome)
+            });
         }
         let Some(joined) = tasks.join_next().await else {
             break;
         };
         match joined {
-            Ok((_, scope, Ok(s))) => {
-                ctx.work.release(connector, &scope, true).await;
+            Ok((_, _, _, None)) => summary.add("projects_left_to_other_processes", 1),
+            Ok((_, scope, held, Some(Ok(s)))) => {
+                claimed += 1;
+                if held {
+                    ctx.work.release(connector, &scope, true).await;
+                }
                 summary.merge(&s)
             }
-            Ok((name, scope, Err(e))) => {
-                ctx.work.release(connector, &scope, false).await;
+            Ok((name, scope, held, Some(Err(e)))) => {
+                claimed += 1;
+                if held {
+                    ctx.work.release(connector, &scope, false).await;
+                }
                 if !matches!(e, Error::Cancelled) {
                     tracing::error!(connector, project = %name, error = %crate::error_chain(&e), "project sync failed");
                 }

@@ -29,15 +29,20 @@ pub struct Work {
     org: String,
     holder: String,
     ttl: Duration,
+    /// A one-shot command (`backfill`, `sync`) waits for a scope another process holds
+    /// unless that process is seen alive; the service leaves it to its next pass.
+    patient: bool,
     stop: CancellationToken,
 }
 
 impl Work {
     /// Registers this process (its liveness row) and starts renewing every `ttl / 3`.
+    /// `patient`: see [`Work::claim`].
     pub async fn start(
         store: AnyStore,
         org: &str,
         ttl: Duration,
+        patient: bool,
     ) -> store::Result<std::sync::Arc<Self>> {
         let holder = holder_id();
         let now = Utc::now();
@@ -57,6 +62,7 @@ impl Work {
             org: org.to_string(),
             holder,
             ttl,
+            patient,
             stop: CancellationToken::new(),
         });
         // A weak handle: dropping the last `Work` ends the renewal (and `Drop` stops it).
@@ -82,8 +88,59 @@ impl Work {
     }
 
     /// Takes `(connector, scope)` if it is free and was not finished at or after
-    /// `due_before`.
+    /// `due_before`. When another process holds it, a patient `Work` (a one-shot command)
+    /// waits: for the lease to expire (its holder died: a killed `backfill` restarted at
+    /// once must not skip what the dead process held), for the holder to finish it, or
+    /// until the holder renews it (it is alive and will finish it). An impatient one (the
+    /// service) leaves it at once; its next pass comes soon. Stops waiting with `false`
+    /// when `cancel` fires.
     pub async fn claim(
+        &self,
+        connector: &str,
+        scope: &str,
+        due_before: DateTime<Utc>,
+        cancel: &CancellationToken,
+    ) -> store::Result<bool> {
+        let mut first_expiry = None;
+        let mut logged = false;
+        loop {
+            if self.try_claim(connector, scope, due_before).await? {
+                return Ok(true);
+            }
+            if !self.patient || cancel.is_cancelled() {
+                return Ok(false);
+            }
+            let Some(lease) = self.store.lease(&self.org, connector, scope).await? else {
+                continue;
+            };
+            if lease.done_at.is_some_and(|d| d >= due_before) {
+                // Finished by another process since this pass began.
+                return Ok(false);
+            }
+            if lease.holder.is_none() {
+                // Released between the attempt and the read: the next attempt takes it.
+                continue;
+            }
+            match (first_expiry, lease.expires_at) {
+                (None, e) => first_expiry = Some(e),
+                (Some(first), now) if now > first => {
+                    tracing::info!(connector, scope, holder = ?lease.holder, "another process is working on it; leaving it to that process");
+                    return Ok(false);
+                }
+                _ => {}
+            }
+            if !logged {
+                tracing::info!(connector, scope, holder = ?lease.holder, expires_at = ?lease.expires_at, "held by another process: waiting for it to expire, finish or be renewed");
+                logged = true;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(false),
+                _ = tokio::time::sleep((self.ttl / 8).clamp(Duration::from_millis(100), Duration::from_secs(2))) => {}
+            }
+        }
+    }
+
+    async fn try_claim(
         &self,
         connector: &str,
         scope: &str,

@@ -49,7 +49,7 @@ pub async fn run(
 ) -> Result<(), Error> {
     let settings = Arc::new(settings.clone());
     let org = settings.org_key();
-    let (_writer, work) = crate::sync::begin(&settings, store, &shutdown).await?;
+    let (_writer, work) = crate::sync::begin(&settings, store, &shutdown, false).await?;
     // The passes stop on their own token, cancelled after `/readyz` has turned.
     let passes = CancellationToken::new();
     let mut prepared = Vec::new();

@@ -200,3 +200,113 @@ impl ConnectorState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::{Error, Summary};
+    use crate::metrics::Snapshot;
+
+    fn state(interval_secs: u64) -> ConnectorState {
+        ConnectorState::new(
+            "repos",
+            Duration::from_secs(interval_secs),
+            Arc::new(Metrics::default()),
+            2,
+        )
+    }
+
+    fn report(started_at: DateTime<Utc>, result: Result<Summary, Error>) -> ConnectorReport {
+        ConnectorReport {
+            connector: "repos".into(),
+            run_id: 7,
+            mode: Mode::Sync,
+            started_at,
+            duration: Duration::from_secs(1),
+            result,
+            retired_tokens: Vec::new(),
+            metrics: Snapshot::default(),
+        }
+    }
+
+    fn refused() -> Error {
+        Error::Ado(crate::ado::Error::InvalidCredentials {
+            connector: "repos".into(),
+            tokens: vec!["a".into(), "b".into()],
+        })
+    }
+
+    #[test]
+    fn ready_while_the_first_pass_runs_however_long() {
+        let s = state(60);
+        let started = Utc::now() - chrono::Duration::hours(5);
+        assert_eq!(s.not_ready(Utc::now(), started), None);
+    }
+
+    #[test]
+    fn refused_credentials_are_not_ready_at_once_and_named() {
+        let s = state(60);
+        let now = Utc::now();
+        s.record(&report(now, Ok(Summary::default())), 2, 2);
+        assert_eq!(s.not_ready(now, now), None);
+        s.record(&report(now, Err(refused())), 0, 2);
+        let why = s.not_ready(now, now).expect("not ready");
+        assert!(why.starts_with("invalid_credentials"), "{why}");
+        let live = s.live();
+        assert_eq!((live.tokens_alive, live.tokens_total), (0, 2));
+        assert_eq!(live.consecutive_failures, 1);
+        assert_eq!(live.passes.get("failed"), Some(&1));
+    }
+
+    #[test]
+    fn a_success_older_than_three_intervals_is_stale() {
+        let s = state(60);
+        let now = Utc::now();
+        let long_ago = now - chrono::Duration::seconds(200);
+        s.record(&report(long_ago, Ok(Summary::default())), 2, 2);
+        // Finished 199 s ago: more than 3 × 60 s.
+        let why = s.not_ready(now, long_ago).expect("stale");
+        assert!(why.starts_with("stale"), "{why}");
+        // A transient failure since does not change the reason, nor reset the last success.
+        let err = Error::Ado(crate::ado::Error::Transient {
+            endpoint: "projects",
+            status: Some(503),
+            detail: "unavailable".into(),
+        });
+        s.record(&report(now, Err(err)), 2, 2);
+        assert!(
+            s.not_ready(now, long_ago)
+                .is_some_and(|w| w.starts_with("stale"))
+        );
+        assert!(s.live().last_success_at.is_some());
+    }
+
+    #[test]
+    fn failures_only_are_tolerated_for_the_first_interval() {
+        let s = state(60);
+        let now = Utc::now();
+        let err = || {
+            Error::Ado(crate::ado::Error::Transient {
+                endpoint: "projects",
+                status: Some(503),
+                detail: "unavailable".into(),
+            })
+        };
+        s.record(&report(now, Err(err())), 2, 2);
+        assert_eq!(s.not_ready(now, now - chrono::Duration::seconds(30)), None);
+        let why = s
+            .not_ready(now, now - chrono::Duration::seconds(90))
+            .expect("not ready after the first interval");
+        assert!(why.contains("transient"), "{why}");
+    }
+
+    #[test]
+    fn a_cancelled_pass_is_not_a_failure() {
+        let s = state(60);
+        let now = Utc::now();
+        s.record(&report(now, Err(Error::Cancelled)), 2, 2);
+        let live = s.live();
+        assert_eq!(live.consecutive_failures, 0);
+        assert_eq!(live.passes.get("cancelled"), Some(&1));
+    }
+}

@@ -33,6 +33,14 @@ pub struct KnownProject {
     pub last_update_time: Option<DateTime<Utc>>,
 }
 
+/// A lease row as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub holder: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
 /// Leases and the run bookkeeping replicas need.
 pub trait Coordination: Send + Sync {
     /// Takes `(connector, scope)` for `holder` until `expires_at` when it is free at `now` and
@@ -71,6 +79,19 @@ pub trait Coordination: Send + Sync {
 
     /// Gives back everything `holder` holds and drops its liveness row (shutdown).
     fn release_all(&self, org: &str, holder: &str) -> impl Future<Output = Result<u64>> + Send;
+
+    /// The lease row of `(connector, scope)`, if there is one.
+    fn lease(
+        &self,
+        org: &str,
+        connector: &str,
+        scope: &str,
+    ) -> impl Future<Output = Result<Option<Lease>>> + Send;
+
+    /// Frees every lease of `org` and drops every liveness row: for a process that knows no
+    /// other can be running (SQLite's writer lock is held), so a killed predecessor's leases
+    /// do not make it wait out their expiry. Returns how many leases were freed.
+    fn forget_holders(&self, org: &str) -> impl Future<Output = Result<u64>> + Send;
 
     /// Records which process runs `run_id`.
     fn own_run(&self, run_id: i64, holder: &str) -> impl Future<Output = Result<()>> + Send;
@@ -208,6 +229,51 @@ impl<B: Backend> Coordination for B {
         .await
     }
 
+    async fn lease(&self, org: &str, connector: &str, scope: &str) -> Result<Option<Lease>> {
+        let mut c = self.reader().await?;
+        let d = c.dialect();
+        let rows = c
+            .fetch(
+                sql::query(
+                    d,
+                    "leases",
+                    "SELECT holder, expires_at, done_at FROM leases \
+                     WHERE org = {} AND connector = {} AND scope = {}",
+                    vec![text(org), text(connector), text(scope)],
+                ),
+                &[Type::Text, Type::Time, Type::Time],
+            )
+            .await?;
+        Ok(rows.into_iter().next().map(|row| {
+            let mut it = row.into_iter();
+            Lease {
+                holder: it.next().and_then(Cell::into_text),
+                expires_at: it.next().and_then(|c| c.as_time()),
+                done_at: it.next().and_then(|c| c.as_time()),
+            }
+        }))
+    }
+
+    async fn forget_holders(&self, org: &str) -> Result<u64> {
+        let mut c = self.writer().await?;
+        let d = c.dialect();
+        c.execute(sql::query(
+            d,
+            "leases",
+            "DELETE FROM leases WHERE org = {} AND connector = {}",
+            vec![text(org), text(REPLICA)],
+        ))
+        .await?;
+        c.execute(sql::query(
+            d,
+            "leases",
+            "UPDATE leases SET holder = NULL, expires_at = NULL \
+             WHERE org = {} AND holder IS NOT NULL",
+            vec![text(org)],
+        ))
+        .await
+    }
+
     async fn own_run(&self, run_id: i64, holder: &str) -> Result<()> {
         let mut c = self.writer().await?;
         let d = c.dialect();
@@ -332,6 +398,12 @@ impl Coordination for AnyStore {
     }
     async fn release_all(&self, org: &str, holder: &str) -> Result<u64> {
         delegate!(self, s => s.release_all(org, holder))
+    }
+    async fn lease(&self, org: &str, connector: &str, scope: &str) -> Result<Option<Lease>> {
+        delegate!(self, s => s.lease(org, connector, scope))
+    }
+    async fn forget_holders(&self, org: &str) -> Result<u64> {
+        delegate!(self, s => s.forget_holders(org))
     }
     async fn own_run(&self, run_id: i64, holder: &str) -> Result<()> {
         delegate!(self, s => s.own_run(run_id, holder))

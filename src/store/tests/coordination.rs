@@ -8,6 +8,46 @@ contract_tests! {
     a_scope_has_one_holder_until_released_or_expired => case_leases,
     runs_of_dead_replicas_are_abandoned_and_live_ones_kept => case_dead_replicas,
     projects_another_replica_listed_are_read_back => case_visible_projects,
+    forgetting_holders_frees_every_lease_of_the_org_only => case_forget_holders,
+}
+
+async fn case_forget_holders(s: &AnyStore) {
+    let t0 = at("2024-06-01T10:00:00Z");
+    let until = t0 + chrono::Duration::seconds(60);
+    for (org, scope) in [(ORG, "project:p1"), (ORG, "org"), ("other", "project:p1")] {
+        assert!(
+            s.claim(org, "repos", scope, "dead", t0, until, t0)
+                .await
+                .unwrap()
+        );
+    }
+    s.claim(ORG, REPLICA, "dead", "dead", t0, until, t0)
+        .await
+        .unwrap();
+    assert_eq!(s.forget_holders(ORG).await.unwrap(), 2);
+    let soon = t0 + chrono::Duration::seconds(1);
+    assert!(
+        s.claim(ORG, "repos", "project:p1", "new", soon, until, t0)
+            .await
+            .unwrap(),
+        "freed before its expiry"
+    );
+    assert!(
+        !s.claim("other", "repos", "project:p1", "new", soon, until, t0)
+            .await
+            .unwrap(),
+        "another organization's lease is kept"
+    );
+    let lease = s
+        .lease(ORG, "repos", "project:p1")
+        .await
+        .unwrap()
+        .expect("the row exists");
+    assert_eq!(
+        (lease.holder.as_deref(), lease.expires_at, lease.done_at),
+        (Some("new"), Some(until), None)
+    );
+    assert_eq!(s.lease(ORG, "repos", "project:nope").await.unwrap(), None);
 }
 
 async fn case_leases(s: &AnyStore) {
