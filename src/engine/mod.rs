@@ -194,10 +194,7 @@ impl Prepared {
         let metrics = self.metrics.snapshot().since(&before);
         let (outcome, error) = match &result {
             Ok(_) => ("succeeded", None),
-            Err(e) => (
-                e.outcome(),
-                Some(format!("{}: {}", e.kind(), crate::error_chain(e))),
-            ),
+            Err(e) => (e.outcome(), Some(recorded_error(e))),
         };
         let rows = result.as_ref().map(|s| s.rows as i64).unwrap_or(0);
         if let Err(e) = store
@@ -376,4 +373,40 @@ async fn run_id_for(
     store
         .start_run(org, connector, mode.as_str(), Utc::now())
         .await
+}
+
+/// `sync_runs.error`: `KIND: the cause chain`, the kind said once (some messages already
+/// start with it), so readers (`status`) can split the kind off.
+fn recorded_error(e: &connectors::Error) -> String {
+    let chain = crate::error_chain(e);
+    let kind = e.kind();
+    if chain.starts_with(kind) && chain[kind.len()..].starts_with(": ") {
+        chain
+    } else {
+        format!("{kind}: {chain}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recorded_error_names_its_kind_once() {
+        let refused = connectors::Error::Ado(crate::ado::Error::InvalidCredentials {
+            connector: "boards".into(),
+            tokens: vec!["b".into()],
+        });
+        let text = recorded_error(&refused);
+        assert!(text.starts_with("invalid_credentials: "), "{text}");
+        assert_eq!(text.matches("invalid_credentials").count(), 1, "{text}");
+        let cursor = connectors::Error::Cursor {
+            scope: "pull_requests:p".into(),
+            reason: "not JSON".into(),
+        };
+        assert_eq!(
+            recorded_error(&cursor),
+            "bad_cursor: cursor pull_requests:p is unreadable: not JSON"
+        );
+    }
 }

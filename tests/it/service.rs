@@ -140,6 +140,37 @@ async fn run_keeps_both_connectors_equal_to_the_truth_and_isolates_revoked_token
             "{body}"
         );
         assert_eq!(ready["connectors"]["repos"]["ready"], true, "{body}");
+        // `status` reads the same from the database while the service runs.
+        let out = support::binary()
+            .args(["status", "--format", "json", "--config"])
+            .arg(&config)
+            .output()
+            .expect("run status");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let status: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("status --format json is JSON");
+        let connector = |name: &str| {
+            status["connectors"]
+                .as_array()
+                .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            connector("boards")["last_pass"]["error_kind"],
+            "invalid_credentials",
+            "{status}"
+        );
+        // Repos may be mid-pass (`running`), but it has never failed.
+        assert_eq!(
+            connector("repos")["recent_errors"],
+            serde_json::json!([]),
+            "{status}"
+        );
         let answer = sim.sim.mutate_split(3199, 8, 0);
         let after = svc.passes("repos", "succeeded").await;
         svc.wait_passes(&["repos"], after + 2, Duration::from_secs(60))
