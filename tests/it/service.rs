@@ -6,53 +6,18 @@
 //! included, and the next start resumes the same run. Every `/metrics` read goes through a
 //! strict Prometheus text parser.
 
-use crate::support::service::Service;
+use crate::support::service::{self, SERVER, Service, two_token_org};
 use crate::support::{self, ORG, Setup, TestDb, truth};
 use ado_ingest::store::Store;
 use ado_sim::{FaultConfig, Pat, RunningSim, SimConfig};
 use std::time::{Duration, Instant};
 
-const SERVER: &str = "\n[server]\nlisten = \"127.0.0.1:0\"\n";
-const BOARDS_TOKEN: &str = r#"{ name = "boards", secret = "boards-pat" }"#;
-
-/// A small org whose Repos and Boards tokens are distinct, so one can be revoked alone.
-fn two_token_org(seed: u64) -> SimConfig {
-    SimConfig {
-        seed,
-        projects: 2,
-        repos_per_project: 2,
-        prs_per_repo: 25,
-        work_items_per_project: 12,
-        pats: vec![Pat::full("demo-pat"), Pat::full("boards-pat")],
-        ..SimConfig::default()
-    }
-}
-
-/// Repos and Boards, each with its own token, on `interval`.
+/// Repos and Boards, each with its own token, on `interval`, serving on a free port.
 fn two_connectors<'a>(sim_url: &'a str, db_url: &'a str, interval: &'a str) -> Setup<'a> {
-    let mut setup = Setup::new(sim_url, db_url);
-    setup.connectors = vec!["repos", "boards"];
-    setup.tokens_for = vec![("boards", BOARDS_TOKEN)];
+    let mut setup = service::two_connectors(sim_url, db_url);
     setup.interval = interval;
     setup.extra = SERVER;
     setup
-}
-
-/// Polls `check` every 100 ms until it is true; panics with `what` and the log after `within`.
-async fn eventually<F, Fut>(svc: &Service, within: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + within;
-    while !check().await {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not within {within:?}; log:\n{}",
-            svc.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn assert_exits_cleanly(svc: &mut Service, label: &str) {
@@ -104,8 +69,7 @@ async fn run_keeps_both_connectors_equal_to_the_truth_and_isolates_revoked_token
 
         // Boards loses its only token; Repos must not notice.
         sim.sim.revoke_pat("boards-pat");
-        eventually(
-            &svc,
+        svc.eventually(
             Duration::from_secs(30),
             "boards reports invalid_credentials",
             || async {
@@ -332,8 +296,7 @@ async fn sigterm_during_a_backfill_stops_within_ten_seconds_and_the_next_run_res
         let store = db.store().await;
         let mut svc = Service::start(&config);
         // Stop once some pull requests are committed, well before the backfill ends.
-        eventually(
-            &svc,
+        svc.eventually(
             Duration::from_secs(60),
             "pull requests committed",
             || async {
@@ -417,7 +380,7 @@ async fn replicas_share_the_work_of_one() {
     let mut a = Service::start(&shared_config);
     // The second replica starts once the first has listed the projects, as a replica added
     // to a running deployment would.
-    eventually(&a, Duration::from_secs(60), "projects listed", || async {
+    a.eventually(Duration::from_secs(60), "projects listed", || async {
         shared_db
             .scalar(
                 "SELECT count(*) FROM projects",
@@ -485,8 +448,7 @@ async fn a_killed_replicas_scopes_are_taken_over_after_its_leases_expire() {
     let store = db.store().await;
     let held = "SELECT count(*) FROM leases WHERE scope LIKE 'project:%' AND holder IS NOT NULL";
     let mut a = Service::start(&config);
-    eventually(
-        &a,
+    a.eventually(
         Duration::from_secs(60),
         "a holds project leases",
         || async { db.scalar("SELECT 0", held).await > 0 },
@@ -495,8 +457,7 @@ async fn a_killed_replicas_scopes_are_taken_over_after_its_leases_expire() {
     a.kill();
     let killed = Instant::now();
     let mut b = Service::start(&config);
-    eventually(
-        &b,
+    b.eventually(
         Duration::from_secs(120),
         "the database equals the truth",
         || async {
@@ -515,8 +476,7 @@ async fn a_killed_replicas_scopes_are_taken_over_after_its_leases_expire() {
         took >= Duration::from_millis(1300),
         "a's scopes were taken {took:?} after the kill, before its leases expired"
     );
-    eventually(
-        &b,
+    b.eventually(
         Duration::from_secs(10),
         "a's run closed as abandoned",
         || async {

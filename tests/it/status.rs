@@ -6,39 +6,17 @@
 //! connector, marks the failing one, overflows nothing and logs no page error.
 
 use crate::support::browser::Chromium;
-use crate::support::service::Service;
+use crate::support::service::{Service, two_connectors, two_token_org};
 use crate::support::{self, ORG, Setup, TestDb};
 use ado_ingest::connectors::Mode;
 use ado_ingest::store::{AnyStore, RunRecord, Store};
-use ado_sim::{Pat, SimConfig};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const BOARDS_TOKEN: &str = r#"{ name = "boards", secret = "boards-pat" }"#;
 /// A token variable no test sets: `status` must not need it.
 const UNSET_TOKEN: &str = r#""env:IT_STATUS_SURELY_UNSET_PAT""#;
-
-/// A small org whose Repos and Boards tokens are distinct, so one can be revoked alone.
-fn org(seed: u64) -> SimConfig {
-    SimConfig {
-        seed,
-        projects: 2,
-        repos_per_project: 2,
-        prs_per_repo: 10,
-        work_items_per_project: 8,
-        pats: vec![Pat::full("demo-pat"), Pat::full("boards-pat")],
-        ..SimConfig::default()
-    }
-}
-
-fn both<'a>(sim_url: &'a str, db_url: &'a str) -> Setup<'a> {
-    let mut setup = Setup::new(sim_url, db_url);
-    setup.connectors = vec!["repos", "boards"];
-    setup.tokens_for = vec![("boards", BOARDS_TOKEN)];
-    setup
-}
 
 /// `ado-ingest status --format FORMAT` with `setup`'s configuration but token references
 /// whose variable is unset: its stdout (asserting exit 0).
@@ -153,9 +131,9 @@ async fn last(store: &AnyStore, connector: &str, mode: &str) -> RunRecord {
 async fn status_after_a_backfill_matches_the_database_without_tokens() {
     for db in TestDb::all().await {
         let label = db.label();
-        let sim = support::start_sim(org(41)).await;
+        let sim = support::start_sim(two_token_org(41)).await;
         let url = sim.base_url();
-        let setup = both(&url, db.url());
+        let setup = two_connectors(&url, db.url());
         let store = db.store().await;
         support::run_ok(&setup.settings(), &store, Mode::Backfill).await;
         let dir = tempfile::tempdir().unwrap();
@@ -286,9 +264,9 @@ async fn status_after_a_backfill_matches_the_database_without_tokens() {
 async fn a_revoked_token_shows_as_invalid_credentials_beside_the_other_success() {
     for db in TestDb::all().await {
         let label = db.label();
-        let sim = support::start_sim(org(42)).await;
+        let sim = support::start_sim(two_token_org(42)).await;
         let url = sim.base_url();
-        let setup = both(&url, db.url());
+        let setup = two_connectors(&url, db.url());
         let settings = setup.settings();
         let store = db.store().await;
         support::run_ok(&settings, &store, Mode::Backfill).await;
@@ -362,7 +340,7 @@ async fn a_revoked_token_shows_as_invalid_credentials_beside_the_other_success()
         );
 
         // A connector no longer enabled is still listed from its runs.
-        let mut repos_only = both(&url, db.url());
+        let mut repos_only = two_connectors(&url, db.url());
         repos_only.connectors = vec!["repos"];
         let s = status_json(&repos_only, dir.path());
         assert_eq!(connector(&s, "repos")["enabled"], true, "{label}");
@@ -409,22 +387,6 @@ fn screenshot_path(name: &str) -> PathBuf {
         .join(name)
 }
 
-async fn eventually<F, Fut>(svc: &Service, within: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + within;
-    while !check().await {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not within {within:?}; log:\n{}",
-            svc.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// The `<section>` of `connector`'s card in the page's markup.
 fn card<'h>(html: &'h str, connector: &str) -> &'h str {
     let start = html
@@ -440,9 +402,9 @@ fn card<'h>(html: &'h str, connector: &str) -> &'h str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_page_shows_every_connector_on_a_phone_and_a_desktop() {
     let db = TestDb::sqlite();
-    let sim = support::start_sim(org(43)).await;
+    let sim = support::start_sim(two_token_org(43)).await;
     let url = sim.base_url();
-    let mut setup = both(&url, db.url());
+    let mut setup = two_connectors(&url, db.url());
     setup.interval = "1s";
     setup.extra = "\n[server]\nlisten = \"127.0.0.1:0\"\n";
     let dir = tempfile::tempdir().unwrap();
@@ -451,8 +413,7 @@ async fn the_live_page_shows_every_connector_on_a_phone_and_a_desktop() {
     svc.wait_passes(&["repos", "boards"], 1, Duration::from_secs(120))
         .await;
     sim.sim.revoke_pat("boards-pat");
-    eventually(
-        &svc,
+    svc.eventually(
         Duration::from_secs(30),
         "boards reports invalid_credentials",
         || async {

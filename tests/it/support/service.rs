@@ -2,11 +2,40 @@
 //! read from the `listening on` line it prints, asked over HTTP, stopped with SIGTERM or
 //! killed. Its stderr goes to a file that is printed when a test fails (or with `TEST_LOG`).
 
+use super::Setup;
 use super::prometheus::{self, Exposition};
+use ado_sim::{Pat, SimConfig};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+/// The `[server]` section of a service under test: a free loopback port.
+pub const SERVER: &str = "\n[server]\nlisten = \"127.0.0.1:0\"\n";
+
+/// Boards' own token, so it can be revoked while Repos keeps `demo-pat`.
+pub const BOARDS_TOKEN: &str = r#"{ name = "boards", secret = "boards-pat" }"#;
+
+/// A small org whose Repos and Boards tokens are distinct, so one can be revoked alone.
+pub fn two_token_org(seed: u64) -> SimConfig {
+    SimConfig {
+        seed,
+        projects: 2,
+        repos_per_project: 2,
+        prs_per_repo: 25,
+        work_items_per_project: 12,
+        pats: vec![Pat::full("demo-pat"), Pat::full("boards-pat")],
+        ..SimConfig::default()
+    }
+}
+
+/// Repos and Boards, Boards with [`BOARDS_TOKEN`].
+pub fn two_connectors<'a>(sim_url: &'a str, db_url: &'a str) -> Setup<'a> {
+    let mut setup = Setup::new(sim_url, db_url);
+    setup.connectors = vec!["repos", "boards"];
+    setup.tokens_for = vec![("boards", BOARDS_TOKEN)];
+    setup
+}
 
 /// A running `ado-ingest run`.
 pub struct Service {
@@ -117,6 +146,24 @@ impl Service {
             assert!(
                 Instant::now() < deadline,
                 "{connectors:?} did not reach {n} successful passes in {within:?}; log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Polls `check` every 100 ms until it is true; panics with `what` and the log after
+    /// `within`.
+    pub async fn eventually<F, Fut>(&self, within: Duration, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + within;
+        while !check().await {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not within {within:?}; log:\n{}",
                 self.log()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
