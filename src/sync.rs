@@ -26,15 +26,7 @@ pub async fn run(
 ) -> Result<Vec<ConnectorReport>, SetupError> {
     let settings = Arc::new(settings.clone());
     let (_writer, work) = begin(&settings, store, &cancel, true).await?;
-    let mut prepared = Vec::new();
-    for name in connectors {
-        prepared.push(Prepared::new(
-            settings.clone(),
-            name,
-            metrics.clone(),
-            cancel.clone(),
-        )?);
-    }
+    let prepared = Prepared::all(&settings, connectors, &metrics, &cancel)?;
     // A one-shot pass works on every scope not finished since it started.
     let due_before = Utc::now();
     let passes = prepared

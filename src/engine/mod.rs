@@ -83,6 +83,26 @@ impl std::fmt::Debug for Prepared {
 }
 
 impl Prepared {
+    /// [`Prepared::new`] for each of `names`, in order.
+    pub fn all(
+        settings: &Arc<Settings>,
+        names: &[String],
+        process_metrics: &Arc<Metrics>,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<Self>, SetupError> {
+        names
+            .iter()
+            .map(|name| {
+                Self::new(
+                    settings.clone(),
+                    name,
+                    process_metrics.clone(),
+                    cancel.clone(),
+                )
+            })
+            .collect()
+    }
+
     /// Resolves the tokens of connector `name` and builds its pool and client; requests stop
     /// when `cancel` fires.
     pub fn new(

@@ -52,15 +52,7 @@ pub async fn run(
     let (_writer, work) = crate::sync::begin(&settings, store, &shutdown, false).await?;
     // The passes stop on their own token, cancelled after `/readyz` has turned.
     let passes = CancellationToken::new();
-    let mut prepared = Vec::new();
-    for name in connectors {
-        prepared.push(Prepared::new(
-            settings.clone(),
-            name,
-            metrics.clone(),
-            passes.clone(),
-        )?);
-    }
+    let prepared = Prepared::all(&settings, connectors, &metrics, &passes)?;
     let states: Vec<Arc<ConnectorState>> = prepared
         .iter()
         .map(|p| {

@@ -69,17 +69,7 @@ async fn run_keeps_both_connectors_equal_to_the_truth_and_isolates_revoked_token
 
         // Boards loses its only token; Repos must not notice.
         sim.sim.revoke_pat("boards-pat");
-        svc.eventually(
-            Duration::from_secs(30),
-            "boards reports invalid_credentials",
-            || async {
-                svc.metrics().await.value(
-                    "ado_ingest_last_pass_error",
-                    &[("connector", "boards"), ("kind", "invalid_credentials")],
-                ) == Some(1.0)
-            },
-        )
-        .await;
+        svc.wait_error("boards", "invalid_credentials").await;
         let m = svc.metrics().await;
         assert_eq!(
             m.value("ado_ingest_connector_ready", &[("connector", "boards")]),

@@ -413,17 +413,7 @@ async fn the_live_page_shows_every_connector_on_a_phone_and_a_desktop() {
     svc.wait_passes(&["repos", "boards"], 1, Duration::from_secs(120))
         .await;
     sim.sim.revoke_pat("boards-pat");
-    svc.eventually(
-        Duration::from_secs(30),
-        "boards reports invalid_credentials",
-        || async {
-            svc.metrics().await.value(
-                "ado_ingest_last_pass_error",
-                &[("connector", "boards"), ("kind", "invalid_credentials")],
-            ) == Some(1.0)
-        },
-    )
-    .await;
+    svc.wait_error("boards", "invalid_credentials").await;
 
     let page = reqwest::get(format!("{}/", svc.base)).await.expect("GET /");
     assert_eq!(page.status().as_u16(), 200);

@@ -170,6 +170,21 @@ impl Service {
         }
     }
 
+    /// Waits (up to 30 s) until `connector`'s last pass failed with `kind`, by `/metrics`.
+    pub async fn wait_error(&self, connector: &str, kind: &str) {
+        self.eventually(
+            Duration::from_secs(30),
+            &format!("{connector} reports {kind}"),
+            || async {
+                self.metrics().await.value(
+                    "ado_ingest_last_pass_error",
+                    &[("connector", connector), ("kind", kind)],
+                ) == Some(1.0)
+            },
+        )
+        .await;
+    }
+
     /// Resident memory in KiB (Linux).
     pub fn rss_kib(&self) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
