@@ -4,7 +4,10 @@
 
 pub mod core;
 pub mod git;
+pub mod git_commits;
+pub mod git_pr;
 pub mod graph;
+pub mod policy;
 pub mod wit;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -158,6 +161,20 @@ pub(crate) mod example {
     /// The body as text (for `WithRaw` parsing).
     pub fn body_text(rel: &str) -> String {
         body(rel).to_string()
+    }
+
+    /// The items of a recorded `{count, value}` list, each read as a listing reads it (from
+    /// its own JSON text, `WithRaw`); the file must hold at least one.
+    pub fn list<T: serde::de::DeserializeOwned>(rel: &str) -> Vec<T> {
+        let env: super::ListEnvelope<super::WithRaw<T>> =
+            serde_json::from_str(&body_text(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        assert!(!env.value.is_empty(), "{rel} has items");
+        env.value.into_iter().map(|p| p.value).collect()
+    }
+
+    /// A recorded single-object body.
+    pub fn single<T: serde::de::DeserializeOwned>(rel: &str) -> T {
+        serde_json::from_value(body(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 }
 
