@@ -88,10 +88,19 @@ pub fn item_id_hint(raw: &RawValue) -> String {
     let Ok(serde_json::Value::Object(map)) = serde_json::from_str(raw.get()) else {
         return "(not an object)".into();
     };
-    ["id", "pullRequestId", "workItemId", "name", "descriptor"]
-        .iter()
-        .find_map(|k| map.get(*k).map(|v| format!("{k}={v}")))
-        .unwrap_or_else(|| "(no id)".into())
+    [
+        "id",
+        "pullRequestId",
+        "workItemId",
+        "changeTrackingId",
+        "commitId",
+        "evaluationId",
+        "name",
+        "descriptor",
+    ]
+    .iter()
+    .find_map(|k| map.get(*k).map(|v| format!("{k}={v}")))
+    .unwrap_or_else(|| "(no id)".into())
 }
 
 /// An identity reference (`IdentityRef`): creators, reviewers, authors.
@@ -181,6 +190,20 @@ pub(crate) mod example {
 #[cfg(test)]
 mod tests {
     use super::parse_date;
+
+    #[test]
+    fn a_skipped_item_is_named_by_its_own_key() {
+        let hint = |j: &str| {
+            super::item_id_hint(&serde_json::value::RawValue::from_string(j.into()).unwrap())
+        };
+        assert_eq!(
+            hint(r#"{"changeTrackingId": 7, "item": {}}"#),
+            "changeTrackingId=7"
+        );
+        assert_eq!(hint(r#"{"commitId": "ab12"}"#), r#"commitId="ab12""#);
+        assert_eq!(hint(r#"{"evaluationId": "e"}"#), r#"evaluationId="e""#);
+        assert_eq!(hint("[1]"), "(not an object)");
+    }
 
     #[test]
     fn dates_parse_leniently() {
