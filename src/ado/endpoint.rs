@@ -1,6 +1,8 @@
 //! Every ADO endpoint this crate calls: its URL path below the organization URL and its
 //! metric label. URLs are built here and nowhere else.
 
+use std::borrow::Cow;
+
 /// An ADO REST endpoint with its path parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
@@ -32,6 +34,53 @@ pub enum Endpoint {
     WorkItems { project: String },
     /// `GET {org}/{project}/_apis/wit/reporting/workitemlinks`
     ReportingLinks { project: String },
+    /// `GET {org}/{project}/_apis/git/repositories/{repo}/pullRequests/{id}/iterations`
+    PullRequestIterations(PullRequestPath),
+    /// `GET …/pullRequests/{id}/iterations/{iteration}/changes`
+    PullRequestIterationChanges { pr: PullRequestPath, iteration: i64 },
+    /// `GET …/pullRequests/{id}/threads`
+    PullRequestThreads(PullRequestPath),
+    /// `GET …/pullRequests/{id}/workitems`
+    PullRequestWorkItems(PullRequestPath),
+    /// `GET …/pullRequests/{id}/statuses`
+    PullRequestStatuses(PullRequestPath),
+    /// `GET …/pullRequests/{id}/iterations/{iteration}/statuses`
+    PullRequestIterationStatuses { pr: PullRequestPath, iteration: i64 },
+    /// `GET …/pullRequests/{id}/commits`
+    PullRequestCommits(PullRequestPath),
+    /// `GET {org}/{project}/_apis/policy/evaluations` (preview only, API_FACTS §9.4).
+    PolicyEvaluations { project: String },
+    /// `GET {org}/{project}/_apis/git/repositories/{repo}/commits`
+    Commits { project: String, repository: String },
+}
+
+/// The pull request an endpoint of a PR's children is below.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PullRequestPath {
+    pub project: String,
+    /// The repository id (the PR's target repository, API_FACTS §9.1).
+    pub repository: String,
+    pub pull_request: i64,
+}
+
+impl PullRequestPath {
+    /// `{project}/_apis/git/repositories/{repo}/pullRequests/{id}`, then `rest`.
+    fn segments<'a>(&'a self, rest: &[&'a str]) -> Vec<Cow<'a, str>> {
+        let mut s: Vec<Cow<'a, str>> = [
+            self.project.as_str(),
+            "_apis",
+            "git",
+            "repositories",
+            self.repository.as_str(),
+            "pullRequests",
+        ]
+        .into_iter()
+        .map(Cow::Borrowed)
+        .collect();
+        s.push(Cow::Owned(self.pull_request.to_string()));
+        s.extend(rest.iter().copied().map(Cow::Borrowed));
+        s
+    }
 }
 
 /// Which host an endpoint lives on (API_FACTS §0: Graph is on `vssps.dev.azure.com` on
@@ -44,8 +93,8 @@ pub enum Host {
 
 impl Endpoint {
     /// Path segments below the organization URL (each is percent-encoded by the URL builder).
-    pub fn segments(&self) -> Vec<&str> {
-        match self {
+    pub fn segments(&self) -> Vec<Cow<'_, str>> {
+        let fixed: Vec<&str> = match self {
             Endpoint::Projects => vec!["_apis", "projects"],
             Endpoint::AllRepositories => vec!["_apis", "git", "repositories"],
             Endpoint::ProjectPullRequests { project } => {
@@ -72,13 +121,43 @@ impl Endpoint {
             Endpoint::ReportingLinks { project } => {
                 vec![project, "_apis", "wit", "reporting", "workitemlinks"]
             }
-        }
+            Endpoint::PolicyEvaluations { project } => {
+                vec![project, "_apis", "policy", "evaluations"]
+            }
+            Endpoint::Commits {
+                project,
+                repository,
+            } => vec![
+                project,
+                "_apis",
+                "git",
+                "repositories",
+                repository,
+                "commits",
+            ],
+            Endpoint::PullRequestIterations(pr) => return pr.segments(&["iterations"]),
+            Endpoint::PullRequestThreads(pr) => return pr.segments(&["threads"]),
+            Endpoint::PullRequestWorkItems(pr) => return pr.segments(&["workitems"]),
+            Endpoint::PullRequestStatuses(pr) => return pr.segments(&["statuses"]),
+            Endpoint::PullRequestCommits(pr) => return pr.segments(&["commits"]),
+            Endpoint::PullRequestIterationChanges { pr, iteration } => {
+                return with_iteration(pr, *iteration, "changes");
+            }
+            Endpoint::PullRequestIterationStatuses { pr, iteration } => {
+                return with_iteration(pr, *iteration, "statuses");
+            }
+        };
+        fixed.into_iter().map(Cow::Borrowed).collect()
     }
 
     /// Whether the endpoint exists only as a preview in api-version 7.1 (API_FACTS §0:
     /// Graph users are `7.1-preview.1`).
     pub fn preview_only(&self) -> bool {
-        matches!(self, Endpoint::GraphUsers)
+        // Policy evaluations are `7.1-preview.1` (API_FACTS §9.4).
+        matches!(
+            self,
+            Endpoint::GraphUsers | Endpoint::PolicyEvaluations { .. }
+        )
     }
 
     /// The host the endpoint is served from.
@@ -106,6 +185,23 @@ impl Endpoint {
             Endpoint::ReportingLinks { .. } => "reporting_work_item_links",
             Endpoint::RecycleBin { .. } => "recycle_bin",
             Endpoint::WorkItems { .. } => "work_items",
+            Endpoint::PullRequestIterations(_) => "pull_request_iterations",
+            Endpoint::PullRequestIterationChanges { .. } => "pull_request_iteration_changes",
+            Endpoint::PullRequestThreads(_) => "pull_request_threads",
+            Endpoint::PullRequestWorkItems(_) => "pull_request_work_items",
+            Endpoint::PullRequestStatuses(_) => "pull_request_statuses",
+            Endpoint::PullRequestIterationStatuses { .. } => "pull_request_iteration_statuses",
+            Endpoint::PullRequestCommits(_) => "pull_request_commits",
+            Endpoint::PolicyEvaluations { .. } => "policy_evaluations",
+            Endpoint::Commits { .. } => "commits",
         }
     }
+}
+
+/// `…/pullRequests/{id}/iterations/{iteration}/{leaf}`.
+fn with_iteration<'a>(pr: &'a PullRequestPath, iteration: i64, leaf: &'a str) -> Vec<Cow<'a, str>> {
+    let mut s = pr.segments(&["iterations"]);
+    s.push(Cow::Owned(iteration.to_string()));
+    s.push(Cow::Borrowed(leaf));
+    s
 }

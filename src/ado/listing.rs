@@ -8,12 +8,19 @@ use std::hash::Hash;
 use super::Endpoint;
 use super::models::core::{Team, TeamMember, TeamProject};
 use super::models::git::{GitPullRequest, GitRepository};
+use super::models::git_commits::GitCommitRef;
 use super::models::graph::GraphUser;
 use super::models::wit::{
     ClassificationNode, ReportingWorkItemLink, WorkItem, WorkItemDeleteReference, WorkItemField,
     WorkItemRevision, WorkItemType, WorkItemTypeCategory,
 };
 use super::models::{ListedItem, WithRaw};
+
+mod pull_request;
+pub use pull_request::{
+    MAX_ITERATION_CHANGES_PAGE, PolicyEvaluations, PullRequestCommits, PullRequestIterationChanges,
+    PullRequestIterations, PullRequestStatuses, PullRequestThreads, PullRequestWorkItems,
+};
 
 /// How an endpoint pages (API_FACTS §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +29,9 @@ pub enum Paging {
     Single,
     /// `$top`/`$skip` offsets; a page shorter than `top` is the last (§1.2).
     Offset { top: u32 },
+    /// `$top`/`$skip` with the next offset named by the body: `{changeEntries, nextSkip}`,
+    /// zero or absent at the end (PR iteration changes, §1.2).
+    NextSkip { top: u32 },
     /// `{count, value}` pages; the next one is named by the `x-ms-continuationtoken` response
     /// header, sent back as `continuationToken`; `top` is sent as `$top` (§1.1).
     HeaderToken { top: Option<u32> },
@@ -361,53 +371,6 @@ impl Listing for ReportingLinks {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pull_request_query_names_ado_parameters() {
-        let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.6Z")
-            .unwrap()
-            .to_utc();
-        let q = PullRequests {
-            project: "p".into(),
-            status: PrStatus::All,
-            time: Some(PrTimeFilter {
-                range: PrTimeRange::Closed,
-                min: Some(at),
-                max: None,
-            }),
-        }
-        .query();
-        assert_eq!(
-            q,
-            vec![
-                ("searchCriteria.status", "all".to_string()),
-                ("searchCriteria.queryTimeRangeType", "closed".to_string()),
-                (
-                    "searchCriteria.minTime",
-                    "2026-01-02T03:04:05.6Z".to_string()
-                ),
-            ]
-        );
-    }
-
-    #[test]
-    fn times_keep_ados_tick_precision() {
-        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
-        assert_eq!(
-            ado_time(t("2016-11-01T16:30:31.6655471Z")),
-            "2016-11-01T16:30:31.6655471Z"
-        );
-        assert_eq!(
-            ado_time(t("2019-01-07T21:43:21.330Z")),
-            "2019-01-07T21:43:21.33Z"
-        );
-        assert_eq!(ado_time(t("2019-01-07T21:43:21Z")), "2019-01-07T21:43:21Z");
-    }
-}
-
 /// `GET {project}/_apis/wit/recyclebin`: the project's deleted work items, ids only.
 #[derive(Debug, Clone)]
 pub struct RecycleBin {
@@ -455,5 +418,140 @@ impl Listing for WorkItemsByIds {
     }
     fn key(item: &Self::Item) -> Option<i64> {
         item.as_ref().map(|w| w.value.id)
+    }
+}
+
+/// `GET {project}/_apis/git/repositories/{repo}/commits?searchCriteria.itemVersion.version=`:
+/// one branch's history, newest first, optionally only commits after `from` (API_FACTS
+/// §4.4). The `searchCriteria.` prefix may be left off (§1.2), which lets the offset walker's
+/// plain `$top`/`$skip` page it, as the recorded `$skip/$top` example does.
+#[derive(Debug, Clone)]
+pub struct BranchCommits {
+    pub project: String,
+    pub repository: String,
+    /// The branch, as `refs/heads/main` (a repository's `defaultBranch`) or `main`.
+    pub branch: String,
+    /// `searchCriteria.fromDate`: the connector's cursor minus its overlap.
+    pub from: Option<DateTime<Utc>>,
+}
+
+impl Listing for BranchCommits {
+    type Item = WithRaw<GitCommitRef>;
+    type Key = String;
+    // Like PR lists (§1.2), 1,000 a page. No cap is documented; a lower server cap would end
+    // the walk at its first short page, so the connector's tests should watch for one.
+    const PAGING: Paging = Paging::Offset { top: 1000 };
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::Commits {
+            project: self.project.clone(),
+            repository: self.repository.clone(),
+        }
+    }
+    fn query(&self) -> Vec<(&'static str, String)> {
+        // `itemVersion.version` takes the branch name without `refs/heads/`.
+        let branch = self
+            .branch
+            .strip_prefix("refs/heads/")
+            .unwrap_or(&self.branch);
+        let mut q = vec![
+            ("searchCriteria.itemVersion.version", branch.to_string()),
+            ("searchCriteria.itemVersion.versionType", "branch".into()),
+        ];
+        if let Some(from) = self.from {
+            q.push(("searchCriteria.fromDate", ado_time(from)));
+        }
+        q
+    }
+    fn key(item: &Self::Item) -> String {
+        item.value.commit_id.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_request_query_names_ado_parameters() {
+        let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.6Z")
+            .unwrap()
+            .to_utc();
+        let q = PullRequests {
+            project: "p".into(),
+            status: PrStatus::All,
+            time: Some(PrTimeFilter {
+                range: PrTimeRange::Closed,
+                min: Some(at),
+                max: None,
+            }),
+        }
+        .query();
+        assert_eq!(
+            q,
+            vec![
+                ("searchCriteria.status", "all".to_string()),
+                ("searchCriteria.queryTimeRangeType", "closed".to_string()),
+                (
+                    "searchCriteria.minTime",
+                    "2026-01-02T03:04:05.6Z".to_string()
+                ),
+            ]
+        );
+    }
+
+    /// The URL of a listing's request before the paging parameters: path, query and
+    /// api-version as [`crate::ado::Client::url`] builds them.
+    pub(super) fn url_of<L: Listing>(listing: &L) -> String {
+        crate::ado::tests::capped_client("https://dev.azure.com/org", 1)
+            .url(&listing.endpoint(), &listing.query())
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn branch_commits_name_the_branch_without_refs_heads_and_the_from_date() {
+        let from = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.6Z")
+            .unwrap()
+            .to_utc();
+        let l = BranchCommits {
+            project: "P".into(),
+            repository: "r1".into(),
+            branch: "refs/heads/main".into(),
+            from: Some(from),
+        };
+        assert_eq!(
+            url_of(&l),
+            "https://dev.azure.com/org/P/_apis/git/repositories/r1/commits\
+             ?searchCriteria.itemVersion.version=main\
+             &searchCriteria.itemVersion.versionType=branch\
+             &searchCriteria.fromDate=2026-01-02T03%3A04%3A05.6Z&api-version=7.1"
+        );
+        let plain = BranchCommits {
+            branch: "release/1.0".into(),
+            from: None,
+            ..l
+        };
+        assert_eq!(
+            plain.query(),
+            vec![
+                ("searchCriteria.itemVersion.version", "release/1.0".into()),
+                ("searchCriteria.itemVersion.versionType", "branch".into()),
+            ]
+        );
+        assert_eq!(BranchCommits::PAGING, Paging::Offset { top: 1000 });
+    }
+
+    #[test]
+    fn times_keep_ados_tick_precision() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        assert_eq!(
+            ado_time(t("2016-11-01T16:30:31.6655471Z")),
+            "2016-11-01T16:30:31.6655471Z"
+        );
+        assert_eq!(
+            ado_time(t("2019-01-07T21:43:21.330Z")),
+            "2019-01-07T21:43:21.33Z"
+        );
+        assert_eq!(ado_time(t("2019-01-07T21:43:21Z")), "2019-01-07T21:43:21Z");
     }
 }

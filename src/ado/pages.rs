@@ -7,9 +7,10 @@ use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::listing::{Listing, Paging};
+use super::models::git_pr::GitPullRequestIterationChanges;
 use super::models::wit::StreamedBatch;
 use super::models::{ListEnvelope, ListedItem, item_id_hint};
-use super::paging::{GuardTrip, SkipPager, StreamPager, TokenPager};
+use super::paging::{GuardTrip, NextSkipPager, SkipPager, StreamPager, TokenPager};
 use super::{Client, Error};
 use serde_json::value::RawValue;
 
@@ -40,6 +41,7 @@ pub struct Page<T> {
 enum Walker<K> {
     Single { done: bool },
     Offset(SkipPager<K>),
+    NextSkip(NextSkipPager<K>),
     Token(TokenPager<K>),
     Stream(StreamPager),
 }
@@ -49,6 +51,13 @@ impl<K: Eq + std::hash::Hash + Clone> Walker<K> {
         match paging {
             Paging::Single => Walker::Single { done: false },
             Paging::Offset { top } => Walker::Offset(SkipPager::new(
+                top,
+                match from {
+                    Some(Resume::Skip(s)) => s,
+                    _ => 0,
+                },
+            )),
+            Paging::NextSkip { top } => Walker::NextSkip(NextSkipPager::new(
                 top,
                 match from {
                     Some(Resume::Skip(s)) => s,
@@ -71,6 +80,9 @@ impl<K: Eq + std::hash::Hash + Clone> Walker<K> {
         match self {
             Walker::Single { done } => (!done).then(Vec::new),
             Walker::Offset(p) => p
+                .next_request()
+                .map(|(top, skip)| vec![("$top", top.to_string()), ("$skip", skip.to_string())]),
+            Walker::NextSkip(p) => p
                 .next_request()
                 .map(|(top, skip)| vec![("$top", top.to_string()), ("$skip", skip.to_string())]),
             Walker::Token(p) => p.next_request().map(|token| {
@@ -133,6 +145,19 @@ impl Client {
                         let rows = r.body.value.len() as u64;
                         let items = client.decode::<L>(endpoint.label(), r.body.value);
                         let items = p.accept_of(items, rows, L::key).map_err(guard)?;
+                        Page {
+                            items,
+                            sent_at: r.sent_at,
+                            resume: (!p.is_done()).then(|| Resume::Skip(p.skip())),
+                            last: p.is_done(),
+                        }
+                    }
+                    Walker::NextSkip(p) => {
+                        let r = client
+                            .get::<GitPullRequestIterationChanges<Box<RawValue>>>(&endpoint, &query)
+                            .await?;
+                        let items = client.decode::<L>(endpoint.label(), r.body.change_entries);
+                        let items = p.accept(items, r.body.next_skip, L::key).map_err(guard)?;
                         Page {
                             items,
                             sent_at: r.sent_at,
@@ -231,7 +256,8 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
-    use super::super::listing::{PrStatus, PullRequests};
+    use super::super::endpoint::PullRequestPath;
+    use super::super::listing::{PrStatus, PullRequestIterationChanges, PullRequests};
     use super::super::tests::{capped_client, one_response_server};
     use futures::StreamExt;
 
@@ -269,5 +295,68 @@ mod tests {
         assert_eq!(ids, vec![1, 3]);
         assert!(page.last, "three server rows of 1,000: the last page");
         assert_eq!(client.metrics().snapshot().items_skipped, 1);
+    }
+
+    fn changes(n: std::ops::Range<i64>, next_skip: Option<u64>) -> Vec<u8> {
+        let entries: Vec<_> = n
+            .map(|i| serde_json::json!({"changeTrackingId": i, "changeType": "add", "item": {"path": format!("/f{i}")}}))
+            .collect();
+        let mut body = serde_json::json!({"changeEntries": entries});
+        if let Some(n) = next_skip {
+            body["nextSkip"] = n.into();
+        }
+        body.to_string().into_bytes()
+    }
+
+    fn iteration_changes() -> PullRequestIterationChanges {
+        PullRequestIterationChanges {
+            pr: PullRequestPath {
+                project: "P".into(),
+                repository: "r".into(),
+                pull_request: 1,
+            },
+            iteration: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn iteration_changes_without_next_skip_are_one_page() {
+        let base = one_response_server(String::new(), changes(1..4, None)).await;
+        let client = capped_client(&base, 1);
+        let pages: Vec<_> = client.pages(iteration_changes(), None).collect().await;
+        assert_eq!(pages.len(), 1);
+        let page = pages.into_iter().next().unwrap().unwrap();
+        let ids: Vec<i64> = page
+            .items
+            .iter()
+            .map(|c| c.value.change_tracking_id)
+            .collect();
+        assert_eq!(ids, vec![1, 2, 3]);
+        assert!(page.last && page.resume.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_next_skip_that_does_not_advance_fires_the_guard() {
+        // The same body for every request: after the first page (to offset 2) the server
+        // sends `nextSkip: 2` again, which would loop forever.
+        let base = one_response_server(String::new(), changes(1..3, Some(2))).await;
+        let client = capped_client(&base, 1);
+        let pages: Vec<_> = client.pages(iteration_changes(), None).collect().await;
+        assert_eq!(pages.len(), 2);
+        let first = pages[0].as_ref().unwrap();
+        assert_eq!(first.items.len(), 2);
+        assert_eq!(first.resume, Some(super::Resume::Skip(2)));
+        assert!(!first.last);
+        let err = pages[1].as_ref().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                super::super::Error::PagingGuard {
+                    endpoint: "pull_request_iteration_changes",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Pagination state machines with loop guards, independent of HTTP so they can be tested
-//! exhaustively: `$top/$skip` offset paging, continuation-token paging and reporting streams.
+//! exhaustively: `$top/$skip` offset paging, offset paging led by the body's `nextSkip`,
+//! continuation-token paging and reporting streams.
 //! [`super::Client::pages`] drives them for any [`super::listing::Listing`]; no other code
 //! pages.
 //!
@@ -24,6 +25,8 @@ pub enum GuardTrip {
     RepeatedPage,
     /// More pages than the cap allows.
     TooManyPages(u32),
+    /// A `nextSkip` that does not move past the offset just read (`at`).
+    SkipNotAdvancing { at: u64, next: u64 },
 }
 
 impl std::fmt::Display for GuardTrip {
@@ -32,6 +35,9 @@ impl std::fmt::Display for GuardTrip {
             GuardTrip::RepeatedToken(t) => write!(f, "continuation token `{t}` repeated"),
             GuardTrip::RepeatedPage => write!(f, "the same page came back twice"),
             GuardTrip::TooManyPages(n) => write!(f, "more than {n} pages"),
+            GuardTrip::SkipNotAdvancing { at, next } => {
+                write!(f, "nextSkip {next} does not move past the offset {at}")
+            }
         }
     }
 }
@@ -132,6 +138,82 @@ impl<K: Eq + Hash + Clone> SkipPager<K> {
             .collect();
         self.last_page = Some(keys);
         Ok(fresh)
+    }
+}
+
+/// Offset paging where the body names the next offset (PR iteration changes: `nextSkip`,
+/// "zero if there are no more changes", API_FACTS §1.2). Unlike [`SkipPager`] a short page
+/// does not end the walk: ADO may cap a page below `$top` and still say where to go on. A
+/// `nextSkip` that does not move forward stops the walk.
+#[derive(Debug)]
+pub struct NextSkipPager<K> {
+    top: u32,
+    skip: u64,
+    pages: u32,
+    max_pages: u32,
+    done: bool,
+    seen: HashSet<K>,
+}
+
+impl<K: Eq + Hash + Clone> NextSkipPager<K> {
+    /// Starts at `skip` (non-zero when resuming from a cursor).
+    pub fn new(top: u32, skip: u64) -> Self {
+        Self {
+            top: top.max(1),
+            skip,
+            pages: 0,
+            max_pages: DEFAULT_MAX_PAGES,
+            done: false,
+            seen: HashSet::new(),
+        }
+    }
+
+    pub fn with_max_pages(mut self, max_pages: u32) -> Self {
+        self.max_pages = max_pages;
+        self
+    }
+
+    /// The next `($top, $skip)` to request, or `None` when finished.
+    pub fn next_request(&self) -> Option<(u32, u64)> {
+        (!self.done).then_some((self.top, self.skip))
+    }
+
+    /// The offset the next request starts at.
+    pub fn skip(&self) -> u64 {
+        self.skip
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Takes a page and its `nextSkip`; returns the items not seen before on this walk.
+    pub fn accept<T>(
+        &mut self,
+        items: Vec<T>,
+        next_skip: Option<u64>,
+        key: impl Fn(&T) -> K,
+    ) -> Result<Vec<T>, GuardTrip> {
+        self.pages += 1;
+        if self.pages > self.max_pages {
+            self.done = true;
+            return Err(GuardTrip::TooManyPages(self.max_pages));
+        }
+        match next_skip.filter(|&n| n != 0) {
+            None => self.done = true,
+            Some(next) if next <= self.skip => {
+                self.done = true;
+                return Err(GuardTrip::SkipNotAdvancing {
+                    at: self.skip,
+                    next,
+                });
+            }
+            Some(next) => self.skip = next,
+        }
+        Ok(items
+            .into_iter()
+            .filter(|t| self.seen.insert(key(t)))
+            .collect())
     }
 }
 
@@ -334,6 +416,49 @@ mod tests {
         }
 
         #[test]
+        fn next_skip_pager_reads_everything_exactly_once(
+            n in 0u64..6000, top in 1u32..2500, cap in 1u32..2500, zero_at_end in any::<bool>(),
+        ) {
+            // A server that caps pages at `cap` (below `$top` or not) and names the next
+            // offset while there is more; at the end it sends 0 or leaves `nextSkip` out.
+            let mut p = NextSkipPager::new(top, 0);
+            let mut got = Vec::new();
+            let mut requests = 0u64;
+            while let Some((t, s)) = p.next_request() {
+                requests += 1;
+                let end = (s + u64::from(t.min(cap))).min(n);
+                let next = if end < n { Some(end) } else if zero_at_end { Some(0) } else { None };
+                got.extend(p.accept((s..end).collect(), next, |x| *x).unwrap());
+            }
+            prop_assert_eq!(got, (0..n).collect::<Vec<_>>());
+            let page = u64::from(top.min(cap));
+            prop_assert_eq!(requests, n.div_ceil(page).max(1));
+        }
+
+        #[test]
+        fn next_skip_pager_stops_on_any_skip_that_does_not_advance(
+            nexts in proptest::collection::vec(proptest::option::of(0u64..40), 1..60),
+        ) {
+            let mut p = NextSkipPager::<u64>::new(10, 0);
+            let mut i = 0;
+            while let Some((_, at)) = p.next_request() {
+                let next = nexts.get(i).copied().flatten();
+                i += 1;
+                match (p.accept(vec![i as u64], next, |x| *x), next) {
+                    (Ok(_), None | Some(0)) => prop_assert!(p.is_done()),
+                    (Ok(_), Some(n)) => prop_assert!(n > at && p.skip() == n),
+                    (Err(GuardTrip::SkipNotAdvancing { at: a, next: b }), Some(n)) => {
+                        prop_assert!(n <= at && n != 0 && a == at && b == n);
+                        prop_assert!(p.next_request().is_none());
+                    }
+                    (other, _) => prop_assert!(false, "unexpected {:?}", other),
+                }
+                // Every request either moves forward or ends the walk.
+                prop_assert!(i <= nexts.len() + 1);
+            }
+        }
+
+        #[test]
         fn token_pager_stops_on_any_repeated_token(tokens in proptest::collection::vec(0u8..20, 1..60)) {
             let mut p = TokenPager::<u32>::new(None);
             let mut i = 0;
@@ -407,6 +532,22 @@ mod tests {
         );
         let mut lost = StreamPager::new(None);
         assert!(lost.accept(None, false).is_err(), "not last, no token");
+    }
+
+    #[test]
+    fn next_skip_pager_drops_items_seen_on_an_earlier_page_and_caps_pages() {
+        let mut p = NextSkipPager::new(2, 0);
+        assert_eq!(p.accept(vec![1, 2], Some(2), |x| *x).unwrap(), vec![1, 2]);
+        assert_eq!(p.accept(vec![2, 3], Some(4), |x| *x).unwrap(), vec![3]);
+        assert_eq!(p.accept(vec![4], None, |x| *x).unwrap(), vec![4]);
+        assert!(p.next_request().is_none());
+
+        let mut endless = NextSkipPager::new(1, 0).with_max_pages(3);
+        let mut last = Ok(vec![]);
+        while let Some((_, s)) = endless.next_request() {
+            last = endless.accept(vec![s], Some(s + 1), |x| *x);
+        }
+        assert_eq!(last, Err(GuardTrip::TooManyPages(3)));
     }
 
     #[test]

@@ -95,18 +95,7 @@ pub struct GitPullRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ado::models::{ListEnvelope, WithRaw, example};
-
-    fn list<T: serde::de::DeserializeOwned>(file: &str) -> Vec<T> {
-        let env: ListEnvelope<WithRaw<T>> =
-            serde_json::from_str(&example::body_text(file)).unwrap();
-        assert!(!env.value.is_empty(), "{file} has items");
-        env.value.into_iter().map(|p| p.value).collect()
-    }
-
-    fn single<T: serde::de::DeserializeOwned>(file: &str) -> T {
-        serde_json::from_value(example::body(file)).unwrap()
-    }
+    use crate::ado::models::example::{list, single};
 
     #[test]
     fn example_git_repositories() {

@@ -4,7 +4,10 @@
 
 pub mod core;
 pub mod git;
+pub mod git_commits;
+pub mod git_pr;
 pub mod graph;
+pub mod policy;
 pub mod wit;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -85,10 +88,19 @@ pub fn item_id_hint(raw: &RawValue) -> String {
     let Ok(serde_json::Value::Object(map)) = serde_json::from_str(raw.get()) else {
         return "(not an object)".into();
     };
-    ["id", "pullRequestId", "workItemId", "name", "descriptor"]
-        .iter()
-        .find_map(|k| map.get(*k).map(|v| format!("{k}={v}")))
-        .unwrap_or_else(|| "(no id)".into())
+    [
+        "id",
+        "pullRequestId",
+        "workItemId",
+        "changeTrackingId",
+        "commitId",
+        "evaluationId",
+        "name",
+        "descriptor",
+    ]
+    .iter()
+    .find_map(|k| map.get(*k).map(|v| format!("{k}={v}")))
+    .unwrap_or_else(|| "(no id)".into())
 }
 
 /// An identity reference (`IdentityRef`): creators, reviewers, authors.
@@ -159,11 +171,39 @@ pub(crate) mod example {
     pub fn body_text(rel: &str) -> String {
         body(rel).to_string()
     }
+
+    /// The items of a recorded `{count, value}` list, each read as a listing reads it (from
+    /// its own JSON text, `WithRaw`); the file must hold at least one.
+    pub fn list<T: serde::de::DeserializeOwned>(rel: &str) -> Vec<T> {
+        let env: super::ListEnvelope<super::WithRaw<T>> =
+            serde_json::from_str(&body_text(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        assert!(!env.value.is_empty(), "{rel} has items");
+        env.value.into_iter().map(|p| p.value).collect()
+    }
+
+    /// A recorded single-object body.
+    pub fn single<T: serde::de::DeserializeOwned>(rel: &str) -> T {
+        serde_json::from_value(body(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::parse_date;
+
+    #[test]
+    fn a_skipped_item_is_named_by_its_own_key() {
+        let hint = |j: &str| {
+            super::item_id_hint(&serde_json::value::RawValue::from_string(j.into()).unwrap())
+        };
+        assert_eq!(
+            hint(r#"{"changeTrackingId": 7, "item": {}}"#),
+            "changeTrackingId=7"
+        );
+        assert_eq!(hint(r#"{"commitId": "ab12"}"#), r#"commitId="ab12""#);
+        assert_eq!(hint(r#"{"evaluationId": "e"}"#), r#"evaluationId="e""#);
+        assert_eq!(hint("[1]"), "(not an object)");
+    }
 
     #[test]
     fn dates_parse_leniently() {
