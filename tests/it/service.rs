@@ -275,17 +275,21 @@ fn slow_org(seed: u64, prs_per_repo: usize) -> SimConfig {
 async fn sigterm_during_a_backfill_stops_within_ten_seconds_and_the_next_run_resumes_it() {
     for db in TestDb::all().await {
         let label = db.label();
-        let sim = support::start_sim(slow_org(33, 400)).await;
+        // 24 pages of 1,000 pull requests at ~300 ms each, one project at a time: the stop
+        // after the first page lands with seconds of walk left.
+        let mut cfg = slow_org(33, 3000);
+        cfg.faults.latency_ms = 300;
+        let sim = support::start_sim(cfg).await;
         let url = sim.base_url();
         let dir = tempfile::tempdir().unwrap();
         let mut setup = Setup::new(&url, db.url());
-        setup.concurrency = 2;
+        setup.concurrency = 1;
         setup.interval = "1s";
         setup.extra = SERVER;
         let config = setup.write(dir.path());
         let store = db.store().await;
         let mut svc = Service::start(&config);
-        // Stop once some pull requests are committed, well before the backfill ends.
+        // Stop once the first page is committed, well before the backfill ends.
         svc.eventually(
             Duration::from_secs(60),
             "pull requests committed",
@@ -305,6 +309,15 @@ async fn sigterm_during_a_backfill_stops_within_ten_seconds_and_the_next_run_res
             "still backfilling"
         );
         assert_exits_cleanly(&mut svc, label);
+        let committed = db
+            .scalar(
+                "SELECT count(*) FROM pull_requests",
+                "SELECT count(*) FROM pull_requests",
+            )
+            .await;
+        let total = sim.sim.counts()["pull_requests"].as_i64().unwrap_or(0);
+        eprintln!("{label}: stopped with {committed} of {total} pull requests committed");
+        assert!(committed < total, "{label}: the stop landed mid-backfill");
         let run = store
             .last_run(ORG, "repos", "backfill")
             .await
@@ -345,7 +358,11 @@ async fn replicas_share_the_work_of_one() {
     let Some(shared_db) = TestDb::postgres().await else {
         return;
     };
-    let sim = support::start_sim(slow_org(34, 60)).await;
+    // Two pages of pull requests per project at ~250 ms an answer, one project at a time:
+    // the first replica is still walking when the second one starts.
+    let mut cfg = slow_org(34, 1000);
+    cfg.faults.latency_ms = 250;
+    let sim = support::start_sim(cfg).await;
     let url = sim.base_url();
     // A long interval: each replica's connectors pass once, so the counts compare one
     // backfill with one backfill.
