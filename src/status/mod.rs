@@ -60,7 +60,7 @@ pub struct Pass {
     pub duration_seconds: Option<f64>,
     pub requests: i64,
     pub rows: i64,
-    /// The stable error kind (`invalid_credentials`, `requests`, …) when it recorded an error.
+    /// The stable error kind (`invalid_credentials`, `throttled`, …) when it recorded an error.
     pub error_kind: Option<String>,
     /// The error's message, without its kind.
     pub error_message: Option<String>,
