@@ -115,6 +115,11 @@ pub struct SyncSettings {
     /// killed replica's scopes are taken over this long after it stopped renewing them.
     #[serde(default = "default_lease_ttl", deserialize_with = "de_duration")]
     pub lease_ttl: Duration,
+    /// `sync` runs kept per connector in `sync_runs` (the newest; its newest success and
+    /// every backfill are kept too). Bounds the table, and so the memory a service's SQLite
+    /// page cache spends on it, however long it runs.
+    #[serde(default = "default_keep_runs")]
+    pub keep_runs: u32,
 }
 
 impl Default for SyncSettings {
@@ -125,6 +130,7 @@ impl Default for SyncSettings {
             reconcile_every: default_reconcile(),
             allow_mass_deletion: false,
             lease_ttl: default_lease_ttl(),
+            keep_runs: default_keep_runs(),
         }
     }
 }
@@ -283,6 +289,9 @@ fn default_reconcile() -> Duration {
 }
 fn default_lease_ttl() -> Duration {
     Duration::from_secs(60)
+}
+fn default_keep_runs() -> u32 {
+    2000
 }
 fn default_timeout() -> Duration {
     Duration::from_secs(60)
@@ -485,6 +494,9 @@ impl Settings {
         }
         if self.sync.lease_ttl < Duration::from_secs(1) {
             problems.push("sync.lease_ttl: must be at least 1s".into());
+        }
+        if self.sync.keep_runs < 10 {
+            problems.push("sync.keep_runs: must be at least 10".into());
         }
         if self.http.timeout.is_zero() {
             problems.push("http.timeout: must be positive".into());

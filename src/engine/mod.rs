@@ -230,6 +230,18 @@ impl Prepared {
         {
             tracing::error!(connector = %name, error = %e, "could not record the pass's outcome");
         }
+        if mode == Mode::Sync {
+            match store
+                .prune_runs(&org, &name, self.settings.sync.keep_runs)
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(connector = %name, runs = n, "pruned old sync runs"),
+                Err(e) => {
+                    tracing::warn!(connector = %name, error = %e, "could not prune old sync runs")
+                }
+            }
+        }
         let requests = metrics.requests;
         match &result {
             Ok(s) => tracing::info!(

@@ -131,6 +131,38 @@ pub(crate) async fn finish_run<B: Backend>(
     Ok(())
 }
 
+/// The `sync` runs to delete: finished, older than the `keep`-th newest (the subquery is
+/// NULL while there are fewer, and then nothing matches), and not the newest success.
+pub(crate) async fn prune_runs<B: Backend>(
+    b: &B,
+    org: &str,
+    connector: &str,
+    keep: u32,
+) -> Result<u64> {
+    let mut c = b.writer().await?;
+    let d = c.dialect();
+    c.execute(sql::query(
+        d,
+        "sync_runs",
+        "DELETE FROM sync_runs WHERE org = {} AND connector = {} AND mode = 'sync' \
+         AND outcome <> 'running' \
+         AND id < (SELECT id FROM sync_runs WHERE org = {} AND connector = {} \
+                   AND mode = 'sync' ORDER BY id DESC LIMIT 1 OFFSET {}) \
+         AND id <> COALESCE((SELECT max(id) FROM sync_runs WHERE org = {} AND connector = {} \
+                   AND mode = 'sync' AND outcome = 'succeeded'), 0)",
+        vec![
+            text(org),
+            text(connector),
+            text(org),
+            text(connector),
+            (Type::Int, Value::Int(i64::from(keep.max(1)) - 1)),
+            text(org),
+            text(connector),
+        ],
+    ))
+    .await
+}
+
 /// Why a run is `abandoned`, in its `error` column.
 const ABANDONED: &str = "abandoned: the process running it ended without recording an outcome \
                          (killed, crashed or the machine stopped)";
@@ -419,6 +451,14 @@ macro_rules! store_via_backend {
                     finished_at,
                 )
                 .await
+            }
+            async fn prune_runs(
+                &self,
+                org: &str,
+                connector: &str,
+                keep: u32,
+            ) -> $crate::store::Result<u64> {
+                $crate::store::backend::prune_runs(self, org, connector, keep).await
             }
             async fn lock_writer(
                 &self,

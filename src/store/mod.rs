@@ -139,6 +139,15 @@ pub trait Store: Send + Sync + Clone + 'static {
         finished_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// Deletes `connector`'s finished `sync` runs older than its newest `keep`, except its
+    /// newest succeeded one (backfill runs are kept). Returns how many it deleted.
+    fn prune_runs(
+        &self,
+        org: &str,
+        connector: &str,
+        keep: u32,
+    ) -> impl Future<Output = Result<u64>> + Send;
+
     /// The newest run of a connector in a mode, if any.
     fn last_run(
         &self,
@@ -249,6 +258,9 @@ impl Store for AnyStore {
         finished_at: DateTime<Utc>,
     ) -> Result<()> {
         delegate!(self, s => s.finish_run(run_id, outcome, error, requests, rows, finished_at))
+    }
+    async fn prune_runs(&self, org: &str, connector: &str, keep: u32) -> Result<u64> {
+        delegate!(self, s => s.prune_runs(org, connector, keep))
     }
     async fn lock_writer(&self, org: &str) -> Result<WriterLock> {
         delegate!(self, s => s.lock_writer(org))

@@ -10,6 +10,66 @@ contract_tests! {
     one_writer_at_a_time_and_dead_runs_are_abandoned => case_writer_lock,
     table_counts_in_fixed_order => case_table_counts,
     status_reads_recent_runs_and_cursor_updates => case_status_reads,
+    old_sync_runs_are_pruned_keeping_backfills_and_the_last_success => case_prune_runs,
+}
+
+async fn case_prune_runs(s: &AnyStore) {
+    let t0 = at("2024-06-01T10:00:00Z");
+    let run = |mode: &'static str, outcome: &'static str, i: i64| {
+        let s = s.clone();
+        async move {
+            let t = t0 + chrono::Duration::minutes(i);
+            let id = s.start_run(ORG, "repos", mode, t).await.unwrap();
+            if outcome != "running" {
+                s.finish_run(id, outcome, None, 1, 1, t).await.unwrap();
+            }
+            id
+        }
+    };
+    let backfill = run("backfill", "succeeded", 0).await;
+    let success = run("sync", "succeeded", 1).await;
+    let mut failed = Vec::new();
+    for i in 2..14 {
+        failed.push(run("sync", "failed", i).await);
+    }
+    let other = s.start_run(ORG, "boards", "sync", t0).await.unwrap();
+    assert_eq!(
+        s.prune_runs(ORG, "repos", 20).await.unwrap(),
+        0,
+        "fewer than kept"
+    );
+    assert_eq!(s.prune_runs(ORG, "repos", 10).await.unwrap(), 2);
+    let left: Vec<i64> = s
+        .recent_runs(ORG, "repos", None, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let mut want: Vec<i64> = failed[2..].iter().rev().copied().collect();
+    want.extend([success, backfill]);
+    assert_eq!(
+        left, want,
+        "the newest 10 syncs, the newest success, the backfill"
+    );
+    assert_eq!(
+        s.recent_runs(ORG, "boards", None, 10).await.unwrap()[0].id,
+        other,
+        "other connectors are untouched"
+    );
+    // A run still going is never pruned, however old.
+    let running = s.start_run(ORG, "repos", "sync", t0).await.unwrap();
+    for i in 20..40 {
+        run("sync", "succeeded", i).await;
+    }
+    s.prune_runs(ORG, "repos", 10).await.unwrap();
+    assert!(
+        s.recent_runs(ORG, "repos", None, 100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.id == running)
+    );
 }
 
 async fn case_migrate_twice(s: &AnyStore) {
