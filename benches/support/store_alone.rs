@@ -71,6 +71,7 @@ fn pull_request(id: i64, pass: i64) -> (PullRequestRow, Vec<ReviewerRow>) {
         merge_status: Some("succeeded".into()),
         last_merge_source_commit: Some(format!("{:040x}", id)),
         last_merge_commit: Some(format!("{:040x}", id + 1)),
+        change_marker: None,
         raw,
     };
     let reviewers = vec![

@@ -203,6 +203,45 @@ pub struct ConnectorSettings {
     /// Polling period in `run`.
     #[serde(default = "default_interval", deserialize_with = "de_duration")]
     pub interval: Duration,
+    /// Repos only: the inside of each pull request
+    /// (`[connectors.repos.pull_request_depth]`); absent = the defaults.
+    #[serde(default)]
+    pub pull_request_depth: Option<PullRequestDepthSettings>,
+}
+
+/// `[connectors.repos.pull_request_depth]`: iterations, changed paths, threads and comments,
+/// linked work items, statuses and policy evaluations of every pull request, fetched when the
+/// PR changed (issue 11).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullRequestDepthSettings {
+    /// Off: pull requests and reviewers only.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Policy evaluations need `policy/evaluations` (a preview API; API_FACTS §9.4).
+    #[serde(default = "default_true")]
+    pub policy_evaluations: bool,
+    /// An active PR whose inside was fetched longer ago than this is fetched again even if
+    /// the PR list shows no change: a comment alone changes nothing the list shows.
+    #[serde(
+        default = "default_refresh_active_after",
+        deserialize_with = "de_duration"
+    )]
+    pub refresh_active_after: Duration,
+}
+
+impl Default for PullRequestDepthSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            policy_evaluations: true,
+            refresh_active_after: default_refresh_active_after(),
+        }
+    }
+}
+
+fn default_refresh_active_after() -> Duration {
+    Duration::from_secs(24 * 3600)
 }
 
 /// `[server]` (used by `run`).
@@ -534,6 +573,11 @@ impl Settings {
             }
             if c.interval.is_zero() {
                 problems.push(format!("connectors.{name}.interval: must be positive"));
+            }
+            if c.pull_request_depth.is_some() && name != "repos" {
+                problems.push(format!(
+                    "connectors.{name}.pull_request_depth: only the repos connector fetches the inside of pull requests"
+                ));
             }
         }
         if !any_enabled {

@@ -9,6 +9,7 @@
 
 pub mod boards;
 pub mod map;
+mod pr_depth;
 pub mod pr_window;
 pub mod projects;
 pub mod repos;
@@ -68,6 +69,8 @@ pub struct SyncContext {
     pub due_before: DateTime<Utc>,
     /// Cancelled on shutdown (the client's token).
     pub cancel: tokio_util::sync::CancellationToken,
+    /// `[connectors.repos.pull_request_depth]` (defaults for other connectors).
+    pub pr_depth: crate::config::PullRequestDepthSettings,
 }
 
 impl SyncContext {

@@ -1,5 +1,6 @@
-//! The Repos connector: projects, repositories, pull requests with reviewers, and the users
-//! they mention.
+//! The Repos connector: projects, repositories, pull requests with reviewers and their
+//! inside (iterations, changes, threads, work items, statuses, policy evaluations:
+//! [`super::pr_depth`]), and the users they mention.
 //!
 //! Strategy (DESIGN.md "Sync strategy per entity", API_FACTS §4.3):
 //! - projects and repositories: the full list every run (repositories of every project in one
@@ -69,6 +70,16 @@ impl Connector for Repos {
                 endpoint: "pull_requests",
                 scopes: &["vso.code"],
                 optional: false,
+            },
+            Need {
+                endpoint: "pull_request_threads",
+                scopes: &["vso.code"],
+                optional: false,
+            },
+            Need {
+                endpoint: "policy_evaluations",
+                scopes: &["vso.code"],
+                optional: true,
             },
         ]
     }
@@ -228,6 +239,7 @@ async fn sync_project(
             incremental_pull_requests(client, ctx, project, since, &mut summary).await?
         }
     }
+    super::pr_depth::sync_project(client, ctx, project, &mut summary).await?;
     Ok(summary)
 }
 

@@ -197,6 +197,13 @@ impl Prepared {
             work: work.clone(),
             due_before,
             cancel: self.cancel.clone(),
+            pr_depth: self
+                .settings
+                .connectors
+                .iter()
+                .find(|(n, _)| *n == self.name)
+                .and_then(|(_, c)| c.pull_request_depth)
+                .unwrap_or_default(),
         };
         tracing::info!(connector = %name, mode = mode.as_str(), run_id, "connector pass started");
         // A task of its own: a panic inside the connector ends this pass, not the caller.

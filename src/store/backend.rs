@@ -513,6 +513,19 @@ macro_rules! store_via_backend {
             async fn table_counts(&self) -> $crate::store::Result<Vec<(String, i64)>> {
                 $crate::store::backend::table_counts(self).await
             }
+            async fn pull_requests_to_refresh(
+                &self,
+                org: &str,
+                project_id: &str,
+                part: $crate::store::RefreshPart,
+                after: i64,
+                limit: u32,
+            ) -> $crate::store::Result<Vec<$crate::store::PrToRefresh>> {
+                $crate::store::refresh::pull_requests_to_refresh(
+                    self, org, project_id, part, after, limit,
+                )
+                .await
+            }
         }
     };
 }

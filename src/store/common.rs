@@ -3,11 +3,18 @@
 use chrono::{DateTime, Timelike, Utc};
 
 /// The fixed order of [`super::Store::table_counts`].
-pub(crate) const COUNTED_TABLES: [&str; 17] = [
+pub(crate) const COUNTED_TABLES: [&str; 24] = [
     "projects",
     "repositories",
     "pull_requests",
     "pull_request_reviewers",
+    "pull_request_iterations",
+    "pull_request_changes",
+    "pull_request_threads",
+    "pull_request_comments",
+    "pull_request_work_items",
+    "pull_request_statuses",
+    "pull_request_policy_evaluations",
     "users",
     "teams",
     "team_members",

@@ -24,6 +24,7 @@ mod lock;
 mod postgres;
 #[cfg(any(test, feature = "test-support"))]
 pub mod read;
+pub(crate) mod refresh;
 pub mod schema;
 mod sql;
 mod sqlite;
@@ -35,6 +36,7 @@ pub use coordination::{Coordination, KnownProject, REPLICA};
 pub use error::Error;
 pub use lock::WriterLock;
 pub use postgres::PgStore;
+pub use refresh::{PrToRefresh, RefreshPart};
 pub use schema::boards::{
     AreaRow, IterationRow, NodeRow, WorkItemFieldRow, WorkItemLinkRow, WorkItemRevisionRow,
     WorkItemRow, WorkItemTypeRow, WorkItemTypeStateRow,
@@ -180,6 +182,17 @@ pub trait Store: Send + Sync + Clone + 'static {
 
     /// Row counts per table, in a fixed table order (for `demo` and `status`).
     fn table_counts(&self) -> impl Future<Output = Result<Vec<(String, i64)>>> + Send;
+
+    /// At most `limit` pull requests of a project (by id) with an id above `after` whose
+    /// `part` is due: never fetched, or changed since the last fetch (see [`RefreshPart`]).
+    fn pull_requests_to_refresh(
+        &self,
+        org: &str,
+        project_id: &str,
+        part: RefreshPart,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<PrToRefresh>>> + Send;
 }
 
 /// The backend picked at start from the database URL; delegates every call.
@@ -294,5 +307,15 @@ impl Store for AnyStore {
     }
     async fn table_counts(&self) -> Result<Vec<(String, i64)>> {
         delegate!(self, s => s.table_counts())
+    }
+    async fn pull_requests_to_refresh(
+        &self,
+        org: &str,
+        project_id: &str,
+        part: RefreshPart,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<PrToRefresh>> {
+        delegate!(self, s => s.pull_requests_to_refresh(org, project_id, part, after, limit))
     }
 }

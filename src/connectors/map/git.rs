@@ -87,11 +87,69 @@ fn fields_of(v: &GitPullRequest, project_id: &str) -> PullRequestRow {
             .as_ref()
             .map(|c| c.commit_id.clone()),
         last_merge_commit: v.last_merge_commit.as_ref().map(|c| c.commit_id.clone()),
+        change_marker: Some(change_marker(v)),
         raw: String::new(),
     }
 }
 
-fn user_row(i: &IdentityRef) -> UserRow {
+/// What the PR list shows of a change inside a PR: its status, closed date, source commit,
+/// draft flag and every reviewer's vote, hashed (FNV-1a, 64 bits, hex). ADO's PR has no
+/// "updated" date and the list carries no thread or iteration counter (API_FACTS §4.3), so
+/// this is the whole signal: a push moves the source commit (new iterations, commits and
+/// changes), a vote moves the votes (and adds a system thread), completion moves the status.
+/// A comment alone moves none of them; it is caught by the next change of the PR, by its
+/// final fetch after closing, or by a webhook. A hash rather than the text so that a PR with
+/// many reviewers has a short marker; a collision can only delay a refresh, never corrupt a
+/// row. Not `std::hash`: its output may change between Rust releases, and a stored marker
+/// must compare equal across upgrades.
+pub fn change_marker(v: &GitPullRequest) -> String {
+    let mut votes: Vec<(&str, i32)> = v
+        .reviewers
+        .iter()
+        .map(|r| (r.identity.id.as_str(), r.vote))
+        .collect();
+    votes.sort_unstable();
+    let mut h = Fnv::default();
+    h.field(v.status.as_bytes());
+    h.field(
+        v.closed_date
+            .map(|t| t.timestamp_micros().to_string())
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    h.field(
+        v.last_merge_source_commit
+            .as_ref()
+            .map_or("", |c| c.commit_id.as_str())
+            .as_bytes(),
+    );
+    h.field(if v.is_draft { b"d" } else { b"-" });
+    for (id, vote) in votes {
+        h.field(id.as_bytes());
+        h.field(vote.to_string().as_bytes());
+    }
+    format!("{:016x}", h.0)
+}
+
+/// FNV-1a, 64 bits, over fields separated by a byte no field contains.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn field(&mut self, bytes: &[u8]) {
+        for b in bytes.iter().chain(std::iter::once(&0xff)) {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+pub(crate) fn user_row(i: &IdentityRef) -> UserRow {
     UserRow {
         id: i.id.clone(),
         display_name: i.display_name.clone(),

@@ -3,4 +3,5 @@
 
 pub mod core;
 pub mod git;
+pub mod git_pr;
 pub mod wit;

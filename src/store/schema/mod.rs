@@ -1,6 +1,6 @@
 //! The table description language: what a table is (key, typed columns, conflict policy), what
 //! a row of it gives the store ([`Record`]), and the tables themselves, one module per domain
-//! (`core`, `repos`, `boards`).
+//! (`core`, `repos`, `pr`, `boards`).
 //!
 //! A table is described once, here; the SQL of both backends (column lists, `ON CONFLICT … DO
 //! UPDATE SET … WHERE <guard>`, SQLite's multi-row `VALUES`, Postgres' `UNNEST` arrays) is
@@ -13,6 +13,7 @@
 
 pub mod boards;
 pub mod core;
+pub mod pr;
 pub mod repos;
 
 use chrono::{DateTime, Utc};
@@ -325,6 +326,7 @@ pub trait Record: Send + Sync + 'static {
 pub fn all_tables() -> Vec<&'static Table> {
     let mut v = core::TABLES.to_vec();
     v.extend_from_slice(repos::TABLES);
+    v.extend_from_slice(pr::TABLES);
     v.extend_from_slice(boards::TABLES);
     v
 }

@@ -67,6 +67,10 @@ pub struct PullRequestRow {
     pub merge_status: Option<String>,
     pub last_merge_source_commit: Option<String>,
     pub last_merge_commit: Option<String>,
+    /// What the PR list shows of a change inside the PR (see `connectors::map::git`): the
+    /// Repos connector fetches a PR's inside when this differs from the marker its last fetch
+    /// stored (`pull_request_child_syncs`).
+    pub change_marker: Option<String>,
     pub raw: String,
 }
 
@@ -87,6 +91,7 @@ pub static PULL_REQUESTS: Table = Table {
         Col::text("merge_status"),
         Col::text("last_merge_source_commit"),
         Col::text("last_merge_commit"),
+        Col::text("change_marker"),
         Col::json("raw"),
     ],
     observed: true,
@@ -113,6 +118,7 @@ impl Record for PullRequestRow {
             (&self.merge_status).into(),
             (&self.last_merge_source_commit).into(),
             (&self.last_merge_commit).into(),
+            (&self.change_marker).into(),
             json(&self.raw),
         ]);
     }
@@ -189,6 +195,7 @@ mod tests {
             merge_status: None,
             last_merge_source_commit: None,
             last_merge_commit: None,
+            change_marker: None,
             raw: "{}".into(),
         });
         record_matches_table(&ReviewerRow {

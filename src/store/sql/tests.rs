@@ -41,6 +41,7 @@ fn postgres_upsert_binds_one_array_per_column() {
         Value::Null,
         Value::Null,
         Value::Null,
+        Value::Text("m"),
         Value::Json("{}"),
     ];
     let rows: Vec<&[Value]> = vec![&row, &row];
@@ -57,7 +58,7 @@ fn postgres_upsert_binds_one_array_per_column() {
             .contains("s.raw::jsonb, $2 FROM UNNEST($3::int8[], $4::text[]")
     );
     assert!(s.sql.ends_with("RETURNING t.id, (t.xmax = 0) AS inserted"));
-    assert_eq!(s.binds.len(), 2 + 15);
+    assert_eq!(s.binds.len(), 2 + 16);
     assert!(matches!(&s.binds[2], Bind::Column(Type::Int, v) if v.len() == 2));
 }
 

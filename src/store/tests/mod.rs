@@ -51,6 +51,7 @@ mod coordination;
 mod core;
 mod fixtures;
 mod planning;
+mod pr;
 mod repos;
 
 use fixtures::*;
@@ -202,6 +203,7 @@ fn pull_request(id: i64, title: &str) -> Pr {
             merge_status: Some("succeeded".to_string()),
             last_merge_source_commit: Some("a".repeat(40)),
             last_merge_commit: Some("b".repeat(40)),
+            change_marker: Some("m1".into()),
             raw: raw("pullRequest", &id.to_string(), 1_200),
         },
         reviewers: vec![reviewer(id, "u2", 10), reviewer(id, "u3", -5)],

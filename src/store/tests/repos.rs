@@ -82,6 +82,7 @@ pub(super) async fn case_round_trip(s: &AnyStore) {
             merge_status: None,
             last_merge_source_commit: None,
             last_merge_commit: None,
+            change_marker: None,
             // ADO's 7th fractional digit is dropped: .1234567 is stored as .123456.
             creation_date: at("2023-12-31T23:59:59.1234567Z"),
             ..pull_request(3, "Bare").row
