@@ -1,4 +1,5 @@
-//! `backfill` and `sync`: one pass of each selected connector, concurrently, then exit.
+//! `backfill` and `sync`: one pass of each selected connector, concurrently (a connector that
+//! reads another's rows after it), then exit.
 //! Takes the SQLite writer lock (PostgreSQL: leases only), closes the runs dead processes
 //! left `running`, registers this process's leases, and reports per connector. Connectors
 //! fail independently. Owns no HTTP or SQL of its own (`engine` runs a pass).
@@ -29,10 +30,19 @@ pub async fn run(
     let prepared = Prepared::all(&settings, connectors, &metrics, &cancel)?;
     // A one-shot pass works on every scope not finished since it started.
     let due_before = Utc::now();
-    let passes = prepared
+    // Connectors that read another selected connector's rows (Pull Commits reads the pull
+    // requests Repos writes) run after it, so one command leaves both complete.
+    let selected: Vec<&str> = prepared.iter().map(|p| p.name.as_str()).collect();
+    let (later, first): (Vec<&Prepared>, Vec<&Prepared>) = prepared
         .iter()
-        .map(|p| p.pass(store, &work, mode, due_before));
-    let reports = futures::future::join_all(passes).await;
+        .partition(|p| p.reads_from().iter().any(|r| selected.contains(r)));
+    let mut reports = Vec::with_capacity(prepared.len());
+    for wave in [first, later] {
+        let passes = wave.iter().map(|p| p.pass(store, &work, mode, due_before));
+        reports.extend(futures::future::join_all(passes).await);
+    }
+    // Reported in the order the connectors were selected.
+    reports.sort_by_key(|r| selected.iter().position(|n| *n == r.connector));
     work.shutdown().await;
     Ok(reports)
 }

@@ -144,3 +144,26 @@ CREATE TABLE pull_request_policy_evaluations (
     raw                    TEXT NOT NULL CHECK (json_valid(raw)),
     PRIMARY KEY (org, pull_request_id, evaluation_id)
 ) WITHOUT ROWID;
+
+-- The Pull Commits connector's rows: a PR's commits as its commits list gives them (no
+-- parents; change counts only where ADO sends them).
+CREATE TABLE pull_request_commits (
+    org               TEXT NOT NULL,
+    pull_request_id   BIGINT NOT NULL,
+    commit_id         TEXT NOT NULL,
+    repository_id     TEXT NOT NULL,
+    author_name       TEXT,
+    author_email      TEXT,
+    author_date       TEXT,
+    committer_name    TEXT,
+    committer_email   TEXT,
+    committer_date    TEXT,
+    title             TEXT,
+    comment           TEXT,
+    comment_truncated BOOLEAN NOT NULL,
+    adds              INTEGER,
+    edits             INTEGER,
+    deletes           INTEGER,
+    raw               TEXT NOT NULL CHECK (json_valid(raw)),
+    PRIMARY KEY (org, pull_request_id, commit_id)
+) WITHOUT ROWID;

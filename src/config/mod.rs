@@ -181,6 +181,9 @@ pub struct ConnectorsSettings {
     pub repos: Option<ConnectorSettings>,
     #[serde(default)]
     pub boards: Option<ConnectorSettings>,
+    /// The commits of every pull request, from the pull requests the Repos connector stored.
+    #[serde(default)]
+    pub pull_commits: Option<ConnectorSettings>,
 }
 
 /// One connector's settings.
@@ -684,13 +687,14 @@ impl ConnectorsSettings {
         [
             ("repos", self.repos.as_ref()),
             ("boards", self.boards.as_ref()),
+            ("pull_commits", self.pull_commits.as_ref()),
         ]
         .into_iter()
         .filter_map(|(n, c)| c.map(|c| (n, c)))
     }
 
     /// Names of the connectors this build knows.
-    pub const KNOWN: &'static [&'static str] = &["repos", "boards"];
+    pub const KNOWN: &'static [&'static str] = &["repos", "boards", "pull_commits"];
 }
 
 impl TokenRef {

@@ -101,11 +101,34 @@ fn example_config_loads() {
     let text = include_str!("../../config/example.toml")
         .replace("env:ADO_REPOS_PAT_1", &format!("file:{secret}"))
         .replace("file:/run/secrets/ado_pat_2", &format!("file:{secret}"))
-        .replace("env:ADO_BOARDS_PAT", &format!("file:{secret}"));
+        .replace("env:ADO_BOARDS_PAT", &format!("file:{secret}"))
+        .replace("env:ADO_COMMITS_PAT", &format!("file:{secret}"));
     let s = Settings::from_toml(Some(&text), "example.toml", std::iter::empty()).unwrap();
+    assert!(s.connectors.pull_commits.is_some());
+    let depth = s.connectors.repos.as_ref().unwrap().pull_request_depth.unwrap();
+    assert_eq!(depth, crate::config::PullRequestDepthSettings::default());
     let repos = s.connectors.repos.unwrap();
     assert_eq!(repos.resolve_tokens().unwrap()[1].name, "svc-repos-2");
     assert_eq!(s.http.max_retries, HttpSettings::default().max_retries);
+}
+
+#[test]
+fn pull_request_depth_is_a_repos_setting() {
+    let text = |section: &str| {
+        format!(
+            "[database]\nurl = \"sqlite://x.db\"\n[organization]\nurl = \"https://dev.azure.com/o\"\n\
+             [connectors.{section}]\ntokens = [\"env:PATH\"]\n\
+             [connectors.{section}.pull_request_depth]\nrefresh_active_after = \"2h\"\n"
+        )
+    };
+    let s = Settings::from_toml(Some(&text("repos")), "t.toml", std::iter::empty()).unwrap();
+    let depth = s.connectors.repos.unwrap().pull_request_depth.unwrap();
+    assert!(depth.enabled && depth.policy_evaluations);
+    assert_eq!(depth.refresh_active_after, Duration::from_secs(7200));
+    let err = Settings::from_toml(Some(&text("boards")), "t.toml", std::iter::empty())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("connectors.boards.pull_request_depth"), "{err}");
 }
 
 #[test]

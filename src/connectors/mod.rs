@@ -8,10 +8,12 @@
 //! a cancelled run stops at the next request, because the client refuses it.
 
 pub mod boards;
+mod due;
 pub mod map;
 mod pr_depth;
 pub mod pr_window;
 pub mod projects;
+pub mod pull_commits;
 pub mod repos;
 
 use crate::ado::{self, Client};
@@ -112,10 +114,16 @@ pub trait Connector: Send + Sync + 'static {
     fn needs(&self) -> &'static [Need];
     /// One run (backfill or sync) with its own client and context.
     fn run(&self, client: Client, ctx: SyncContext) -> BoxFuture<'static, Result<Summary, Error>>;
+    /// Connectors whose rows this one reads (Pull Commits reads the Repos connector's pull
+    /// requests): a one-shot `backfill` or `sync` that runs both runs this one after them.
+    fn reads_from(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// Every connector of this build.
-pub static REGISTRY: &[&dyn Connector] = &[&repos::Repos, &boards::Boards];
+pub static REGISTRY: &[&dyn Connector] =
+    &[&repos::Repos, &boards::Boards, &pull_commits::PullCommits];
 
 /// The connector named `name`.
 pub fn find(name: &str) -> Result<&'static dyn Connector, Error> {

@@ -14,13 +14,12 @@
 //! enabled), and the changes of each iteration not stored yet (iterations never change once
 //! made, so a push costs one changes listing, not one per iteration).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::StreamExt;
-
+use super::due::Fetched;
 use super::map::git_pr::{self, People, Pr};
-use super::{Error, Summary, SyncContext, commit};
+use super::repos::NAME;
+use super::{Error, Summary, SyncContext};
 use crate::ado::endpoint::PullRequestPath;
 use crate::ado::listing::{
     PolicyEvaluations, PullRequestIterationChanges, PullRequestIterations, PullRequestStatuses,
@@ -30,10 +29,7 @@ use crate::ado::models::core::TeamProject;
 use crate::ado::{self, Client};
 use crate::store::schema::core::write_users;
 use crate::store::schema::pr::PullRequestChildSyncRow;
-use crate::store::{Batch, PrToRefresh, Record, RefreshPart, Store};
-
-/// Due PRs read from the store at a time.
-const DUE_PAGE: u32 = 200;
+use crate::store::{Batch, PrToRefresh, Record, RefreshPart};
 
 /// Fetches the inside of every due PR of `project`.
 pub(super) async fn sync_project(
@@ -50,67 +46,23 @@ pub(super) async fn sync_project(
         .ok()
         .map(|age| client.now() - age);
     let part = RefreshPart::Children { stale_before };
-    let policy_refused = Arc::new(AtomicBool::new(!depth.policy_evaluations));
-    let before = summary.count("pull_requests_refreshed");
-    let mut after = 0;
-    loop {
-        let due = ctx
-            .store
-            .pull_requests_to_refresh(&ctx.org, &project.id, part, after, DUE_PAGE)
-            .await?;
-        let Some(last) = due.last() else { break };
-        after = last.id;
-        let fetches = futures::stream::iter(due)
-            .map(|pr| fetch(client, project, pr, policy_refused.clone()))
-            .buffer_unordered(ctx.concurrency.max(1));
-        let mut fetches = std::pin::pin!(fetches);
-        while let Some(fetched) = fetches.next().await {
-            match fetched? {
-                Fetched::Done(batch, counts) => {
-                    commit(client, ctx, &batch, summary).await?;
-                    summary.add("pull_requests_refreshed", 1);
-                    for (kind, n) in counts {
-                        summary.add(kind, n);
-                    }
-                }
-                Fetched::Gone(id) => {
-                    // A PR (or its repository) removed since the listing: its rows stay as
-                    // they were (DESIGN.md "404 is not deletion"); the next listing decides.
-                    tracing::warn!(connector = super::repos::NAME, project = %project.name, pull_request = id, "pull request not found while fetching its inside; left as stored");
-                    summary.add("pull_requests_not_found", 1);
-                }
-            }
-        }
-    }
-    let refreshed = summary.count("pull_requests_refreshed") - before;
+    let policy_refused = AtomicBool::new(!depth.policy_evaluations);
+    let policy_refused = &policy_refused;
+    let refreshed = super::due::refresh(client, ctx, NAME, project, part, summary, |pr| {
+        fetch(client, project, pr, policy_refused)
+    })
+    .await?;
+    summary.add("pull_requests_refreshed", refreshed);
     if refreshed > 0 {
-        tracing::info!(connector = super::repos::NAME, project = %project.name, pull_requests = refreshed, "pull request insides fetched");
+        tracing::info!(connector = NAME, project = %project.name, pull_requests = refreshed, "pull request insides fetched");
     }
     Ok(())
 }
 
-enum Fetched {
-    Done(Batch, Vec<(&'static str, u64)>),
-    Gone(i64),
-}
-
-/// Everything inside one PR, as one batch with its sync row.
 async fn fetch(
     client: &Client,
     project: &TeamProject,
     due: PrToRefresh,
-    policy_refused: Arc<AtomicBool>,
-) -> Result<Fetched, Error> {
-    match fetch_inner(client, project, &due, &policy_refused).await {
-        Err(Error::Ado(ado::Error::NotFound { .. })) => Ok(Fetched::Gone(due.id)),
-        other => other,
-    }
-}
-
-async fn fetch_inner(
-    client: &Client,
-    project: &TeamProject,
-    due: &PrToRefresh,
     policy_refused: &AtomicBool,
 ) -> Result<Fetched, Error> {
     let path = PullRequestPath {
@@ -176,7 +128,7 @@ async fn fetch_inner(
         .filter_map(|w| {
             let row = git_pr::work_item_row(pr, w);
             if row.is_none() {
-                tracing::warn!(connector = super::repos::NAME, pull_request = due.id, work_item = %w.value.id, "linked work item id is not a number; left out");
+                tracing::warn!(connector = NAME, pull_request = due.id, work_item = %w.value.id, "linked work item id is not a number; left out");
             }
             row
         })
@@ -214,7 +166,7 @@ async fn fetch_inner(
             // evaluations stay as stored and are not asked for again this pass.
             Err(ado::Error::Permission { endpoint, message }) => {
                 if !policy_refused.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(connector = super::repos::NAME, project = %project.name, endpoint, %message, "policy evaluations refused (403); skipped for the rest of this pass");
+                    tracing::warn!(connector = NAME, project = %project.name, endpoint, %message, "policy evaluations refused (403); skipped for the rest of this pass");
                 }
                 None
             }
@@ -254,5 +206,5 @@ async fn fetch_inner(
         batch.replace_children::<PullRequestChildSyncRow, _>(parent, rows);
     }
     write_users(&mut batch, people.into_rows());
-    Ok(Fetched::Done(batch, counts))
+    Ok((batch, counts))
 }

@@ -128,6 +128,11 @@ impl Prepared {
         })
     }
 
+    /// The connectors whose rows this one reads (see `Connector::reads_from`).
+    pub fn reads_from(&self) -> &'static [&'static str] {
+        self.connector.reads_from()
+    }
+
     /// The token pool of the current client.
     pub fn pool(&self) -> &TokenPool {
         self.client.pool()

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Timelike, Utc};
 
 /// The fixed order of [`super::Store::table_counts`].
-pub(crate) const COUNTED_TABLES: [&str; 24] = [
+pub(crate) const COUNTED_TABLES: [&str; 25] = [
     "projects",
     "repositories",
     "pull_requests",
@@ -15,6 +15,7 @@ pub(crate) const COUNTED_TABLES: [&str; 24] = [
     "pull_request_work_items",
     "pull_request_statuses",
     "pull_request_policy_evaluations",
+    "pull_request_commits",
     "users",
     "teams",
     "team_members",

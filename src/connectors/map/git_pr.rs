@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::value::RawValue;
 
 use super::git::user_row;
+use crate::ado::models::git_commits::GitCommitRef;
 use crate::ado::models::git_pr::{
     GitPullRequestChange, GitPullRequestCommentThread, GitPullRequestIteration,
     GitPullRequestStatus, ResourceRef,
@@ -14,7 +15,7 @@ use crate::ado::models::policy::PolicyEvaluationRecord;
 use crate::ado::models::{IdentityRef, WithRaw};
 use crate::store::UserRow;
 use crate::store::schema::pr::{
-    PullRequestChangeRow, PullRequestCommentRow, PullRequestIterationRow,
+    PullRequestChangeRow, PullRequestCommentRow, PullRequestCommitRow, PullRequestIterationRow,
     PullRequestPolicyEvaluationRow, PullRequestStatusRow, PullRequestThreadRow,
     PullRequestWorkItemRow,
 };
@@ -180,6 +181,34 @@ pub fn policy_evaluation_row(
     }
 }
 
+/// A commit of a PR. `title` is the first line of the message as listed (a truncated
+/// message still starts with it).
+pub fn commit_row(pr: Pr<'_>, c: &WithRaw<GitCommitRef>) -> PullRequestCommitRow {
+    let v = &c.value;
+    let counts = v.change_counts;
+    PullRequestCommitRow {
+        pull_request_id: pr.id,
+        commit_id: v.commit_id.clone(),
+        repository_id: pr.repository_id.to_string(),
+        author_name: v.author.as_ref().and_then(|a| a.name.clone()),
+        author_email: v.author.as_ref().and_then(|a| a.email.clone()),
+        author_date: v.author.as_ref().and_then(|a| a.date),
+        committer_name: v.committer.as_ref().and_then(|a| a.name.clone()),
+        committer_email: v.committer.as_ref().and_then(|a| a.email.clone()),
+        committer_date: v.committer.as_ref().and_then(|a| a.date),
+        title: v
+            .comment
+            .as_deref()
+            .map(|m| m.lines().next().unwrap_or_default().trim_end().to_string()),
+        comment: v.comment.clone(),
+        comment_truncated: v.comment_truncated,
+        adds: counts.map(|c| c.add),
+        edits: counts.map(|c| c.edit),
+        deletes: counts.map(|c| c.delete),
+        raw: raw_text(&c.raw),
+    }
+}
+
 /// The people the inside of a PR names (iteration authors, comment authors, status posters),
 /// one row per identity, so every `*_id` column joins `users`.
 #[derive(Default)]
@@ -291,6 +320,22 @@ mod tests {
                 .as_ref()
                 .and_then(|c| c.name.clone())
         );
+    }
+
+    #[test]
+    fn pull_request_commits_map_authors_and_the_first_line() {
+        let commits: Vec<WithRaw<GitCommitRef>> = list(&format!("{GIT}_commits.json"));
+        let rows: Vec<_> = commits.iter().map(|c| commit_row(PR, c)).collect();
+        assert!(!rows.is_empty());
+        for (row, c) in rows.iter().zip(&commits) {
+            let raw: serde_json::Value = serde_json::from_str(&row.raw).unwrap();
+            assert_eq!(row.commit_id, raw["commitId"].as_str().unwrap());
+            assert_eq!(row.author_email.as_deref(), raw["author"]["email"].as_str());
+            assert_eq!(row.committer_date, c.value.committer.as_ref().unwrap().date);
+            let first = raw["comment"].as_str().unwrap().lines().next().unwrap();
+            assert_eq!(row.title.as_deref(), Some(first.trim_end()));
+            assert_eq!(row.adds, None, "PR commit lists carry no change counts");
+        }
     }
 
     #[test]

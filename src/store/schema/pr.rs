@@ -496,6 +496,79 @@ impl Record for PullRequestPolicyEvaluationRow {
     }
 }
 
+/// A commit of a PR (the Pull Commits connector), as `pullRequests/{id}/commits` lists it: no
+/// parents, and usually no change counts (API_FACTS §4.3); `comment` may be cut short
+/// (`comment_truncated`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PullRequestCommitRow {
+    pub pull_request_id: i64,
+    pub commit_id: String,
+    pub repository_id: String,
+    pub author_name: Option<String>,
+    pub author_email: Option<String>,
+    pub author_date: Option<DateTime<Utc>>,
+    pub committer_name: Option<String>,
+    pub committer_email: Option<String>,
+    pub committer_date: Option<DateTime<Utc>>,
+    /// The first line of the message.
+    pub title: Option<String>,
+    pub comment: Option<String>,
+    pub comment_truncated: bool,
+    pub adds: Option<i64>,
+    pub edits: Option<i64>,
+    pub deletes: Option<i64>,
+    pub raw: String,
+}
+
+pub static PULL_REQUEST_COMMITS: Table = Table {
+    name: "pull_request_commits",
+    key: &[Col::int("pull_request_id"), Col::text("commit_id")],
+    columns: &[
+        Col::text("repository_id"),
+        Col::text("author_name"),
+        Col::text("author_email"),
+        Col::time("author_date"),
+        Col::text("committer_name"),
+        Col::text("committer_email"),
+        Col::time("committer_date"),
+        Col::text("title"),
+        Col::text("comment"),
+        Col::bool("comment_truncated"),
+        Col::int("adds"),
+        Col::int("edits"),
+        Col::int("deletes"),
+        Col::json("raw"),
+    ],
+    observed: false,
+    guard: Guard::Changed,
+    revive: false,
+    newest_by: None,
+};
+
+impl Record for PullRequestCommitRow {
+    const TABLE: &'static Table = &PULL_REQUEST_COMMITS;
+    fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+        out.extend([
+            self.pull_request_id.into(),
+            (&self.commit_id).into(),
+            (&self.repository_id).into(),
+            (&self.author_name).into(),
+            (&self.author_email).into(),
+            self.author_date.into(),
+            (&self.committer_name).into(),
+            (&self.committer_email).into(),
+            self.committer_date.into(),
+            (&self.title).into(),
+            (&self.comment).into(),
+            self.comment_truncated.into(),
+            self.adds.into(),
+            self.edits.into(),
+            self.deletes.into(),
+            json(&self.raw),
+        ]);
+    }
+}
+
 pub(super) static TABLES: &[&Table] = &[
     &PULL_REQUEST_CHILD_SYNCS,
     &PULL_REQUEST_COMMIT_SYNCS,
@@ -506,6 +579,7 @@ pub(super) static TABLES: &[&Table] = &[
     &PULL_REQUEST_WORK_ITEMS,
     &PULL_REQUEST_STATUSES,
     &PULL_REQUEST_POLICY_EVALUATIONS,
+    &PULL_REQUEST_COMMITS,
 ];
 
 #[cfg(test)]
@@ -621,6 +695,24 @@ mod tests {
             status: s(),
             started_date: t,
             completed_date: t,
+            raw: "{}".into(),
+        });
+        record_matches_table(&PullRequestCommitRow {
+            pull_request_id: 1,
+            commit_id: "c".into(),
+            repository_id: "r".into(),
+            author_name: s(),
+            author_email: s(),
+            author_date: t,
+            committer_name: s(),
+            committer_email: s(),
+            committer_date: t,
+            title: s(),
+            comment: s(),
+            comment_truncated: false,
+            adds: Some(1),
+            edits: None,
+            deletes: Some(0),
             raw: "{}".into(),
         });
     }

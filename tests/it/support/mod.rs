@@ -73,6 +73,11 @@ pub struct Setup<'a> {
     pub tokens_for: Vec<(&'a str, &'a str)>,
     /// More lines of the `[sync]` section (`lease_ttl = "2s"`, …).
     pub sync: &'a str,
+    /// Whether the Repos connector fetches the inside of every pull request (the product's
+    /// default). Off unless a test is about it: the listing tests walk tens of thousands of
+    /// PRs, and the inside costs six requests and a transaction per PR (tests/it/pr_depth.rs
+    /// covers it).
+    pub pr_depth: bool,
 }
 
 impl<'a> Setup<'a> {
@@ -91,6 +96,7 @@ impl<'a> Setup<'a> {
             interval: "5m",
             tokens_for: Vec::new(),
             sync: "",
+            pr_depth: false,
         }
     }
 
@@ -139,6 +145,9 @@ max_retries = {retries}
                 burst = self.burst,
                 conc = self.concurrency,
             ));
+            if *c == "repos" && !self.pr_depth {
+                text.push_str("\n[connectors.repos.pull_request_depth]\nenabled = false\n");
+            }
         }
         text.push_str(self.extra);
         text

@@ -1,0 +1,128 @@
+//! The Pull Commits connector: the commits of every pull request (`pull_request_commits`),
+//! with its own `[connectors.pull_commits]` section, token pool and limiter (scope Code
+//! (Read)).
+//!
+//! It reads the pull requests from the database — the rows the Repos connector wrote — so it
+//! runs alone, on a schedule of its own, and spends its requests only on commits. A PR's
+//! commits are fetched when its source commit (`last_merge_source_commit`) differs from the
+//! one its last fetch stored (`pull_request_commit_syncs`), written in the same transaction
+//! as the commits: a push is one fetch, an unchanged PR costs nothing, a killed run resumes
+//! with the PRs it had not finished. Backfill and sync are the same pass. Projects are
+//! listed with this connector's own tokens (what they may see is recorded per connector).
+
+use futures::future::BoxFuture;
+
+use super::map::git_pr::{self, Pr};
+use super::{Connector, Error, Need, Summary, SyncContext};
+use crate::ado::Client;
+use crate::ado::endpoint::PullRequestPath;
+use crate::ado::listing::PullRequestCommits;
+use crate::ado::models::core::TeamProject;
+use crate::store::schema::pr::PullRequestCommitSyncRow;
+use crate::store::{Batch, Record, RefreshPart};
+
+/// Connector name in config, cursors and logs.
+pub const NAME: &str = "pull_commits";
+
+/// The Pull Commits connector.
+pub struct PullCommits;
+
+impl Connector for PullCommits {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[
+            Need {
+                endpoint: "projects",
+                scopes: &["vso.project", "vso.code"],
+                optional: false,
+            },
+            Need {
+                endpoint: "pull_request_commits",
+                scopes: &["vso.code"],
+                optional: false,
+            },
+        ]
+    }
+
+    fn run(&self, client: Client, ctx: SyncContext) -> BoxFuture<'static, Result<Summary, Error>> {
+        Box::pin(async move { run(client, ctx).await })
+    }
+
+    fn reads_from(&self) -> &'static [&'static str] {
+        &[super::repos::NAME]
+    }
+}
+
+async fn run(client: Client, ctx: SyncContext) -> Result<Summary, Error> {
+    let mut summary = Summary::default();
+    let (c, x) = (client.clone(), ctx.clone());
+    let listing = async move {
+        let mut s = Summary::default();
+        let projects = super::projects::sync(&c, &x, NAME, &mut s).await?;
+        Ok((projects, s))
+    };
+    let projects = super::projects_to_sync(&ctx, NAME, &mut summary, listing).await?;
+    let (c, x) = (client.clone(), ctx.clone());
+    super::for_each_project(&ctx, NAME, projects, summary, move |p| {
+        let (client, ctx) = (c.clone(), x.clone());
+        async move { sync_project(&client, &ctx, &p).await }
+    })
+    .await
+}
+
+async fn sync_project(
+    client: &Client,
+    ctx: &SyncContext,
+    project: &TeamProject,
+) -> Result<Summary, Error> {
+    let mut summary = Summary::default();
+    let refreshed = super::due::refresh(
+        client,
+        ctx,
+        NAME,
+        project,
+        RefreshPart::Commits,
+        &mut summary,
+        |pr| fetch(client, project, pr),
+    )
+    .await?;
+    summary.add("pull_requests_refreshed", refreshed);
+    tracing::info!(connector = NAME, project = %project.name, pull_requests = refreshed, commits = summary.count("pull_request_commits"), "pull request commits synced");
+    Ok(summary)
+}
+
+/// Every commit of one PR, as one batch with its sync row.
+async fn fetch(
+    client: &Client,
+    project: &TeamProject,
+    due: crate::store::PrToRefresh,
+) -> Result<super::due::Fetched, Error> {
+    let listing = PullRequestCommits {
+        pr: PullRequestPath {
+            project: project.id.clone(),
+            repository: due.repository_id.clone(),
+            pull_request: due.id,
+        },
+    };
+    let (commits, observed_at) = client.list_all(listing).await?;
+    let pr = Pr {
+        id: due.id,
+        repository_id: &due.repository_id,
+    };
+    let rows: Vec<_> = commits.iter().map(|c| git_pr::commit_row(pr, c)).collect();
+    let counts = vec![("pull_request_commits", rows.len() as u64)];
+    let sync = PullRequestCommitSyncRow {
+        pull_request_id: due.id,
+        repository_id: due.repository_id.clone(),
+        source_commit: due.marker,
+    };
+    let parent = vec![sync.key()];
+    let mut batch = Batch::new(observed_at);
+    batch
+        .upsert(vec![sync])
+        .replace_children::<PullRequestCommitSyncRow, _>(parent, rows);
+    Ok((batch, counts))
+}
