@@ -467,7 +467,10 @@ fn write_config(path: &Path, s: &Scenario, db_url: &str, org_url: &str) {
         format!(
             "[database]\nurl = \"{db_url}\"\n\n[organization]\nurl = \"{org_url}\"\n\n\
              [connectors.repos]\ntokens = [{tokens}]\nrequests_per_second = {}\nburst = {burst}\n\
-             concurrency = {}\n",
+             concurrency = {}\n\n\
+             # The listing scenarios measure pull requests and reviewers; the inside of each PR\n\
+             # has a scenario of its own.\n\
+             [connectors.repos.pull_request_depth]\nenabled = false\n",
             s.client_rps, s.concurrency
         ),
     )

@@ -185,7 +185,9 @@ async fn sync_project(
     let cursor: Option<PrCursor> = load_cursor(ctx, NAME, &scope).await?;
     let plan = match (ctx.mode, cursor) {
         (Mode::Backfill, Some(PrCursor::Done { run, .. })) if run == ctx.run_id => {
-            tracing::info!(connector = NAME, project = %project.name, "already backfilled in this run; skipped");
+            tracing::info!(connector = NAME, project = %project.name, "pull requests already backfilled in this run; finishing what is inside them");
+            // A resumed backfill killed while fetching the inside of the PRs finishes it.
+            super::pr_depth::sync_project(client, ctx, project, &mut summary).await?;
             return Ok(summary);
         }
         (

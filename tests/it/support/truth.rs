@@ -1027,3 +1027,560 @@ async fn compare_structure(diff: &mut Diff, store: &AnyStore, org: &str, truth: 
         },
     );
 }
+
+/// A truth object or stored raw JSON without the keys the truth adds to locate a child
+/// (`pullRequestId`, …) and without hyperlinks.
+fn bare(v: &Value, keys: &[&str]) -> Value {
+    let mut v = without(v, keys);
+    if let Value::Object(m) = &mut v {
+        m.remove("_links");
+    }
+    v
+}
+
+fn int(i: i64) -> Value {
+    json!(i)
+}
+
+fn opt_int(i: Option<i64>) -> Value {
+    i.map_or(Value::Null, int)
+}
+
+/// The key prefix of a truth child: `{pullRequestId}/`.
+fn pr_of(v: &Value) -> String {
+    v["pullRequestId"].to_string()
+}
+
+/// Compares the inside of every pull request (issue 11): iterations, changes, threads,
+/// comments, work items, statuses and policy evaluations. Children of PRs in deleted
+/// repositories are gone from ADO and kept in the database, so only live repositories count.
+pub async fn compare_pr_depth(store: &AnyStore, org: &str, truth: &Value) -> Diff {
+    use ado_ingest::store::schema::pr::*;
+    let mut diff = Diff::default();
+    let live: BTreeSet<String> = list(truth, "repositories")
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_string))
+        .collect();
+    let live = &live;
+    macro_rules! rows {
+        ($ty:ty) => {
+            read::<$ty>(store, org)
+                .await
+                .into_iter()
+                .filter(|(r, _)| live.contains(&r.repository_id))
+                .collect::<Vec<_>>()
+        };
+    }
+    const LOC: &[&str] = &["pullRequestId", "repositoryId"];
+    compare_table(
+        &mut diff,
+        list(truth, "pull_request_iterations"),
+        rows!(PullRequestIterationRow),
+        Spec {
+            kind: "pull_request_iteration",
+            truth_key: Box::new(|v| format!("{}/{}", pr_of(v), v["id"])),
+            db_key: Box::new(|r: &PullRequestIterationRow| {
+                format!("{}/{}", r.pull_request_id, r.id)
+            }),
+            deletion: Deletion::Removed,
+            fields: vec![
+                (
+                    "repository_id",
+                    Box::new(|r: &PullRequestIterationRow| text(&r.repository_id)),
+                    Box::new(|v| s(v, "/repositoryId")),
+                ),
+                (
+                    "description",
+                    Box::new(|r: &PullRequestIterationRow| opt(&r.description)),
+                    Box::new(|v| s(v, "/description")),
+                ),
+                (
+                    "author_id",
+                    Box::new(|r: &PullRequestIterationRow| opt(&r.author_id)),
+                    Box::new(|v| s(v, "/author/id")),
+                ),
+                (
+                    "created_date",
+                    Box::new(|r: &PullRequestIterationRow| time(r.created_date)),
+                    Box::new(|v| ts(v, "/createdDate")),
+                ),
+                (
+                    "updated_date",
+                    Box::new(|r: &PullRequestIterationRow| time(r.updated_date)),
+                    Box::new(|v| ts(v, "/updatedDate")),
+                ),
+                (
+                    "source_commit",
+                    Box::new(|r: &PullRequestIterationRow| opt(&r.source_commit)),
+                    Box::new(|v| s(v, "/sourceRefCommit/commitId")),
+                ),
+                (
+                    "target_commit",
+                    Box::new(|r: &PullRequestIterationRow| opt(&r.target_commit)),
+                    Box::new(|v| s(v, "/targetRefCommit/commitId")),
+                ),
+                (
+                    "common_commit",
+                    Box::new(|r: &PullRequestIterationRow| opt(&r.common_commit)),
+                    Box::new(|v| s(v, "/commonRefCommit/commitId")),
+                ),
+                (
+                    "push_id",
+                    Box::new(|r: &PullRequestIterationRow| opt_int(r.push_id)),
+                    Box::new(|v| at(v, "/push/pushId")),
+                ),
+                (
+                    "reason",
+                    Box::new(|r: &PullRequestIterationRow| opt(&r.reason)),
+                    Box::new(|v| s(v, "/reason")),
+                ),
+                (
+                    "raw",
+                    Box::new(|r: &PullRequestIterationRow| bare(&raw(&r.raw), &[])),
+                    Box::new(|v| bare(v, LOC)),
+                ),
+            ],
+        },
+    );
+    compare_table(
+        &mut diff,
+        list(truth, "pull_request_changes"),
+        rows!(PullRequestChangeRow),
+        Spec {
+            kind: "pull_request_change",
+            truth_key: Box::new(|v| {
+                format!(
+                    "{}/{}/{}",
+                    pr_of(v),
+                    v["iterationId"],
+                    v["changeTrackingId"]
+                )
+            }),
+            db_key: Box::new(|r: &PullRequestChangeRow| {
+                format!(
+                    "{}/{}/{}",
+                    r.pull_request_id, r.iteration_id, r.change_tracking_id
+                )
+            }),
+            deletion: Deletion::Removed,
+            fields: vec![
+                (
+                    "change_id",
+                    Box::new(|r: &PullRequestChangeRow| opt_int(r.change_id)),
+                    Box::new(|v| at(v, "/changeId")),
+                ),
+                (
+                    "path",
+                    Box::new(|r: &PullRequestChangeRow| opt(&r.path)),
+                    Box::new(|v| s(v, "/item/path")),
+                ),
+                (
+                    "change_type",
+                    Box::new(|r: &PullRequestChangeRow| text(&r.change_type)),
+                    Box::new(|v| s(v, "/changeType")),
+                ),
+                (
+                    "original_path",
+                    Box::new(|r: &PullRequestChangeRow| opt(&r.original_path)),
+                    Box::new(|v| s(v, "/originalPath")),
+                ),
+                (
+                    "raw",
+                    Box::new(|r: &PullRequestChangeRow| bare(&raw(&r.raw), &[])),
+                    Box::new(|v| bare(v, &["pullRequestId", "repositoryId", "iterationId"])),
+                ),
+            ],
+        },
+    );
+    compare_table(
+        &mut diff,
+        list(truth, "pull_request_threads"),
+        rows!(PullRequestThreadRow),
+        Spec {
+            kind: "pull_request_thread",
+            truth_key: Box::new(|v| format!("{}/{}", pr_of(v), v["id"])),
+            db_key: Box::new(|r: &PullRequestThreadRow| format!("{}/{}", r.pull_request_id, r.id)),
+            deletion: Deletion::Removed,
+            fields: vec![
+                (
+                    "status",
+                    Box::new(|r: &PullRequestThreadRow| opt(&r.status)),
+                    Box::new(|v| s(v, "/status")),
+                ),
+                (
+                    "thread_type",
+                    Box::new(|r: &PullRequestThreadRow| opt(&r.thread_type)),
+                    Box::new(|v| s(v, "/properties/CodeReviewThreadType/$value")),
+                ),
+                (
+                    "published_date",
+                    Box::new(|r: &PullRequestThreadRow| time(r.published_date)),
+                    Box::new(|v| ts(v, "/publishedDate")),
+                ),
+                (
+                    "last_updated_date",
+                    Box::new(|r: &PullRequestThreadRow| time(r.last_updated_date)),
+                    Box::new(|v| ts(v, "/lastUpdatedDate")),
+                ),
+                (
+                    "file_path",
+                    Box::new(|r: &PullRequestThreadRow| opt(&r.file_path)),
+                    Box::new(|v| s(v, "/threadContext/filePath")),
+                ),
+                (
+                    "right_line_start",
+                    Box::new(|r: &PullRequestThreadRow| opt_int(r.right_line_start)),
+                    Box::new(|v| at(v, "/threadContext/rightFileStart/line")),
+                ),
+                (
+                    "right_line_end",
+                    Box::new(|r: &PullRequestThreadRow| opt_int(r.right_line_end)),
+                    Box::new(|v| at(v, "/threadContext/rightFileEnd/line")),
+                ),
+                (
+                    "change_tracking_id",
+                    Box::new(|r: &PullRequestThreadRow| opt_int(r.change_tracking_id)),
+                    Box::new(|v| at(v, "/pullRequestThreadContext/changeTrackingId")),
+                ),
+                (
+                    "is_deleted",
+                    Box::new(|r: &PullRequestThreadRow| json!(r.is_deleted)),
+                    Box::new(|v| flag(v, "/isDeleted")),
+                ),
+                (
+                    "raw",
+                    Box::new(|r: &PullRequestThreadRow| bare(&raw(&r.raw), &[])),
+                    Box::new(|v| bare(v, &["pullRequestId", "repositoryId", "comments"])),
+                ),
+            ],
+        },
+    );
+    let comments: Vec<Value> = list(truth, "pull_request_threads")
+        .iter()
+        .flat_map(|t| {
+            t["comments"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |c| {
+                    let mut c = c.clone();
+                    c["pullRequestId"] = t["pullRequestId"].clone();
+                    c["threadId"] = t["id"].clone();
+                    c
+                })
+        })
+        .collect();
+    compare_table(
+        &mut diff,
+        &comments,
+        rows!(PullRequestCommentRow),
+        Spec {
+            kind: "pull_request_comment",
+            truth_key: Box::new(|v| format!("{}/{}/{}", pr_of(v), v["threadId"], v["id"])),
+            db_key: Box::new(|r: &PullRequestCommentRow| {
+                format!("{}/{}/{}", r.pull_request_id, r.thread_id, r.id)
+            }),
+            deletion: Deletion::Removed,
+            fields: vec![
+                (
+                    "parent_comment_id",
+                    Box::new(|r: &PullRequestCommentRow| int(r.parent_comment_id)),
+                    Box::new(|v| json!(v["parentCommentId"].as_i64().unwrap_or(0))),
+                ),
+                (
+                    "author_id",
+                    Box::new(|r: &PullRequestCommentRow| opt(&r.author_id)),
+                    Box::new(|v| s(v, "/author/id")),
+                ),
+                (
+                    "comment_type",
+                    Box::new(|r: &PullRequestCommentRow| opt(&r.comment_type)),
+                    Box::new(|v| s(v, "/commentType")),
+                ),
+                (
+                    "content",
+                    Box::new(|r: &PullRequestCommentRow| opt(&r.content)),
+                    Box::new(|v| s(v, "/content")),
+                ),
+                (
+                    "published_date",
+                    Box::new(|r: &PullRequestCommentRow| time(r.published_date)),
+                    Box::new(|v| ts(v, "/publishedDate")),
+                ),
+                (
+                    "last_updated_date",
+                    Box::new(|r: &PullRequestCommentRow| time(r.last_updated_date)),
+                    Box::new(|v| ts(v, "/lastUpdatedDate")),
+                ),
+                (
+                    "last_content_updated_date",
+                    Box::new(|r: &PullRequestCommentRow| time(r.last_content_updated_date)),
+                    Box::new(|v| ts(v, "/lastContentUpdatedDate")),
+                ),
+                (
+                    "is_deleted",
+                    Box::new(|r: &PullRequestCommentRow| json!(r.is_deleted)),
+                    Box::new(|v| flag(v, "/isDeleted")),
+                ),
+                (
+                    "liked_by",
+                    Box::new(|r: &PullRequestCommentRow| int(r.liked_by)),
+                    Box::new(|v| json!(v["usersLiked"].as_array().map_or(0, Vec::len))),
+                ),
+                (
+                    "raw",
+                    Box::new(|r: &PullRequestCommentRow| bare(&raw(&r.raw), &[])),
+                    Box::new(|v| bare(v, &["pullRequestId", "threadId"])),
+                ),
+            ],
+        },
+    );
+    compare_table(
+        &mut diff,
+        list(truth, "pull_request_work_items"),
+        rows!(PullRequestWorkItemRow),
+        Spec {
+            kind: "pull_request_work_item",
+            truth_key: Box::new(|v| {
+                format!("{}/{}", pr_of(v), v["id"].as_str().unwrap_or_default())
+            }),
+            db_key: Box::new(|r: &PullRequestWorkItemRow| {
+                format!("{}/{}", r.pull_request_id, r.work_item_id)
+            }),
+            deletion: Deletion::Removed,
+            fields: vec![(
+                "url",
+                Box::new(|r: &PullRequestWorkItemRow| opt(&r.url)),
+                Box::new(|v| s(v, "/url")),
+            )],
+        },
+    );
+    compare_table(
+        &mut diff,
+        list(truth, "pull_request_statuses"),
+        rows!(PullRequestStatusRow),
+        Spec {
+            kind: "pull_request_status",
+            truth_key: Box::new(|v| format!("{}/{}", pr_of(v), v["id"])),
+            db_key: Box::new(|r: &PullRequestStatusRow| format!("{}/{}", r.pull_request_id, r.id)),
+            deletion: Deletion::Removed,
+            fields: vec![
+                (
+                    "iteration_id",
+                    Box::new(|r: &PullRequestStatusRow| opt_int(r.iteration_id)),
+                    Box::new(|v| at(v, "/iterationId")),
+                ),
+                (
+                    "state",
+                    Box::new(|r: &PullRequestStatusRow| opt(&r.state)),
+                    Box::new(|v| s(v, "/state")),
+                ),
+                (
+                    "description",
+                    Box::new(|r: &PullRequestStatusRow| opt(&r.description)),
+                    Box::new(|v| s(v, "/description")),
+                ),
+                (
+                    "genre",
+                    Box::new(|r: &PullRequestStatusRow| opt(&r.genre)),
+                    Box::new(|v| s(v, "/context/genre")),
+                ),
+                (
+                    "name",
+                    Box::new(|r: &PullRequestStatusRow| opt(&r.name)),
+                    Box::new(|v| s(v, "/context/name")),
+                ),
+                (
+                    "target_url",
+                    Box::new(|r: &PullRequestStatusRow| opt(&r.target_url)),
+                    Box::new(|v| s(v, "/targetUrl")),
+                ),
+                (
+                    "created_by_id",
+                    Box::new(|r: &PullRequestStatusRow| opt(&r.created_by_id)),
+                    Box::new(|v| s(v, "/createdBy/id")),
+                ),
+                (
+                    "creation_date",
+                    Box::new(|r: &PullRequestStatusRow| time(r.creation_date)),
+                    Box::new(|v| ts(v, "/creationDate")),
+                ),
+                (
+                    "updated_date",
+                    Box::new(|r: &PullRequestStatusRow| time(r.updated_date)),
+                    Box::new(|v| ts(v, "/updatedDate")),
+                ),
+                (
+                    "raw",
+                    Box::new(|r: &PullRequestStatusRow| bare(&raw(&r.raw), &[])),
+                    Box::new(|v| bare(v, LOC)),
+                ),
+            ],
+        },
+    );
+    compare_table(
+        &mut diff,
+        list(truth, "pull_request_policy_evaluations"),
+        rows!(PullRequestPolicyEvaluationRow),
+        Spec {
+            kind: "pull_request_policy_evaluation",
+            truth_key: Box::new(|v| {
+                format!(
+                    "{}/{}",
+                    pr_of(v),
+                    v["evaluationId"].as_str().unwrap_or_default()
+                )
+            }),
+            db_key: Box::new(|r: &PullRequestPolicyEvaluationRow| {
+                format!("{}/{}", r.pull_request_id, r.evaluation_id)
+            }),
+            deletion: Deletion::Removed,
+            fields: vec![
+                (
+                    "configuration_id",
+                    Box::new(|r: &PullRequestPolicyEvaluationRow| opt_int(r.configuration_id)),
+                    Box::new(|v| at(v, "/configuration/id")),
+                ),
+                (
+                    "configuration_revision",
+                    Box::new(|r: &PullRequestPolicyEvaluationRow| {
+                        opt_int(r.configuration_revision)
+                    }),
+                    Box::new(|v| at(v, "/configuration/revision")),
+                ),
+                (
+                    "policy_type_id",
+                    Box::new(|r: &PullRequestPolicyEvaluationRow| opt(&r.policy_type_id)),
+                    Box::new(|v| s(v, "/configuration/type/id")),
+                ),
+                (
+                    "policy_type",
+                    Box::new(|r: &PullRequestPolicyEvaluationRow| opt(&r.policy_type)),
+                    Box::new(|v| s(v, "/configuration/type/displayName")),
+                ),
+                (
+                    "is_blocking",
+                    Box::new(|r: &PullRequestPolicyEvaluationRow| json!(r.is_blocking)),
+                    Box::new(|v| flag(v, "/configuration/isBlocking")),
+                ),
+                (
+                    "is_enabled",
+                    Box::new(|r: &PullRequestPolicyEvaluationRow| json!(r.is_enabled)),
+                    Box::new(|v| flag(v, "/configuration/isEnabled")),
+                ),
+                (
+                    "status",
+                    Box::new(|r: &PullRequestPolicyEvaluationRow| opt(&r.status)),
+                    Box::new(|v| s(v, "/status")),
+                ),
+                (
+                    "started_date",
+                    Box::new(|r: &PullRequestPolicyEvaluationRow| time(r.started_date)),
+                    Box::new(|v| ts(v, "/startedDate")),
+                ),
+                (
+                    "completed_date",
+                    Box::new(|r: &PullRequestPolicyEvaluationRow| time(r.completed_date)),
+                    Box::new(|v| ts(v, "/completedDate")),
+                ),
+                (
+                    "raw",
+                    Box::new(|r: &PullRequestPolicyEvaluationRow| bare(&raw(&r.raw), &[])),
+                    Box::new(|v| bare(v, LOC)),
+                ),
+            ],
+        },
+    );
+    diff
+}
+
+/// Compares `pull_request_commits` (the Pull Commits connector) with the truth.
+pub async fn compare_pull_commits(store: &AnyStore, org: &str, truth: &Value) -> Diff {
+    use ado_ingest::store::schema::pr::PullRequestCommitRow;
+    let mut diff = Diff::default();
+    let live: BTreeSet<String> = list(truth, "repositories")
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_string))
+        .collect();
+    let rows: Vec<_> = read::<PullRequestCommitRow>(store, org)
+        .await
+        .into_iter()
+        .filter(|(r, _)| live.contains(&r.repository_id))
+        .collect();
+    compare_table(
+        &mut diff,
+        list(truth, "pull_request_commits"),
+        rows,
+        Spec {
+            kind: "pull_request_commit",
+            truth_key: Box::new(|v| {
+                format!(
+                    "{}/{}",
+                    pr_of(v),
+                    v["commitId"].as_str().unwrap_or_default()
+                )
+            }),
+            db_key: Box::new(|r: &PullRequestCommitRow| {
+                format!("{}/{}", r.pull_request_id, r.commit_id)
+            }),
+            deletion: Deletion::Removed,
+            fields: vec![
+                (
+                    "author_name",
+                    Box::new(|r: &PullRequestCommitRow| opt(&r.author_name)),
+                    Box::new(|v| s(v, "/author/name")),
+                ),
+                (
+                    "author_email",
+                    Box::new(|r: &PullRequestCommitRow| opt(&r.author_email)),
+                    Box::new(|v| s(v, "/author/email")),
+                ),
+                (
+                    "author_date",
+                    Box::new(|r: &PullRequestCommitRow| time(r.author_date)),
+                    Box::new(|v| ts(v, "/author/date")),
+                ),
+                (
+                    "committer_name",
+                    Box::new(|r: &PullRequestCommitRow| opt(&r.committer_name)),
+                    Box::new(|v| s(v, "/committer/name")),
+                ),
+                (
+                    "committer_email",
+                    Box::new(|r: &PullRequestCommitRow| opt(&r.committer_email)),
+                    Box::new(|v| s(v, "/committer/email")),
+                ),
+                (
+                    "committer_date",
+                    Box::new(|r: &PullRequestCommitRow| time(r.committer_date)),
+                    Box::new(|v| ts(v, "/committer/date")),
+                ),
+                (
+                    "comment",
+                    Box::new(|r: &PullRequestCommitRow| opt(&r.comment)),
+                    Box::new(|v| s(v, "/comment")),
+                ),
+                (
+                    "title",
+                    Box::new(|r: &PullRequestCommitRow| opt(&r.title)),
+                    Box::new(|v| {
+                        v["comment"].as_str().map_or(Value::Null, |c| {
+                            text(c.lines().next().unwrap_or_default().trim_end())
+                        })
+                    }),
+                ),
+                (
+                    "comment_truncated",
+                    Box::new(|r: &PullRequestCommitRow| json!(r.comment_truncated)),
+                    Box::new(|v| flag(v, "/commentTruncated")),
+                ),
+                (
+                    "raw",
+                    Box::new(|r: &PullRequestCommitRow| bare(&raw(&r.raw), &[])),
+                    Box::new(|v| bare(v, &["pullRequestId", "repositoryId"])),
+                ),
+            ],
+        },
+    );
+    diff
+}
