@@ -20,7 +20,7 @@ pub(crate) const DEFAULT_TOP: usize = 101;
 /// Largest page ADO returns whatever `$top` asks for (API_FACTS §1.2).
 pub(crate) const MAX_TOP: usize = 1000;
 
-fn repo_not_found(key: &str) -> Reply {
+pub(super) fn repo_not_found(key: &str) -> Reply {
     Reply::error(
         StatusCode::NOT_FOUND,
         &format!(
@@ -31,7 +31,7 @@ fn repo_not_found(key: &str) -> Reply {
     )
 }
 
-fn pr_not_found() -> Reply {
+pub(super) fn pr_not_found() -> Reply {
     Reply::error(
         StatusCode::NOT_FOUND,
         "TF401180: The requested pull request was not found.",
@@ -39,7 +39,7 @@ fn pr_not_found() -> Reply {
     )
 }
 
-fn bad_value(key: &str, v: &str) -> Reply {
+pub(super) fn bad_value(key: &str, v: &str) -> Reply {
     Reply::error(
         StatusCode::BAD_REQUEST,
         &format!("The value '{v}' is not valid for parameter '{key}'."),
@@ -48,7 +48,7 @@ fn bad_value(key: &str, v: &str) -> Reply {
 }
 
 /// Resolves the optional project and repository segments of a route.
-fn resolve(
+pub(super) fn resolve(
     org: &Org,
     project: Option<&str>,
     repo: Option<&str>,
