@@ -695,3 +695,58 @@ async fn child_endpoints_are_counted_and_scoped() {
     assert_eq!(denied.status, 403);
     limited.token = ado_sim::DEMO_PAT.into();
 }
+
+#[tokio::test]
+async fn default_branch_history_is_the_merged_pull_requests() {
+    let c = Client::start(cfg(15)).await;
+    let truth = c.sim().truth_kinds(&["pull_requests"]);
+    let first = &arr(&truth["pull_requests"])[0];
+    let (project, repo) = (
+        first["repository"]["project"]["name"].as_str().unwrap(),
+        first["repository"]["id"].as_str().unwrap(),
+    );
+    let mut merged: Vec<&Value> = arr(&truth["pull_requests"])
+        .iter()
+        .filter(|p| {
+            p["repository"]["id"] == repo
+                && p["status"] == "completed"
+                && p["targetRefName"] == "refs/heads/main"
+        })
+        .collect();
+    merged.sort_by_key(|p| std::cmp::Reverse(p["closedDate"].as_str().unwrap().to_string()));
+    assert!(merged.len() >= 3);
+    let url = |q: &str| {
+        format!(
+            "/{project}/_apis/git/repositories/{repo}/commits?searchCriteria.itemVersion.version=main\
+             &searchCriteria.itemVersion.versionType=branch{q}"
+        )
+    };
+    let all = c.get_json(&url("&%24top=1000")).await;
+    let shas: Vec<&Value> = arr(&all["value"]).iter().map(|x| &x["commitId"]).collect();
+    let want: Vec<&Value> = merged
+        .iter()
+        .map(|p| &p["lastMergeCommit"]["commitId"])
+        .collect();
+    assert_eq!(
+        shas, want,
+        "newest first, one merge commit per completed PR"
+    );
+    assert!(
+        arr(&all["value"])
+            .iter()
+            .all(|x| x["changeCounts"]["Add"].is_u64())
+    );
+    let second = c.get_json(&url("&%24top=1&%24skip=1")).await;
+    assert_eq!(&second["value"][0]["commitId"], want[1]);
+    let from = merged[1]["closedDate"].as_str().unwrap();
+    let recent = c
+        .get_json(&url(&format!("&searchCriteria.fromDate={from}")))
+        .await;
+    assert_eq!(recent["count"], 2, "fromDate is inclusive");
+    let unknown = c
+        .get(&format!(
+            "/{project}/_apis/git/repositories/{repo}/commits?searchCriteria.itemVersion.version=nope&api-version=7.1"
+        ))
+        .await;
+    assert_eq!(unknown.status, 404);
+}

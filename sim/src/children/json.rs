@@ -538,8 +538,53 @@ pub(crate) struct CommitJson<'a> {
     commit_id: &'a str,
     author: GitUserDate<'a>,
     committer: GitUserDate<'a>,
-    comment: &'a str,
+    comment: std::borrow::Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change_counts: Option<ChangeCountsJson>,
     url: String,
+}
+
+/// `{"Add", "Edit", "Delete"}`, capitalized as ADO spells them.
+#[derive(Serialize)]
+struct ChangeCountsJson {
+    #[serde(rename = "Add")]
+    add: usize,
+    #[serde(rename = "Edit")]
+    edit: usize,
+    #[serde(rename = "Delete")]
+    delete: usize,
+}
+
+/// The merge commit of a completed PR as a branch history (`…/repositories/{r}/commits`)
+/// lists it: by whoever completed it, `Merged PR {id}: {title}`, with the change counts of
+/// the PR's last iteration.
+pub(crate) fn merge_commit<'a>(cx: Ctx<'a>, c: &'a Children, sha: &'a str) -> CommitJson<'a> {
+    let who = &cx.org.identities[cx.pr.closed_by.unwrap_or(cx.pr.created_by)];
+    let date = cx.pr.closed.unwrap_or(cx.pr.creation);
+    let user = || GitUserDate {
+        name: &who.display_name,
+        email: &who.unique_name,
+        date: Ts(date),
+    };
+    let (mut add, mut edit, mut delete) = (0, 0, 0);
+    for (_, f) in c.files_at(c.last_iteration()) {
+        match f.kind {
+            FileKind::Add => add += 1,
+            FileKind::Delete => delete += 1,
+            _ => edit += 1,
+        }
+    }
+    CommitJson {
+        commit_id: sha,
+        author: user(),
+        committer: user(),
+        comment: match &cx.pr.completion_options {
+            Some(o) => o.merge_commit_message.as_str().into(),
+            None => format!("Merged PR {}: {}", cx.pr.id, cx.pr.title).into(),
+        },
+        change_counts: Some(ChangeCountsJson { add, edit, delete }),
+        url: format!("{}/commits/{sha}", cx.repo_url()),
+    }
 }
 
 /// A PR commit as `…/pullRequests/{id}/commits` lists it: no `parents`, no `changeCounts`.
@@ -554,7 +599,8 @@ pub(crate) fn commit<'a>(cx: Ctx<'a>, c: &'a super::Commit) -> CommitJson<'a> {
         commit_id: &c.sha,
         author: user(),
         committer: user(),
-        comment: &c.comment,
+        comment: c.comment.as_str().into(),
+        change_counts: None,
         url: format!("{}/commits/{}", cx.repo_url(), c.sha),
     }
 }

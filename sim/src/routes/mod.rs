@@ -224,6 +224,11 @@ pub(crate) enum Api {
     PolicyEvaluations {
         project: String,
     },
+    /// A branch's history (`searchCriteria.itemVersion.version`).
+    Commits {
+        project: Option<String>,
+        repo: String,
+    },
     Teams {
         project: String,
     },
@@ -310,6 +315,7 @@ impl Api {
             Api::PullRequest { .. } => "pullrequest",
             Api::PullRequestChild { child, .. } => child.label(),
             Api::PolicyEvaluations { .. } => "policy_evaluations",
+            Api::Commits { .. } => "commits",
             Api::Teams { .. } => "teams",
             Api::Team { .. } => "team",
             Api::TeamMembers { .. } => "team_members",
@@ -352,7 +358,8 @@ impl Api {
             | Api::PullRequestsProject { .. }
             | Api::PullRequest { .. }
             | Api::PullRequestChild { .. }
-            | Api::PolicyEvaluations { .. } => &["vso.code"],
+            | Api::PolicyEvaluations { .. }
+            | Api::Commits { .. } => &["vso.code"],
             _ => &["vso.work"],
         }
     }
@@ -452,6 +459,10 @@ fn match_route(method: &Method, path: &str, org: &str) -> Route {
             project,
             repo: Some(arg(2)),
             id: arg(4),
+        }),
+        (_, ["git", "repositories", _, "commits"]) => Route::Api(Api::Commits {
+            project,
+            repo: arg(2),
         }),
         (_, ["git", "repositories", _, "pullrequests", _, leaf @ ..]) => {
             let child = match leaf {
@@ -885,6 +896,7 @@ async fn serve(sim: Sim, req: Request) -> Response {
             id,
             child,
         } => children::child(&sim, project.as_deref(), repo, id, child, &query),
+        Api::Commits { project, repo } => git::commits(&sim, project.as_deref(), repo, &query),
         Api::PolicyEvaluations { project } => children::policy_evaluations(&sim, project, &query),
         Api::Teams { project } => teams::teams(&sim, Some(project), &query),
         Api::AllTeams => teams::teams(&sim, None, &query),
