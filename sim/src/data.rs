@@ -250,6 +250,8 @@ pub(crate) fn generate(org_name: &str, seed: u64, sizes: &Sizes, start: i64) -> 
     }
     // Boards data comes last and from its own stream: PRs do not depend on it.
     org.boards = crate::boards::generate::generate(&org, seed, sizes.work_items_per_project, start);
+    // PR children are generated lazily, from streams of their own (see `children`).
+    org.child_settings = crate::children::generate::settings(&org, seed, start);
     org
 }
 
@@ -443,6 +445,7 @@ pub(crate) fn new_pr(
         merge_commit: (status == PrStatus::Completed).then(|| rng.sha()),
         reviewers,
         completion_options,
+        children: std::sync::OnceLock::new(),
     }
 }
 

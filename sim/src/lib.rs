@@ -11,6 +11,9 @@
 //!   byte-identical data.
 //! - [`Sim::truth`] exports every entity exactly as the endpoints serialize it, so an
 //!   ingested database can be compared with it ([`Sim::truth_kinds`] for some kinds only).
+//! - Every PR has its inside — iterations and their changed files, commits, comment threads,
+//!   linked work items, statuses, policy evaluations — generated lazily per PR from a stream
+//!   of its own (`children`), served with ADO's URL shapes and paging.
 //! - [`Sim::mutate`] moves the org forward (new, completed, abandoned, re-voted PRs, deleted
 //!   repositories, edited, moved, deleted and restored work items…) with real current
 //!   timestamps, to exercise incremental sync. [`Sim::apply`] makes one exact [`Change`]
@@ -45,7 +48,8 @@
 //! Module map (all private): `data` generates the org and `model` holds it with its indexes;
 //! `boards` holds (and generates, serializes, mutates, queries) the work item side; `json` is
 //! the one place the other entities become JSON; `routes` is the HTTP surface (`core`, `git`,
-//! `teams`, `graph`, `wit`, `admin`); `auth`, `budget`, `faults` and `stats` are the
+//! `teams`, `graph`, `wit`, `admin`, `children`); `children` holds (and generates,
+//! serializes, mutates) the inside of PRs; `auth`, `budget`, `faults` and `stats` are the
 //! behaviours applied to every request; `truth` and `mutate` back the admin API; `rng` and
 //! `time` are the deterministic PRNG and ADO's timestamp format; `script` holds the precise
 //! changes.
@@ -53,6 +57,7 @@
 mod auth;
 mod boards;
 mod budget;
+mod children;
 mod data;
 mod faults;
 mod json;
@@ -133,6 +138,13 @@ pub struct SimConfig {
     /// revision dates), so a client that trusts its own clock can be caught. Changeable at
     /// runtime with [`Sim::set_clock_offset`].
     pub clock_offset: chrono::Duration,
+    /// Changed files of the last iteration of ONE PR — the newest generated PR of the first
+    /// repository (the first repository of the first project) — so a client's paging of
+    /// iteration changes (2,000 a page at most) can be tested; 0 = that PR is ordinary.
+    pub big_pr_files: usize,
+    /// Comments of one extra discussion thread on the same PR as [`Self::big_pr_files`];
+    /// 0 = no such thread.
+    pub big_thread_comments: usize,
 }
 
 impl Default for SimConfig {
@@ -153,6 +165,8 @@ impl Default for SimConfig {
             refuse_reporting: false,
             wiql_max_results: 20_000,
             clock_offset: chrono::Duration::zero(),
+            big_pr_files: 0,
+            big_thread_comments: 0,
         }
     }
 }
@@ -205,6 +219,8 @@ impl Sim {
             work_items_per_project: cfg.work_items_per_project,
         };
         let mut org = data::generate(&cfg.org, cfg.seed, &sizes, start);
+        org.child_settings.big_pr_files = cfg.big_pr_files;
+        org.child_settings.big_thread_comments = cfg.big_thread_comments;
         let clock = cfg.clock_offset.num_microseconds().unwrap_or(0) * 10;
         org.clock_offset = clock;
         let base = format!("http://localhost/{}", cfg.org);
@@ -275,8 +291,11 @@ impl Sim {
     /// Every kind of the ground truth, same as `GET /_sim/truth`: `{"projects":[…],
     /// "repositories":[…], "pull_requests":[…], "work_items":[…], "work_item_revisions":[…],
     /// "work_item_links":[…], "teams":[…], "team_members":[…], "users":[…],
-    /// "iterations":[…], "areas":[…], "work_item_types":[…], "fields":[…]}` (see the
-    /// `truth` module for each element's shape and identity representation).
+    /// "iterations":[…], "areas":[…], "work_item_types":[…], "fields":[…],
+    /// "pull_request_iterations":[…], "pull_request_changes":[…], "pull_request_threads":[…],
+    /// "pull_request_work_items":[…], "pull_request_statuses":[…],
+    /// "pull_request_policy_evaluations":[…], "pull_request_commits":[…]}` (see the `truth`
+    /// module for each element's shape and identity representation).
     pub fn truth(&self) -> serde_json::Value {
         self.truth_kinds(&[])
     }
@@ -297,7 +316,8 @@ impl Sim {
 
     /// Applies `changes` random PR/repository changes drawn from `seed` and as many work item
     /// changes (from a separate stream, so the PR changes of a seed never depend on Boards);
-    /// answers `{"changed": {"pull_requests_created": n, …, "work_items_edited": n, …}}`,
+    /// answers `{"changed": {"pull_requests_created": n, …, "work_items_edited": n, …},
+    /// "touched_pull_requests": [ids]}` (the PRs created or changed, whose children moved),
     /// same as `POST /_sim/mutate`.
     pub fn mutate(&self, seed: u64, changes: usize) -> serde_json::Value {
         self.mutate_split(seed, changes, changes)

@@ -77,6 +77,12 @@ struct Cli {
     /// moves the Date header and the times mutations stamp.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     clock_offset_secs: i64,
+    /// Changed files of the last iteration of one PR (the newest of the first repository).
+    #[arg(long, default_value_t = 0)]
+    big_pr_files: usize,
+    /// Comments of one extra thread on that same PR.
+    #[arg(long, default_value_t = 0)]
+    big_thread_comments: usize,
 }
 
 impl Cli {
@@ -115,6 +121,8 @@ impl Cli {
             refuse_reporting: self.refuse_reporting,
             wiql_max_results: self.wiql_max_results,
             clock_offset: chrono::Duration::seconds(self.clock_offset_secs),
+            big_pr_files: self.big_pr_files,
+            big_thread_comments: self.big_thread_comments,
         }
     }
 }

@@ -8,7 +8,7 @@
 //! fall back to a scan of the scope.
 
 /// One person or group. Users come first in `Org::identities`, groups after them.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Identity {
     pub id: String,
     pub display_name: String,
@@ -99,6 +99,8 @@ pub(crate) struct PullRequest {
     pub merge_commit: Option<String>,
     pub reviewers: Vec<Reviewer>,
     pub completion_options: Option<CompletionOptions>,
+    /// Iterations, threads, commits…: generated on first use (see [`crate::children`]).
+    pub children: std::sync::OnceLock<Box<crate::children::Children>>,
 }
 
 /// PR ids of one scope (org, project or repository), ascending, overall and per status.
@@ -198,6 +200,8 @@ pub(crate) struct Org {
     /// How far this org's clock is from the host's, in ticks (positive: ahead): what
     /// mutations stamp and what the `Date` header says (see [`crate::Sim::set_clock_offset`]).
     pub clock_offset: i64,
+    /// What PR children are generated from besides the PR (see [`crate::children`]).
+    pub child_settings: crate::children::ChildSettings,
 }
 
 impl Org {
@@ -222,6 +226,7 @@ impl Org {
             change_id: 1,
             boards: crate::boards::Boards::default(),
             clock_offset: 0,
+            child_settings: crate::children::ChildSettings::default(),
         }
     }
 

@@ -15,9 +15,25 @@
 //! were before Boards existed. The answer lists the PR keys first, then the `work_item*`,
 //! `fields_created` and `iterations_created` keys; the PR keys sum to `changes`, the others
 //! to `work_item_changes` (0 when the org has no work items).
+//!
+//! Changes have their real effect on the PR's children (`children::mutate`): a push adds an
+//! iteration with new commits and a RefUpdate thread (sometimes a pending status), a vote or
+//! a new reviewer adds a system thread, completion and abandonment make the policy evaluations
+//! final, and new PRs get children like generated ones. The child side effects draw from each
+//! PR's own stream, so the PR changes of a seed are exactly what they were before children.
+//!
+//! The random round makes **no comment-only or status-only changes**: the product notices a
+//! changed PR from the PR list, and ADO's list shows neither comments nor statuses, so such a
+//! change would be invisible to an incremental sync by design. Tests make them explicitly
+//! with `Change::CommentOnPullRequest` / `Change::PostPullRequestStatus`.
+//!
+//! Besides `changed`, the answer has `touched_pull_requests`: the ids of the PRs the round
+//! created or changed (ascending, without those of a repository the round deleted), i.e. the
+//! PRs whose children a client must fetch again.
 
 use serde_json::{Value, json};
 
+use crate::children;
 use crate::data;
 use crate::model::{Org, PrStatus, Repo};
 use crate::rng::Rng;
@@ -62,6 +78,8 @@ struct Counts {
     repos_deleted: u64,
     repos_created: u64,
     reactivated: u64,
+    /// Every PR a change applied to (created, closed, voted, pushed…), in change order.
+    touched: Vec<u32>,
 }
 
 pub(crate) fn mutate(org: &mut Org, seed: u64, changes: usize, work_item_changes: usize) -> Value {
@@ -102,7 +120,11 @@ pub(crate) fn mutate(org: &mut Org, seed: u64, changes: usize, work_item_changes
             m.insert(k.to_string(), json!(v));
         }
     }
-    json!({ "changed": changed })
+    let mut touched = c.touched;
+    touched.sort_unstable();
+    touched.dedup();
+    touched.retain(|id| org.pr(*id).is_some());
+    json!({ "changed": changed, "touched_pull_requests": touched })
 }
 
 /// The keys of the PR changes in a mutate answer (they sum to `changes`).
@@ -134,9 +156,12 @@ fn now_after(org: &Org, after: i64) -> i64 {
 fn apply(org: &mut Org, rng: &mut Rng, kind: Kind, c: &mut Counts) -> bool {
     match kind {
         Kind::CreatePr => {
-            let ok = create_pr(org, rng);
-            c.created += u64::from(ok);
-            ok
+            let Some(id) = create_pr(org, rng) else {
+                return false;
+            };
+            c.created += 1;
+            c.touched.push(id);
+            true
         }
         Kind::CreateRepo => {
             if org.projects.is_empty() {
@@ -150,18 +175,26 @@ fn apply(org: &mut Org, rng: &mut Rng, kind: Kind, c: &mut Counts) -> bool {
             let Some(id) = random_with_status(org, rng, PrStatus::Abandoned) else {
                 return false;
             };
+            children::materialize(org, id);
             org.set_status(id, PrStatus::Active);
             let pr = &mut org.prs[id as usize - 1];
             pr.closed = None;
             pr.closed_by = None;
             c.reactivated += 1;
+            c.touched.push(id);
             true
         }
         _ => {
             let Some(id) = random_with_status(org, rng, PrStatus::Active) else {
                 return false;
             };
-            change_active(org, rng, id, kind, c)
+            // Children are generated from the PR as it was, before the change.
+            children::materialize(org, id);
+            let ok = change_active(org, rng, id, kind, c);
+            if ok {
+                c.touched.push(id);
+            }
+            ok
         }
     }
 }
@@ -191,22 +224,13 @@ fn change_active(org: &mut Org, rng: &mut Rng, id: u32, kind: Kind, c: &mut Coun
             } else {
                 c.abandoned += 1;
             }
+            children::mutate::close(org, id, to == PrStatus::Completed, closed);
             true
         }
         Kind::Vote => {
-            let n = org.prs[i].reviewers.len();
-            if n == 0 {
+            if !vote(org, rng, id) {
                 return false;
             }
-            let r = rng.index(n);
-            let old = org.prs[i].reviewers[r].vote;
-            let choices: Vec<i8> = [10, 5, 0, -5, -10]
-                .into_iter()
-                .filter(|v| *v != old)
-                .collect();
-            let rv = &mut org.prs[i].reviewers[r];
-            rv.vote = *rng.pick(&choices);
-            rv.has_declined = false;
             c.votes += 1;
             true
         }
@@ -223,6 +247,8 @@ fn change_active(org: &mut Org, rng: &mut Rng, id: u32, kind: Kind, c: &mut Coun
             reviewer.vote = 0;
             reviewer.has_declined = false;
             org.prs[i].reviewers.push(reviewer);
+            let by = org.prs[i].created_by;
+            children::mutate::reviewer_added(org, id, by, u);
             c.reviewers += 1;
             true
         }
@@ -236,13 +262,7 @@ fn change_active(org: &mut Org, rng: &mut Rng, id: u32, kind: Kind, c: &mut Coun
             true
         }
         Kind::Push => {
-            let sha = rng.sha();
-            let merge_id = rng.guid();
-            let status = *rng.pick(&["succeeded", "succeeded", "succeeded", "conflicts", "queued"]);
-            let pr = &mut org.prs[i];
-            pr.source_commit = sha;
-            pr.merge_id = merge_id;
-            pr.merge_status = status;
+            push(org, rng, id);
             c.pushes += 1;
             true
         }
@@ -250,16 +270,52 @@ fn change_active(org: &mut Org, rng: &mut Rng, id: u32, kind: Kind, c: &mut Coun
     }
 }
 
-fn create_pr(org: &mut Org, rng: &mut Rng) -> bool {
+/// A reviewer of active PR `id` changes their vote (false when it has no reviewers); a
+/// VoteUpdate thread records it.
+pub(crate) fn vote(org: &mut Org, rng: &mut Rng, id: u32) -> bool {
+    let i = id as usize - 1;
+    let n = org.prs[i].reviewers.len();
+    if n == 0 {
+        return false;
+    }
+    children::materialize(org, id);
+    let r = rng.index(n);
+    let old = org.prs[i].reviewers[r].vote;
+    let choices: Vec<i8> = [10, 5, 0, -5, -10]
+        .into_iter()
+        .filter(|v| *v != old)
+        .collect();
+    let rv = &mut org.prs[i].reviewers[r];
+    rv.vote = *rng.pick(&choices);
+    rv.has_declined = false;
+    let (voter, vote) = (rv.identity, rv.vote);
+    children::mutate::vote(org, id, voter, vote);
+    true
+}
+
+/// A push to active PR `id`'s source branch: a new source commit and merge, and (children)
+/// a new iteration with its commits and a RefUpdate thread.
+pub(crate) fn push(org: &mut Org, rng: &mut Rng, id: u32) {
+    children::materialize(org, id);
+    let sha = rng.sha();
+    let merge_id = rng.guid();
+    let status = *rng.pick(&["succeeded", "succeeded", "succeeded", "conflicts", "queued"]);
+    let pr = &mut org.prs[id as usize - 1];
+    pr.source_commit = sha.clone();
+    pr.merge_id = merge_id;
+    pr.merge_status = status;
+    children::mutate::push(org, id, sha);
+}
+
+fn create_pr(org: &mut Org, rng: &mut Rng) -> Option<u32> {
     let live: Vec<usize> = (0..org.repos.len())
         .filter(|r| !org.repos[*r].deleted)
         .collect();
     if live.is_empty() {
-        return false;
+        return None;
     }
     let repo = *rng.pick(&live);
-    create_pr_in(org, rng, repo);
-    true
+    Some(create_pr_in(org, rng, repo))
 }
 
 /// Creates an active PR in `repo` (a live repository), created now; returns its id.

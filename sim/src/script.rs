@@ -23,6 +23,25 @@ pub enum Change {
     /// `changes` random work item changes drawn from `seed`, as [`Sim::mutate_split`] makes
     /// them: edits, creations, deletions to the recycle bin, restores, link changes.
     MutateWorkItems { seed: u64, changes: usize },
+    /// A push to an active PR, as `mutate`'s pushes: a new source commit (the PR list shows
+    /// it), a new iteration with 1–10 commits, a RefUpdate thread, maybe a pending status.
+    PushToPullRequest { pr: u32 },
+    /// A new discussion, a reply, an edit or a deletion of a comment on a visible PR (any
+    /// status). Changes nothing the PR list shows — ADO's list does not show comments.
+    CommentOnPullRequest { pr: u32 },
+    /// A status posted on a visible PR's last iteration. Changes nothing the PR list shows.
+    PostPullRequestStatus { pr: u32 },
+    /// A reviewer of an active PR changes their vote, with a VoteUpdate thread.
+    VotePullRequest { pr: u32 },
+}
+
+/// `Ok` when PR `id` is visible and active.
+fn active(org: &crate::model::Org, id: u32) -> Result<(), String> {
+    match org.pr(id) {
+        Some(p) if p.status == PrStatus::Active => Ok(()),
+        Some(_) => Err(format!("pull request {id} is not active")),
+        None => Err(format!("no visible pull request {id}")),
+    }
 }
 
 /// Changes waiting for a project's `nth` PR-list request.
@@ -33,8 +52,10 @@ pub(crate) struct Scheduled {
 }
 
 impl Sim {
-    /// Applies one change; answers `{"deleted": id}` or `{"created": [ids]}`, or an error
-    /// naming what was not found.
+    /// Applies one change; answers `{"deleted": id}`, `{"created": [ids]}`, `{"pull_request",
+    /// "iteration"}` (push), `{"pull_request", "comment": "thread_created" | "replied" |
+    /// "edited" | "deleted", "thread", "comment_id"}`, `{"pull_request", "status"}`, or an
+    /// error naming what was not found.
     pub fn apply(&self, change: &Change) -> Result<Value, String> {
         let mut org = write(&self.inner.state);
         match change {
@@ -50,8 +71,7 @@ impl Sim {
                 let r = org
                     .find_repo(repository, None)
                     .ok_or_else(|| format!("no live repository {repository}"))?;
-                let n = self.inner.scripted.fetch_add(1, Ordering::Relaxed);
-                let mut rng = Rng::derive(self.inner.seed ^ n, 0x5C21_F7ED);
+                let mut rng = self.script_rng();
                 let ids: Vec<u32> = (0..*count)
                     .map(|_| {
                         org.change_id += 1;
@@ -64,6 +84,36 @@ impl Sim {
                 );
                 Ok(json!({ "created": ids }))
             }
+            Change::PushToPullRequest { pr } => {
+                active(&org, *pr)?;
+                let mut rng = self.script_rng();
+                mutate::push(&mut org, &mut rng, *pr);
+                org.change_id += 1;
+                let c = crate::children::of_mut(&mut org, *pr);
+                Ok(json!({ "pull_request": pr, "iteration": c.last_iteration() }))
+            }
+            Change::VotePullRequest { pr } => {
+                active(&org, *pr)?;
+                let mut rng = self.script_rng();
+                if !mutate::vote(&mut org, &mut rng, *pr) {
+                    return Err(format!("pull request {pr} has no reviewers"));
+                }
+                org.change_id += 1;
+                Ok(json!({ "pull_request": pr }))
+            }
+            Change::CommentOnPullRequest { pr } => {
+                org.pr(*pr)
+                    .ok_or_else(|| format!("no visible pull request {pr}"))?;
+                org.change_id += 1;
+                Ok(crate::children::mutate::comment(&mut org, *pr))
+            }
+            Change::PostPullRequestStatus { pr } => {
+                org.pr(*pr)
+                    .ok_or_else(|| format!("no visible pull request {pr}"))?;
+                org.change_id += 1;
+                let id = crate::children::mutate::post_status(&mut org, *pr);
+                Ok(json!({ "pull_request": pr, "status": id }))
+            }
             Change::MutateWorkItems { seed, changes } => {
                 let counts = crate::boards::mutate::mutate(&mut org, *seed, *changes);
                 org.change_id += 1;
@@ -75,6 +125,12 @@ impl Sim {
                 Ok(Value::Object(map))
             }
         }
+    }
+
+    /// The RNG of the next scripted change (seeded by the sim's seed and the change count).
+    fn script_rng(&self) -> Rng {
+        let n = self.inner.scripted.fetch_add(1, Ordering::Relaxed);
+        Rng::derive(self.inner.seed ^ n, 0x5C21_F7ED)
     }
 
     /// Applies `changes` just before the `nth` PR-list request (project-level or of one of

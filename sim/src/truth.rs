@@ -17,13 +17,24 @@
 //! | `iterations`, `areas` | every node (roots included) as the classification node endpoints print it, without `children`, plus `projectId` |
 //! | `work_item_types` | every (project, type) as `GET {p}/_apis/wit/workitemtypes` prints it, plus `projectId`; by project id, then the process order |
 //! | `fields` | as `GET _apis/wit/fields`, in that order |
+//! | `pull_request_iterations` | every iteration as `…/pullRequests/{id}/iterations` lists it, plus `pullRequestId` and `repositoryId`; by PR id, then iteration id |
+//! | `pull_request_changes` | every iteration's changes as `…/iterations/{n}/changes` pages them (cumulative, `changeId` = place in the whole listing), plus `pullRequestId`, `repositoryId`, `iterationId`; by PR, iteration, changeTrackingId |
+//! | `pull_request_threads` | every thread as `…/threads` lists it (its comments inside), plus `pullRequestId`, `repositoryId`; by PR, thread id |
+//! | `pull_request_work_items` | `{id (a string), url}` as `…/workitems` lists them, plus `pullRequestId`, `repositoryId` |
+//! | `pull_request_statuses` | as `…/statuses` lists them (each names its `iterationId`), plus `pullRequestId`, `repositoryId` |
+//! | `pull_request_policy_evaluations` | as `{project}/_apis/policy/evaluations?artifactId=…&includeNotApplicable=true` lists them — so **including** `notApplicable` records, which the endpoint hides without that flag — plus `pullRequestId`, `repositoryId` |
+//! | `pull_request_commits` | as `…/pullRequests/{id}/commits` pages them (newest first per PR), plus `pullRequestId`, `repositoryId` |
+//!
+//! The `pull_request_*` kinds cover exactly the PRs of `pull_requests` (deleted repositories'
+//! PRs are absent) and generate any children not generated yet (`children`), so asking for
+//! them on a big org costs time; ask for them by name when that matters.
 //!
 //! So, modulo identity representation, the last revision of an item in
 //! `work_item_revisions` has the same fields as the item in `work_items` plus the three
 //! bookkeeping fields. Large kinds are streamed while serializing, never held whole.
 
 use serde::Serialize;
-use serde::ser::SerializeMap;
+use serde::ser::{SerializeMap, SerializeSeq};
 
 use crate::boards::json::{
     self as bj, Ctx, FieldMap, Group, NodeJson, lazy, team, team_member, work_item_type,
@@ -33,7 +44,7 @@ use crate::json;
 use crate::model::Org;
 
 /// Every kind, in export order.
-pub(crate) const KINDS: [&str; 13] = [
+pub(crate) const KINDS: [&str; 20] = [
     "projects",
     "repositories",
     "pull_requests",
@@ -47,6 +58,13 @@ pub(crate) const KINDS: [&str; 13] = [
     "areas",
     "work_item_types",
     "fields",
+    "pull_request_iterations",
+    "pull_request_changes",
+    "pull_request_threads",
+    "pull_request_work_items",
+    "pull_request_statuses",
+    "pull_request_policy_evaluations",
+    "pull_request_commits",
 ];
 
 /// Parses `a,b,c`; `Err(kind)` names the first unknown one.
@@ -283,6 +301,9 @@ impl Serialize for Truth<'_> {
                         .collect();
                     m.serialize_entry(kind, &v)?;
                 }
+                k if k.starts_with("pull_request_") => {
+                    m.serialize_entry(kind, &PrChildren { base, org, kind })?;
+                }
                 _ => {}
             }
         }
@@ -292,4 +313,67 @@ impl Serialize for Truth<'_> {
 
 fn team_id<'a>(t: &'a bj::TeamJson<'_>) -> &'a str {
     t.id()
+}
+
+/// One `pull_request_*` kind, streamed PR by PR.
+struct PrChildren<'a> {
+    base: &'a str,
+    org: &'a Org,
+    kind: &'static str,
+}
+
+impl Serialize for PrChildren<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use crate::children::json::{self as cj, Ctx, owned};
+        let (base, org, kind) = (self.base, self.org, self.kind);
+        let ids = org.global.ids(None);
+        let mut seq = s.serialize_seq(None)?;
+        for id in ids {
+            let pr = &org.prs[*id as usize - 1];
+            let c = crate::children::of(org, pr);
+            let cx = Ctx { base, org, pr };
+            match kind {
+                "pull_request_iterations" => {
+                    for it in &c.iterations {
+                        seq.serialize_element(&owned(cx, cj::iteration(cx, it), None))?;
+                    }
+                }
+                "pull_request_changes" => {
+                    for it in &c.iterations {
+                        for (i, (cti, f)) in c.files_at(it.id).enumerate() {
+                            let e = cj::change(cx, it.id, i as u32 + 1, cti, f);
+                            seq.serialize_element(&owned(cx, e, Some(it.id)))?;
+                        }
+                    }
+                }
+                "pull_request_threads" => {
+                    for t in &c.threads {
+                        seq.serialize_element(&owned(cx, cj::thread(cx, c, t), None))?;
+                    }
+                }
+                "pull_request_work_items" => {
+                    for w in &c.work_items {
+                        seq.serialize_element(&owned(cx, cj::work_item(cx, *w), None))?;
+                    }
+                }
+                "pull_request_statuses" => {
+                    for st in &c.statuses {
+                        seq.serialize_element(&owned(cx, cj::status(cx, st), None))?;
+                    }
+                }
+                "pull_request_policy_evaluations" => {
+                    for e in &c.evaluations {
+                        seq.serialize_element(&owned(cx, cj::evaluation(cx, e), None))?;
+                    }
+                }
+                "pull_request_commits" => {
+                    for x in c.commits.iter().rev() {
+                        seq.serialize_element(&owned(cx, cj::commit(cx, x), None))?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        seq.end()
+    }
 }

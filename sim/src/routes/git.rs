@@ -1,4 +1,5 @@
-//! Git resources: repositories and pull requests, with ADO's paging rules.
+//! Git resources: repositories, pull requests and branch histories, with ADO's paging rules
+//! (a PR's own children are in `children`).
 //!
 //! Repository lists are not paginated (API_FACTS §1.3). PR lists follow §1.2 and §4.3:
 //! `$top` defaults to 101 and is capped at 1000, `$skip` offsets, newest first (pullRequestId
@@ -20,7 +21,7 @@ pub(crate) const DEFAULT_TOP: usize = 101;
 /// Largest page ADO returns whatever `$top` asks for (API_FACTS §1.2).
 pub(crate) const MAX_TOP: usize = 1000;
 
-fn repo_not_found(key: &str) -> Reply {
+pub(super) fn repo_not_found(key: &str) -> Reply {
     Reply::error(
         StatusCode::NOT_FOUND,
         &format!(
@@ -31,7 +32,7 @@ fn repo_not_found(key: &str) -> Reply {
     )
 }
 
-fn pr_not_found() -> Reply {
+pub(super) fn pr_not_found() -> Reply {
     Reply::error(
         StatusCode::NOT_FOUND,
         "TF401180: The requested pull request was not found.",
@@ -39,7 +40,7 @@ fn pr_not_found() -> Reply {
     )
 }
 
-fn bad_value(key: &str, v: &str) -> Reply {
+pub(super) fn bad_value(key: &str, v: &str) -> Reply {
     Reply::error(
         StatusCode::BAD_REQUEST,
         &format!("The value '{v}' is not valid for parameter '{key}'."),
@@ -48,7 +49,7 @@ fn bad_value(key: &str, v: &str) -> Reply {
 }
 
 /// Resolves the optional project and repository segments of a route.
-fn resolve(
+pub(super) fn resolve(
     org: &Org,
     project: Option<&str>,
     repo: Option<&str>,
@@ -190,6 +191,84 @@ pub(super) fn pull_requests(
         .query(scope, &q)
         .into_iter()
         .map(|id| json::pull_request(&base, &org, &org.prs[id as usize - 1], true))
+        .collect();
+    Reply::json(&List::new(value))
+}
+
+/// `GET [{project}/]_apis/git/repositories/{repo}/commits?searchCriteria.itemVersion.version=`:
+/// a branch's history, newest first (API_FACTS §4.4). The simulated history of a branch is the
+/// merge commits of the PRs completed into it (`refs/heads/main` when no version is named);
+/// `fromDate`/`toDate` bound the commit date (inclusive), `$top` (default 100) / `$skip` page
+/// it, each key with or without the `searchCriteria.` prefix (§1.2). A branch no PR targets
+/// has no history here and is answered like an unknown one (TF401175).
+pub(super) fn commits(sim: &Sim, project: Option<&str>, repo: &str, query: &Query) -> Reply {
+    let base = sim.base_url();
+    let org = read(&sim.inner.state);
+    let r = match resolve(&org, project, Some(repo)) {
+        Ok((_, Some(r))) => r,
+        Ok((_, None)) => return repo_not_found(repo),
+        Err(e) => return e,
+    };
+    let version = criterion(query, "itemversion.version").unwrap_or("main");
+    let branch = if version.starts_with("refs/") {
+        version.to_string()
+    } else {
+        format!("refs/heads/{version}")
+    };
+    let mut from_to = [None, None];
+    for (slot, key) in from_to.iter_mut().zip(["fromdate", "todate"]) {
+        match parse_time(query, key) {
+            Ok(t) => *slot = t,
+            Err(e) => return e,
+        }
+    }
+    let count = |k: &str| match parse_count(query, &format!("searchcriteria.{k}")) {
+        Ok(None) => parse_count(query, k),
+        other => other,
+    };
+    let (top, skip) = match (count("$top"), count("$skip")) {
+        (Ok(t), Ok(s)) => (t.unwrap_or(100), s.unwrap_or(0)),
+        (Err(e), _) | (_, Err(e)) => return e,
+    };
+    let merged: Vec<&crate::model::PullRequest> = org.by_repo[r]
+        .ids(Some(PrStatus::Completed))
+        .iter()
+        .map(|id| &org.prs[*id as usize - 1])
+        .filter(|p| p.target_ref.eq_ignore_ascii_case(&branch) && p.merge_commit.is_some())
+        .collect();
+    if merged.is_empty() && !branch.eq_ignore_ascii_case("refs/heads/main") {
+        return Reply::error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "TF401175:The version descriptor <Branch: {version}> could not be resolved to a \
+                 version commit in the repository {}",
+                org.repos[r].name
+            ),
+            "GitUnresolvableToCommitException",
+        );
+    }
+    let mut merged: Vec<_> = merged
+        .into_iter()
+        .filter(|p| {
+            let at = p.closed.unwrap_or(p.creation);
+            from_to[0].is_none_or(|f| at >= f) && from_to[1].is_none_or(|t| at <= t)
+        })
+        .collect();
+    merged.sort_by_key(|p| std::cmp::Reverse((p.closed, p.id)));
+    let value: Vec<_> = merged
+        .into_iter()
+        .skip(skip)
+        .take(top)
+        .map(|pr| {
+            let cx = crate::children::json::Ctx {
+                base: &base,
+                org: &org,
+                pr,
+            };
+            let c = crate::children::of(&org, pr);
+            let sha = pr.merge_commit.as_deref().unwrap_or_default();
+            crate::children::json::merge_commit(cx, c, sha)
+        })
         .collect();
     Reply::json(&List::new(value))
 }

@@ -18,6 +18,7 @@
 //! revisions filter); everything else is GET.
 
 pub(crate) mod admin;
+mod children;
 mod core;
 mod git;
 mod graph;
@@ -213,6 +214,21 @@ pub(crate) enum Api {
         repo: Option<String>,
         id: String,
     },
+    /// Iterations, changes, threads, work items, statuses or commits of one PR.
+    PullRequestChild {
+        project: Option<String>,
+        repo: String,
+        id: String,
+        child: children::Child,
+    },
+    PolicyEvaluations {
+        project: String,
+    },
+    /// A branch's history (`searchCriteria.itemVersion.version`).
+    Commits {
+        project: Option<String>,
+        repo: String,
+    },
     Teams {
         project: String,
     },
@@ -297,6 +313,9 @@ impl Api {
             Api::PullRequestsRepo { .. } => "pullrequests_repo",
             Api::PullRequestsProject { .. } => "pullrequests_project",
             Api::PullRequest { .. } => "pullrequest",
+            Api::PullRequestChild { child, .. } => child.label(),
+            Api::PolicyEvaluations { .. } => "policy_evaluations",
+            Api::Commits { .. } => "commits",
             Api::Teams { .. } => "teams",
             Api::Team { .. } => "team",
             Api::TeamMembers { .. } => "team_members",
@@ -324,7 +343,8 @@ impl Api {
     }
 
     /// PAT scopes that grant access (any one of them): `vso.project` for core (teams),
-    /// `vso.graph` for users, `vso.work` for work item tracking (API_FACTS §3).
+    /// `vso.graph` for users, `vso.work` for work item tracking (API_FACTS §3), `vso.code`
+    /// for git, PR children and policy evaluations (§9.4 says `vso.code` for those).
     fn scopes(&self) -> &'static [&'static str] {
         match self {
             Api::ConnectionData | Api::Projects | Api::Project(_) => &["vso.project", "vso.code"],
@@ -336,7 +356,10 @@ impl Api {
             | Api::Repository { .. }
             | Api::PullRequestsRepo { .. }
             | Api::PullRequestsProject { .. }
-            | Api::PullRequest { .. } => &["vso.code"],
+            | Api::PullRequest { .. }
+            | Api::PullRequestChild { .. }
+            | Api::PolicyEvaluations { .. }
+            | Api::Commits { .. } => &["vso.code"],
             _ => &["vso.work"],
         }
     }
@@ -344,7 +367,11 @@ impl Api {
     /// APIs that exist only as previews in 7.1 (API_FACTS §0): a version without `-preview`
     /// is refused as ADO refuses it.
     fn preview_only(&self) -> bool {
-        matches!(self, Api::AllTeams | Api::GraphUsers | Api::Comments { .. })
+        // Policy evaluations are `7.1-preview.1` only (API_FACTS §9.4).
+        matches!(
+            self,
+            Api::AllTeams | Api::GraphUsers | Api::Comments { .. } | Api::PolicyEvaluations { .. }
+        )
     }
 
     fn allows(&self, m: &Method) -> bool {
@@ -433,6 +460,32 @@ fn match_route(method: &Method, path: &str, org: &str) -> Route {
             repo: Some(arg(2)),
             id: arg(4),
         }),
+        (_, ["git", "repositories", _, "commits"]) => Route::Api(Api::Commits {
+            project,
+            repo: arg(2),
+        }),
+        (_, ["git", "repositories", _, "pullrequests", _, leaf @ ..]) => {
+            let child = match leaf {
+                ["iterations"] => Some(children::Child::Iterations),
+                ["iterations", _, "changes"] => Some(children::Child::IterationChanges(arg(6))),
+                ["iterations", _, "statuses"] => Some(children::Child::IterationStatuses(arg(6))),
+                ["threads"] => Some(children::Child::Threads),
+                ["workitems"] => Some(children::Child::WorkItems),
+                ["statuses"] => Some(children::Child::Statuses),
+                ["commits"] => Some(children::Child::Commits),
+                _ => None,
+            };
+            match child {
+                Some(child) => Route::Api(Api::PullRequestChild {
+                    project,
+                    repo: arg(2),
+                    id: arg(4),
+                    child,
+                }),
+                None => Route::NotFound,
+            }
+        }
+        (true, ["policy", "evaluations"]) => Route::Api(Api::PolicyEvaluations { project: p() }),
         (true, ["git", "pullrequests"]) => Route::Api(Api::PullRequestsProject {
             project: project.unwrap_or_default(),
         }),
@@ -837,6 +890,14 @@ async fn serve(sim: Sim, req: Request) -> Response {
         Api::PullRequest { project, repo, id } => {
             git::pull_request(&sim, project.as_deref(), repo.as_deref(), id)
         }
+        Api::PullRequestChild {
+            project,
+            repo,
+            id,
+            child,
+        } => children::child(&sim, project.as_deref(), repo, id, child, &query),
+        Api::Commits { project, repo } => git::commits(&sim, project.as_deref(), repo, &query),
+        Api::PolicyEvaluations { project } => children::policy_evaluations(&sim, project, &query),
         Api::Teams { project } => teams::teams(&sim, Some(project), &query),
         Api::AllTeams => teams::teams(&sim, None, &query),
         Api::Team { project, team } => teams::team(&sim, project, team),
