@@ -105,7 +105,13 @@ fn example_config_loads() {
         .replace("env:ADO_COMMITS_PAT", &format!("file:{secret}"));
     let s = Settings::from_toml(Some(&text), "example.toml", std::iter::empty()).unwrap();
     assert!(s.connectors.pull_commits.is_some());
-    let depth = s.connectors.repos.as_ref().unwrap().pull_request_depth.unwrap();
+    let depth = s
+        .connectors
+        .repos
+        .as_ref()
+        .unwrap()
+        .pull_request_depth
+        .unwrap();
     assert_eq!(depth, crate::config::PullRequestDepthSettings::default());
     let repos = s.connectors.repos.unwrap();
     assert_eq!(repos.resolve_tokens().unwrap()[1].name, "svc-repos-2");
@@ -128,7 +134,10 @@ fn pull_request_depth_is_a_repos_setting() {
     let err = Settings::from_toml(Some(&text("boards")), "t.toml", std::iter::empty())
         .unwrap_err()
         .to_string();
-    assert!(err.contains("connectors.boards.pull_request_depth"), "{err}");
+    assert!(
+        err.contains("connectors.boards.pull_request_depth"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -154,7 +154,12 @@ impl Listing for PolicyEvaluations {
         }
     }
     fn query(&self) -> Vec<(&'static str, String)> {
-        vec![("artifactId", self.artifact_id())]
+        // Without the flag ADO leaves out the policies that do not apply to the PR (§9.4);
+        // a record of "this policy did not apply" is what a merge analysis needs too.
+        vec![
+            ("artifactId", self.artifact_id()),
+            ("includeNotApplicable", "true".into()),
+        ]
     }
     fn key(item: &Self::Item) -> String {
         item.value.evaluation_id.clone()
@@ -262,7 +267,7 @@ mod tests {
             url_of(&l),
             "https://dev.azure.com/org/1be3fc5b-c58c-4173-8fd7-6647d11eccd1/_apis/policy/evaluations\
              ?artifactId=vstfs%3A%2F%2F%2FCodeReview%2FCodeReviewId%2F1be3fc5b-c58c-4173-8fd7-6647d11eccd1%2F22\
-             &api-version=7.1-preview.1"
+             &includeNotApplicable=true&api-version=7.1-preview.1"
         );
         assert_eq!(PolicyEvaluations::PAGING, Paging::Offset { top: 200 });
     }
