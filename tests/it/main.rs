@@ -10,6 +10,7 @@ mod clock;
 mod crash;
 mod deploy;
 mod faults;
+mod pr_depth;
 mod service;
 mod shifting;
 mod status;
