@@ -200,13 +200,8 @@ pub(crate) fn generate(org_name: &str, seed: u64, sizes: &Sizes, start: i64) -> 
         let pi = org.add_project(project);
         for r in 0..sizes.repos_per_project {
             let name = repo_name(&org.projects[pi].name, r);
-            let repo = Repo {
-                id: rng.guid(),
-                name,
-                project: pi,
-                size: rng.range(20_000, 400_000_000) as u64,
-                deleted: false,
-            };
+            let id = rng.guid();
+            let repo = Repo::new(id, name, pi, rng.range(20_000, 400_000_000) as u64);
             org.add_repo(repo);
         }
     }

@@ -115,7 +115,7 @@ pub(crate) struct RepoJson<'a> {
     name: &'a str,
     url: String,
     project: ProjectJson<'a>,
-    default_branch: &'static str,
+    default_branch: &'a str,
     size: u64,
     remote_url: String,
     ssh_url: String,
@@ -133,7 +133,7 @@ pub(crate) fn repository<'a>(base: &str, org: &'a Org, r: &'a Repo) -> RepoJson<
         name: &r.name,
         url: format!("{base}/_apis/git/repositories/{}", r.id),
         project: project_ref(base, p, false),
-        default_branch: "refs/heads/main",
+        default_branch: &r.default_branch,
         size: r.size,
         remote_url: web.clone(),
         ssh_url: format!(

@@ -17,7 +17,7 @@
 //! - [`Sim::mutate`] moves the org forward (new, completed, abandoned, re-voted PRs, deleted
 //!   repositories, edited, moved, deleted and restored work items…) with real current
 //!   timestamps, to exercise incremental sync. [`Sim::apply`] makes one exact [`Change`]
-//!   (delete this repository, create N PRs), and [`Sim::apply_before_pr_listing`] makes it
+//!   (delete this repository, create N PRs, force-push a default branch), and [`Sim::apply_before_pr_listing`] makes it
 //!   just before a chosen PR-list request, in the middle of a client's walk.
 //! - Server behaviour can be imitated: [`SimConfig::server_mode`] removes the Graph API,
 //!   [`SimConfig::refuse_reporting`] the reporting streams (an older Server), so a client's
@@ -49,7 +49,8 @@
 //! `boards` holds (and generates, serializes, mutates, queries) the work item side; `json` is
 //! the one place the other entities become JSON; `routes` is the HTTP surface (`core`, `git`,
 //! `teams`, `graph`, `wit`, `admin`, `children`); `children` holds (and generates,
-//! serializes, mutates) the inside of PRs; `auth`, `budget`, `faults` and `stats` are the
+//! serializes, mutates) the inside of PRs; `history` folds branch histories (merge commits
+//! of completed PRs, as force-pushes left them); `auth`, `budget`, `faults` and `stats` are the
 //! behaviours applied to every request; `truth` and `mutate` back the admin API; `rng` and
 //! `time` are the deterministic PRNG and ADO's timestamp format; `script` holds the precise
 //! changes.
@@ -60,6 +61,7 @@ mod budget;
 mod children;
 mod data;
 mod faults;
+mod history;
 mod json;
 mod model;
 mod mutate;
@@ -294,8 +296,8 @@ impl Sim {
     /// "iterations":[…], "areas":[…], "work_item_types":[…], "fields":[…],
     /// "pull_request_iterations":[…], "pull_request_changes":[…], "pull_request_threads":[…],
     /// "pull_request_work_items":[…], "pull_request_statuses":[…],
-    /// "pull_request_policy_evaluations":[…], "pull_request_commits":[…]}` (see the `truth`
-    /// module for each element's shape and identity representation).
+    /// "pull_request_policy_evaluations":[…], "pull_request_commits":[…], "commits":[…]}`
+    /// (see the `truth` module for each element's shape and identity representation).
     pub fn truth(&self) -> serde_json::Value {
         self.truth_kinds(&[])
     }

@@ -7,6 +7,8 @@
 //! on creation time is a binary search. Other filters (closed time, creator, reviewer, refs)
 //! fall back to a scan of the scope.
 
+use std::collections::{HashMap, HashSet};
+
 /// One person or group. Users come first in `Org::identities`, groups after them.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Identity {
@@ -33,6 +35,29 @@ pub(crate) struct Repo {
     pub size: u64,
     /// Deleted repositories (and their PRs) vanish from every endpoint and from the truth.
     pub deleted: bool,
+    /// `refs/heads/…`; generated as `refs/heads/main`, moved by `Change::SetDefaultBranch`.
+    pub default_branch: String,
+    /// Merge commits a force-push rewrote, by the id of the PR that made them: the new sha
+    /// and committer date (see `history`). Keyed by PR, so later changes leave them alone.
+    pub rewrites: HashMap<u32, (String, i64)>,
+    /// PRs whose merge commits a force-push reset away from their branch's history.
+    pub dropped: HashSet<u32>,
+}
+
+impl Repo {
+    /// A repository as generated: default branch `refs/heads/main`, never force-pushed.
+    pub(crate) fn new(id: String, name: String, project: usize, size: u64) -> Self {
+        Self {
+            id,
+            name,
+            project,
+            size,
+            deleted: false,
+            default_branch: "refs/heads/main".to_string(),
+            rewrites: HashMap::new(),
+            dropped: HashSet::new(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -204,27 +204,13 @@ fn change_active(org: &mut Org, rng: &mut Rng, id: u32, kind: Kind, c: &mut Coun
     let i = id as usize - 1;
     match kind {
         Kind::Complete | Kind::Abandon => {
-            let to = if matches!(kind, Kind::Complete) {
-                PrStatus::Completed
-            } else {
-                PrStatus::Abandoned
-            };
-            org.set_status(id, to);
-            let merge_commit = rng.sha();
-            let closer = rng.index(users);
-            let closed = now_after(org, org.prs[i].creation);
-            let pr = &mut org.prs[i];
-            pr.closed = Some(closed);
-            pr.closed_by = Some(closer);
-            pr.is_draft = false;
-            if to == PrStatus::Completed {
-                pr.merge_status = "succeeded";
-                pr.merge_commit = Some(merge_commit);
+            let completed = matches!(kind, Kind::Complete);
+            close(org, rng, id, completed);
+            if completed {
                 c.completed += 1;
             } else {
                 c.abandoned += 1;
             }
-            children::mutate::close(org, id, to == PrStatus::Completed, closed);
             true
         }
         Kind::Vote => {
@@ -268,6 +254,31 @@ fn change_active(org: &mut Org, rng: &mut Rng, id: u32, kind: Kind, c: &mut Coun
         }
         Kind::CreatePr | Kind::CreateRepo | Kind::Reactivate => false,
     }
+}
+
+/// Completes (a merge commit into its target branch, on top of that branch's history) or
+/// abandons active PR `id` now, closed by a random user; its policy evaluations become final.
+pub(crate) fn close(org: &mut Org, rng: &mut Rng, id: u32, completed: bool) {
+    children::materialize(org, id);
+    let i = id as usize - 1;
+    let to = if completed {
+        PrStatus::Completed
+    } else {
+        PrStatus::Abandoned
+    };
+    org.set_status(id, to);
+    let merge_commit = rng.sha();
+    let closer = rng.index(org.user_count);
+    let closed = now_after(org, org.prs[i].creation);
+    let pr = &mut org.prs[i];
+    pr.closed = Some(closed);
+    pr.closed_by = Some(closer);
+    pr.is_draft = false;
+    if completed {
+        pr.merge_status = "succeeded";
+        pr.merge_commit = Some(merge_commit);
+    }
+    children::mutate::close(org, id, completed, closed);
 }
 
 /// A reviewer of active PR `id` changes their vote (false when it has no reviewers); a
@@ -342,13 +353,8 @@ fn create_repo(org: &mut Org, rng: &mut Rng) {
     {
         name.push('x');
     }
-    let repo = Repo {
-        id: rng.guid(),
-        name,
-        project,
-        size: rng.range(0, 50_000) as u64,
-        deleted: false,
-    };
+    let id = rng.guid();
+    let repo = Repo::new(id, name, project, rng.range(0, 50_000) as u64);
     org.add_repo(repo);
 }
 

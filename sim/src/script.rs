@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::model::PrStatus;
 use crate::rng::Rng;
-use crate::{Sim, lock, mutate, read, write};
+use crate::{Sim, history, lock, mutate, read, write};
 
 /// One precise change to the org.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -33,6 +33,22 @@ pub enum Change {
     PostPullRequestStatus { pr: u32 },
     /// A reviewer of an active PR changes their vote, with a VoteUpdate thread.
     VotePullRequest { pr: u32 },
+    /// Completes an active PR now, as `mutate`'s completions: a new merge commit on top of
+    /// its target branch's history, closed by a random user, policy evaluations final.
+    CompletePullRequest { pr: u32 },
+    /// Makes `branch` (`refs/heads/x` or `x`) a live repository's (id or name) default
+    /// branch: the repository JSON shows it and a history asked without a version is its.
+    SetDefaultBranch { repository: String, branch: String },
+    /// A force-push of a live repository's (id or name) default branch, as `git reset` +
+    /// `git rebase` + `git push --force` do: of its history (newest first) the newest `drop`
+    /// commits disappear and the next `rewrite` get new shas and committer date now (authors,
+    /// messages, change counts stay). The PRs' `lastMergeCommit` does not change, as in ADO.
+    /// An error when the branch has fewer than `drop + rewrite` commits.
+    ForcePushDefaultBranch {
+        repository: String,
+        rewrite: usize,
+        drop: usize,
+    },
 }
 
 /// `Ok` when PR `id` is visible and active.
@@ -54,8 +70,10 @@ pub(crate) struct Scheduled {
 impl Sim {
     /// Applies one change; answers `{"deleted": id}`, `{"created": [ids]}`, `{"pull_request",
     /// "iteration"}` (push), `{"pull_request", "comment": "thread_created" | "replied" |
-    /// "edited" | "deleted", "thread", "comment_id"}`, `{"pull_request", "status"}`, or an
-    /// error naming what was not found.
+    /// "edited" | "deleted", "thread", "comment_id"}`, `{"pull_request", "status"}`,
+    /// `{"pull_request", "merge_commit"}` (completion), `{"repository", "default_branch"}`,
+    /// `{"repository", "rewritten": [{"old", "new"}], "dropped": [sha]}` (force-push, shas
+    /// newest first), or an error naming what was not found.
     pub fn apply(&self, change: &Change) -> Result<Value, String> {
         let mut org = write(&self.inner.state);
         match change {
@@ -113,6 +131,40 @@ impl Sim {
                 org.change_id += 1;
                 let id = crate::children::mutate::post_status(&mut org, *pr);
                 Ok(json!({ "pull_request": pr, "status": id }))
+            }
+            Change::CompletePullRequest { pr } => {
+                active(&org, *pr)?;
+                let mut rng = self.script_rng();
+                mutate::close(&mut org, &mut rng, *pr, true);
+                org.change_id += 1;
+                let sha = org.prs[*pr as usize - 1].merge_commit.clone();
+                Ok(json!({ "pull_request": pr, "merge_commit": sha }))
+            }
+            Change::SetDefaultBranch { repository, branch } => {
+                let r = org
+                    .find_repo(repository, None)
+                    .ok_or_else(|| format!("no live repository {repository}"))?;
+                let name = branch.trim();
+                if name.is_empty() || name == "refs/heads/" {
+                    return Err(format!("no branch name in {branch:?}"));
+                }
+                org.repos[r].default_branch = history::branch_ref(name);
+                org.change_id += 1;
+                let repo = &org.repos[r];
+                Ok(json!({ "repository": repo.id, "default_branch": repo.default_branch }))
+            }
+            Change::ForcePushDefaultBranch {
+                repository,
+                rewrite,
+                drop,
+            } => {
+                let r = org
+                    .find_repo(repository, None)
+                    .ok_or_else(|| format!("no live repository {repository}"))?;
+                let mut rng = self.script_rng();
+                let answer = history::force_push(&mut org, &mut rng, r, *rewrite, *drop)?;
+                org.change_id += 1;
+                Ok(answer)
             }
             Change::MutateWorkItems { seed, changes } => {
                 let counts = crate::boards::mutate::mutate(&mut org, *seed, *changes);

@@ -24,10 +24,12 @@
 //! | `pull_request_statuses` | as `…/statuses` lists them (each names its `iterationId`), plus `pullRequestId`, `repositoryId` |
 //! | `pull_request_policy_evaluations` | as `{project}/_apis/policy/evaluations?artifactId=…&includeNotApplicable=true` lists them — so **including** `notApplicable` records, which the endpoint hides without that flag — plus `pullRequestId`, `repositoryId` |
 //! | `pull_request_commits` | as `…/pullRequests/{id}/commits` pages them (newest first per PR), plus `pullRequestId`, `repositoryId` |
+//! | `commits` | every live repository's default-branch history, whole, as `…/repositories/{r}/commits` serves it without date filters (force-pushes applied, newest first), plus `repositoryId`; by repository id, then history order |
 //!
 //! The `pull_request_*` kinds cover exactly the PRs of `pull_requests` (deleted repositories'
 //! PRs are absent) and generate any children not generated yet (`children`), so asking for
-//! them on a big org costs time; ask for them by name when that matters.
+//! them on a big org costs time; ask for them by name when that matters. `commits` does the
+//! same for completed PRs (a merge commit's change counts are its PR's last iteration's).
 //!
 //! So, modulo identity representation, the last revision of an item in
 //! `work_item_revisions` has the same fields as the item in `work_items` plus the three
@@ -44,7 +46,7 @@ use crate::json;
 use crate::model::Org;
 
 /// Every kind, in export order.
-pub(crate) const KINDS: [&str; 20] = [
+pub(crate) const KINDS: [&str; 21] = [
     "projects",
     "repositories",
     "pull_requests",
@@ -65,6 +67,7 @@ pub(crate) const KINDS: [&str; 20] = [
     "pull_request_statuses",
     "pull_request_policy_evaluations",
     "pull_request_commits",
+    "commits",
 ];
 
 /// Parses `a,b,c`; `Err(kind)` names the first unknown one.
@@ -301,6 +304,9 @@ impl Serialize for Truth<'_> {
                         .collect();
                     m.serialize_entry(kind, &v)?;
                 }
+                "commits" => {
+                    m.serialize_entry(kind, &BranchHistories { base, org })?;
+                }
                 k if k.starts_with("pull_request_") => {
                     m.serialize_entry(kind, &PrChildren { base, org, kind })?;
                 }
@@ -372,6 +378,48 @@ impl Serialize for PrChildren<'_> {
                     }
                 }
                 _ => {}
+            }
+        }
+        seq.end()
+    }
+}
+
+/// Every live repository's default-branch history, streamed repository by repository.
+struct BranchHistories<'a> {
+    base: &'a str,
+    org: &'a Org,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BranchCommit<'a, T: Serialize> {
+    #[serde(flatten)]
+    commit: T,
+    repository_id: &'a str,
+}
+
+impl Serialize for BranchHistories<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use crate::children::json::{Ctx, merge_commit};
+        let (base, org) = (self.base, self.org);
+        let mut repos: Vec<usize> = (0..org.repos.len())
+            .filter(|&r| !org.repos[r].deleted)
+            .collect();
+        repos.sort_by(|&a, &b| org.repos[a].id.cmp(&org.repos[b].id));
+        let mut seq = s.serialize_seq(None)?;
+        for r in repos {
+            let repo = &org.repos[r];
+            for e in crate::history::history(org, r, &repo.default_branch) {
+                let cx = Ctx {
+                    base,
+                    org,
+                    pr: e.pr,
+                };
+                let c = crate::children::of(org, e.pr);
+                seq.serialize_element(&BranchCommit {
+                    commit: merge_commit(cx, c, e),
+                    repository_id: &repo.id,
+                })?;
             }
         }
         seq.end()

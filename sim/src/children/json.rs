@@ -14,6 +14,7 @@ use super::{
     Children, Comment, Evaluation, FileKind, Iteration, POLICIES, PrFile, Status, SystemEvent,
     THREAD_STATUSES, Thread, ThreadKind, blob, pr_key,
 };
+use crate::history::Entry;
 use crate::json::{IdentityRef, Ts, identity_ref};
 use crate::model::{Identity, Org, PullRequest};
 
@@ -557,15 +558,18 @@ struct ChangeCountsJson {
 
 /// The merge commit of a completed PR as a branch history (`…/repositories/{r}/commits`)
 /// lists it: by whoever completed it, `Merged PR {id}: {title}`, with the change counts of
-/// the PR's last iteration.
-pub(crate) fn merge_commit<'a>(cx: Ctx<'a>, c: &'a Children, sha: &'a str) -> CommitJson<'a> {
+/// the PR's last iteration. `sha` and the committer date are the history entry's, so a
+/// commit a force-push rewrote shows its new sha and date; the author date stays the PR's
+/// closed date (a rebase keeps authors).
+pub(crate) fn merge_commit<'a>(cx: Ctx<'a>, c: &'a Children, e: Entry<'a>) -> CommitJson<'a> {
     let who = &cx.org.identities[cx.pr.closed_by.unwrap_or(cx.pr.created_by)];
-    let date = cx.pr.closed.unwrap_or(cx.pr.creation);
-    let user = || GitUserDate {
+    let authored = cx.pr.closed.unwrap_or(cx.pr.creation);
+    let user = |date| GitUserDate {
         name: &who.display_name,
         email: &who.unique_name,
         date: Ts(date),
     };
+    let sha = e.sha;
     let (mut add, mut edit, mut delete) = (0, 0, 0);
     for (_, f) in c.files_at(c.last_iteration()) {
         match f.kind {
@@ -576,8 +580,8 @@ pub(crate) fn merge_commit<'a>(cx: Ctx<'a>, c: &'a Children, sha: &'a str) -> Co
     }
     CommitJson {
         commit_id: sha,
-        author: user(),
-        committer: user(),
+        author: user(authored),
+        committer: user(e.committed),
         comment: match &cx.pr.completion_options {
             Some(o) => o.merge_commit_message.as_str().into(),
             None => format!("Merged PR {}: {}", cx.pr.id, cx.pr.title).into(),

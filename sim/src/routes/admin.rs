@@ -71,7 +71,8 @@ pub(crate) async fn mutate(State(sim): State<Sim>, body: Bytes) -> Response {
 /// `POST /_sim/change` with one [`Change`], e.g. `{"delete_repository": {"repository": ID}}`,
 /// `{"create_pull_requests": {"repository": ID, "count": N}}` or `{"push_to_pull_request":
 /// {"pr": N}}` (also `comment_on_pull_request`, `post_pull_request_status`,
-/// `vote_pull_request`).
+/// `vote_pull_request`, `complete_pull_request`, `set_default_branch` with `{"repository",
+/// "branch"}`, `force_push_default_branch` with `{"repository", "rewrite", "drop"}`).
 pub(crate) async fn change(State(sim): State<Sim>, body: Bytes) -> Response {
     match serde_json::from_slice::<Change>(&body) {
         Ok(c) => match sim.apply(&c) {

@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 
 use super::core::{parse_count, project_not_found};
 use super::{Query, Reply};
+use crate::history;
 use crate::json::{self, List};
 use crate::model::{Org, PrQuery, PrStatus, Scope, TimeRange};
 use crate::{Sim, read};
@@ -196,11 +197,16 @@ pub(super) fn pull_requests(
 }
 
 /// `GET [{project}/]_apis/git/repositories/{repo}/commits?searchCriteria.itemVersion.version=`:
-/// a branch's history, newest first (API_FACTS §4.4). The simulated history of a branch is the
-/// merge commits of the PRs completed into it (`refs/heads/main` when no version is named);
-/// `fromDate`/`toDate` bound the commit date (inclusive), `$top` (default 100) / `$skip` page
-/// it, each key with or without the `searchCriteria.` prefix (§1.2). A branch no PR targets
-/// has no history here and is answered like an unknown one (TF401175).
+/// a branch's history, newest first (API_FACTS §4.4), as `history` folds it: the merge
+/// commits of the PRs completed into the branch, minus what force-pushes dropped, rewritten
+/// ones with their new sha and committer date; ordered by committer date, ties by PR id
+/// descending. No version = the repository's default branch. `fromDate`/`toDate` bound the
+/// **committer** date, both inclusive: ADO documents them as "history entries created
+/// after/before this date", and a rebased commit is created when it is rewritten, so a
+/// client asking for what changed since its last sync gets the rewritten old commits too.
+/// `$top` (default 100) / `$skip` page it, each key with or without the `searchCriteria.`
+/// prefix (§1.2). A branch that does not resolve (see `history::resolves`) is answered like
+/// an unknown one (TF401175).
 pub(super) fn commits(sim: &Sim, project: Option<&str>, repo: &str, query: &Query) -> Reply {
     let base = sim.base_url();
     let org = read(&sim.inner.state);
@@ -209,11 +215,9 @@ pub(super) fn commits(sim: &Sim, project: Option<&str>, repo: &str, query: &Quer
         Ok((_, None)) => return repo_not_found(repo),
         Err(e) => return e,
     };
-    let version = criterion(query, "itemversion.version").unwrap_or("main");
-    let branch = if version.starts_with("refs/") {
-        version.to_string()
-    } else {
-        format!("refs/heads/{version}")
+    let branch = match criterion(query, "itemversion.version") {
+        Some(v) => history::branch_ref(v),
+        None => org.repos[r].default_branch.clone(),
     };
     let mut from_to = [None, None];
     for (slot, key) in from_to.iter_mut().zip(["fromdate", "todate"]) {
@@ -230,13 +234,8 @@ pub(super) fn commits(sim: &Sim, project: Option<&str>, repo: &str, query: &Quer
         (Ok(t), Ok(s)) => (t.unwrap_or(100), s.unwrap_or(0)),
         (Err(e), _) | (_, Err(e)) => return e,
     };
-    let merged: Vec<&crate::model::PullRequest> = org.by_repo[r]
-        .ids(Some(PrStatus::Completed))
-        .iter()
-        .map(|id| &org.prs[*id as usize - 1])
-        .filter(|p| p.target_ref.eq_ignore_ascii_case(&branch) && p.merge_commit.is_some())
-        .collect();
-    if merged.is_empty() && !branch.eq_ignore_ascii_case("refs/heads/main") {
+    if !history::resolves(&org, r, &branch) {
+        let version = branch.strip_prefix("refs/heads/").unwrap_or(&branch);
         return Reply::error(
             StatusCode::NOT_FOUND,
             &format!(
@@ -247,27 +246,21 @@ pub(super) fn commits(sim: &Sim, project: Option<&str>, repo: &str, query: &Quer
             "GitUnresolvableToCommitException",
         );
     }
-    let mut merged: Vec<_> = merged
+    let value: Vec<_> = history::history(&org, r, &branch)
         .into_iter()
-        .filter(|p| {
-            let at = p.closed.unwrap_or(p.creation);
-            from_to[0].is_none_or(|f| at >= f) && from_to[1].is_none_or(|t| at <= t)
+        .filter(|e| {
+            from_to[0].is_none_or(|f| e.committed >= f)
+                && from_to[1].is_none_or(|t| e.committed <= t)
         })
-        .collect();
-    merged.sort_by_key(|p| std::cmp::Reverse((p.closed, p.id)));
-    let value: Vec<_> = merged
-        .into_iter()
         .skip(skip)
         .take(top)
-        .map(|pr| {
+        .map(|e| {
             let cx = crate::children::json::Ctx {
                 base: &base,
                 org: &org,
-                pr,
+                pr: e.pr,
             };
-            let c = crate::children::of(&org, pr);
-            let sha = pr.merge_commit.as_deref().unwrap_or_default();
-            crate::children::json::merge_commit(cx, c, sha)
+            crate::children::json::merge_commit(cx, crate::children::of(&org, e.pr), e)
         })
         .collect();
     Reply::json(&List::new(value))
