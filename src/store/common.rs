@@ -3,7 +3,7 @@
 use chrono::{DateTime, Timelike, Utc};
 
 /// The fixed order of [`super::Store::table_counts`].
-pub(crate) const COUNTED_TABLES: [&str; 25] = [
+pub(crate) const COUNTED_TABLES: [&str; 26] = [
     "projects",
     "repositories",
     "pull_requests",
@@ -16,6 +16,7 @@ pub(crate) const COUNTED_TABLES: [&str; 25] = [
     "pull_request_statuses",
     "pull_request_policy_evaluations",
     "pull_request_commits",
+    "commits",
     "users",
     "teams",
     "team_members",

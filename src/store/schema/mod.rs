@@ -1,6 +1,6 @@
 //! The table description language: what a table is (key, typed columns, conflict policy), what
 //! a row of it gives the store ([`Record`]), and the tables themselves, one module per domain
-//! (`core`, `repos`, `pr`, `boards`).
+//! (`core`, `repos`, `pr`, `commits`, `boards`).
 //!
 //! A table is described once, here; the SQL of both backends (column lists, `ON CONFLICT … DO
 //! UPDATE SET … WHERE <guard>`, SQLite's multi-row `VALUES`, Postgres' `UNNEST` arrays) is
@@ -12,6 +12,7 @@
 //! columns after it.
 
 pub mod boards;
+pub mod commits;
 pub mod core;
 pub mod pr;
 pub mod repos;
@@ -327,6 +328,7 @@ pub fn all_tables() -> Vec<&'static Table> {
     let mut v = core::TABLES.to_vec();
     v.extend_from_slice(repos::TABLES);
     v.extend_from_slice(pr::TABLES);
+    v.extend_from_slice(commits::TABLES);
     v.extend_from_slice(boards::TABLES);
     v
 }

@@ -150,6 +150,7 @@ async fn case_atomic_batch(s: &AnyStore) {
         ("pull_request_statuses", 0),
         ("pull_request_policy_evaluations", 0),
         ("pull_request_commits", 0),
+        ("commits", 0),
         ("users", 0),
         ("teams", 0),
         ("team_members", 0),
@@ -502,6 +503,7 @@ async fn case_table_counts(s: &AnyStore) {
         ("pull_request_statuses", 0),
         ("pull_request_policy_evaluations", 0),
         ("pull_request_commits", 0),
+        ("commits", 0),
         // u1..u4 from pull requests; u1 again and u2 as identities; aad.g9 from the Graph.
         ("users", 5),
         ("teams", 2),

@@ -47,6 +47,7 @@ macro_rules! contract_tests {
 
 mod boards;
 mod bookkeeping;
+mod commits;
 mod coordination;
 mod core;
 mod fixtures;
