@@ -10,6 +10,8 @@ pub enum Endpoint {
     Projects,
     /// `GET {org}/_apis/git/repositories`: the repositories of every project.
     AllRepositories,
+    /// `GET {org}/{project}/_apis/git/repositories`: the repositories of one project.
+    Repositories { project: String },
     /// `GET {org}/{project}/_apis/git/pullrequests`: every repository of a project at once.
     ProjectPullRequests { project: String },
     /// `GET {org}/_apis/projects/{project}/teams`
@@ -97,6 +99,7 @@ impl Endpoint {
         let fixed: Vec<&str> = match self {
             Endpoint::Projects => vec!["_apis", "projects"],
             Endpoint::AllRepositories => vec!["_apis", "git", "repositories"],
+            Endpoint::Repositories { project } => vec![project, "_apis", "git", "repositories"],
             Endpoint::ProjectPullRequests { project } => {
                 vec![project, "_apis", "git", "pullrequests"]
             }
@@ -172,7 +175,7 @@ impl Endpoint {
     pub fn label(&self) -> &'static str {
         match self {
             Endpoint::Projects => "projects",
-            Endpoint::AllRepositories => "repositories",
+            Endpoint::AllRepositories | Endpoint::Repositories { .. } => "repositories",
             Endpoint::ProjectPullRequests { .. } => "pull_requests",
             Endpoint::Teams { .. } => "teams",
             Endpoint::TeamMembers { .. } => "team_members",

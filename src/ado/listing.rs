@@ -105,6 +105,27 @@ impl Listing for AllRepositories {
     }
 }
 
+/// `GET {project}/_apis/git/repositories`: the repositories of one project (for a connector
+/// that works project by project and may not hold the organization-level listing).
+#[derive(Debug, Clone)]
+pub struct Repositories {
+    pub project: String,
+}
+
+impl Listing for Repositories {
+    type Item = WithRaw<GitRepository>;
+    type Key = String;
+    const PAGING: Paging = Paging::Single;
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::Repositories {
+            project: self.project.clone(),
+        }
+    }
+    fn key(item: &Self::Item) -> String {
+        item.value.id.clone()
+    }
+}
+
 /// `searchCriteria.status` of the PR list (default `active` when unset, API_FACTS §4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrStatus {
@@ -539,6 +560,18 @@ mod tests {
             ]
         );
         assert_eq!(BranchCommits::PAGING, Paging::Offset { top: 1000 });
+    }
+
+    #[test]
+    fn repositories_of_one_project() {
+        let l = Repositories {
+            project: "My Project".into(),
+        };
+        assert_eq!(
+            url_of(&l),
+            "https://dev.azure.com/org/My%20Project/_apis/git/repositories?api-version=7.1"
+        );
+        assert_eq!(Repositories::PAGING, Paging::Single);
     }
 
     #[test]

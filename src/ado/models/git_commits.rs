@@ -26,9 +26,10 @@ pub struct GitCommitRef {
     pub comment_truncated: bool,
     #[serde(default)]
     pub change_counts: Option<ChangeCounts>,
-    /// Parent commit ids; empty when the listing does not send them (see above).
+    /// Parent commit ids; `None` when the listing does not send them (see above), empty for
+    /// a root commit.
     #[serde(default)]
-    pub parents: Vec<String>,
+    pub parents: Option<Vec<String>>,
     #[serde(default)]
     pub url: Option<String>,
     #[serde(default)]
@@ -102,7 +103,7 @@ mod tests {
         assert_eq!(author.email.as_deref(), Some("Fabrikamfiber16@hotmail.com"));
         assert_eq!(author.date, at("2018-06-15T17:06:53Z"));
         assert!(
-            c.iter().all(|c| c.parents.is_empty()),
+            c.iter().all(|c| c.parents.is_none()),
             "lists send no parents"
         );
     }
@@ -159,7 +160,11 @@ mod tests {
         let c: GitCommitRef =
             single("git/commits__GET__git_repositories__repositoryId__commits__commitId_.json");
         assert_eq!(c.commit_id, "be67f8871a4d2c75f13a51c1d3c30ac0d74d4ef4");
-        assert!(c.parents.is_empty(), "the first commit has no parent");
+        assert_eq!(
+            c.parents.as_deref(),
+            Some(&[][..]),
+            "the first commit has no parent, and says so"
+        );
         let push = c.push.unwrap();
         assert_eq!(push.push_id, 1);
         assert_eq!(push.date, at("2014-01-29T23:33:15.2434002Z"));

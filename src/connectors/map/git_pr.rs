@@ -196,10 +196,7 @@ pub fn commit_row(pr: Pr<'_>, c: &WithRaw<GitCommitRef>) -> PullRequestCommitRow
         committer_name: v.committer.as_ref().and_then(|a| a.name.clone()),
         committer_email: v.committer.as_ref().and_then(|a| a.email.clone()),
         committer_date: v.committer.as_ref().and_then(|a| a.date),
-        title: v
-            .comment
-            .as_deref()
-            .map(|m| m.lines().next().unwrap_or_default().trim_end().to_string()),
+        title: super::commits::title(v.comment.as_deref()),
         comment: v.comment.clone(),
         comment_truncated: v.comment_truncated,
         adds: counts.map(|c| c.add),
