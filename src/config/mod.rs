@@ -184,6 +184,9 @@ pub struct ConnectorsSettings {
     /// The commits of every pull request, from the pull requests the Repos connector stored.
     #[serde(default)]
     pub pull_commits: Option<ConnectorSettings>,
+    /// Every repository's default-branch history.
+    #[serde(default)]
+    pub commits: Option<ConnectorSettings>,
 }
 
 /// One connector's settings.
@@ -688,13 +691,14 @@ impl ConnectorsSettings {
             ("repos", self.repos.as_ref()),
             ("boards", self.boards.as_ref()),
             ("pull_commits", self.pull_commits.as_ref()),
+            ("commits", self.commits.as_ref()),
         ]
         .into_iter()
         .filter_map(|(n, c)| c.map(|c| (n, c)))
     }
 
     /// Names of the connectors this build knows.
-    pub const KNOWN: &'static [&'static str] = &["repos", "boards", "pull_commits"];
+    pub const KNOWN: &'static [&'static str] = &["repos", "boards", "pull_commits", "commits"];
 }
 
 impl TokenRef {

@@ -105,6 +105,8 @@ fn example_config_loads() {
         .replace("env:ADO_COMMITS_PAT", &format!("file:{secret}"));
     let s = Settings::from_toml(Some(&text), "example.toml", std::iter::empty()).unwrap();
     assert!(s.connectors.pull_commits.is_some());
+    let commits = s.connectors.commits.as_ref().expect("[connectors.commits]");
+    assert!(!commits.enabled, "the Commits connector ships disabled");
     let depth = s
         .connectors
         .repos

@@ -8,6 +8,7 @@
 //! a cancelled run stops at the next request, because the client refuses it.
 
 pub mod boards;
+pub mod commits;
 mod due;
 pub mod map;
 mod pr_depth;
@@ -122,8 +123,12 @@ pub trait Connector: Send + Sync + 'static {
 }
 
 /// Every connector of this build.
-pub static REGISTRY: &[&dyn Connector] =
-    &[&repos::Repos, &boards::Boards, &pull_commits::PullCommits];
+pub static REGISTRY: &[&dyn Connector] = &[
+    &repos::Repos,
+    &boards::Boards,
+    &pull_commits::PullCommits,
+    &commits::Commits,
+];
 
 /// The connector named `name`.
 pub fn find(name: &str) -> Result<&'static dyn Connector, Error> {

@@ -7,6 +7,7 @@ mod backfill;
 mod boards;
 mod cli;
 mod clock;
+mod commits;
 mod crash;
 mod deploy;
 mod faults;

@@ -1584,3 +1584,140 @@ pub async fn compare_pull_commits(store: &AnyStore, org: &str, truth: &Value) ->
     );
     diff
 }
+
+/// Compares `commits` (the Commits connector) with the truth's default-branch histories of
+/// the live repositories: every commit on a branch is a live row equal field by field; a row
+/// of a live repository that is no longer on its branch (a force-push took it off) carries
+/// `deleted_at`. Commits of deleted repositories are not compared (their repository row is
+/// marked).
+pub async fn compare_commits(store: &AnyStore, org: &str, truth: &Value) -> Diff {
+    use ado_ingest::store::schema::commits::CommitRow;
+    let mut diff = Diff::default();
+    let repos: BTreeMap<String, (String, String)> = list(truth, "repositories")
+        .iter()
+        .filter_map(|r| {
+            let id = r["id"].as_str()?.to_string();
+            let project = r["project"]["id"].as_str()?.to_string();
+            let branch = r["defaultBranch"].as_str()?.to_string();
+            Some((id, (project, branch)))
+        })
+        .collect();
+    let rows: Vec<_> = read::<CommitRow>(store, org)
+        .await
+        .into_iter()
+        .filter(|(r, _)| repos.contains_key(&r.repository_id))
+        .collect();
+    let repo_of = |v: &Value| v["repositoryId"].as_str().unwrap_or_default().to_string();
+    let count = |v: &Value, k: &str| match v.get("changeCounts") {
+        Some(c) if c.is_object() => json!(c[k].as_i64().unwrap_or(0)),
+        _ => Value::Null,
+    };
+    compare_table(
+        &mut diff,
+        list(truth, "commits"),
+        rows,
+        Spec {
+            kind: "commit",
+            truth_key: Box::new(|v| {
+                format!(
+                    "{}/{}",
+                    repo_of(v),
+                    v["commitId"].as_str().unwrap_or_default()
+                )
+            }),
+            db_key: Box::new(|r: &CommitRow| format!("{}/{}", r.repository_id, r.commit_id)),
+            deletion: Deletion::Marked,
+            fields: vec![
+                (
+                    "project_id",
+                    Box::new(|r: &CommitRow| text(&r.project_id)),
+                    Box::new(|v| repos.get(&repo_of(v)).map_or(Value::Null, |(p, _)| text(p))),
+                ),
+                (
+                    "branch",
+                    Box::new(|r: &CommitRow| text(&r.branch)),
+                    Box::new(|v| repos.get(&repo_of(v)).map_or(Value::Null, |(_, b)| text(b))),
+                ),
+                (
+                    "author_name",
+                    Box::new(|r: &CommitRow| opt(&r.author_name)),
+                    Box::new(|v| s(v, "/author/name")),
+                ),
+                (
+                    "author_email",
+                    Box::new(|r: &CommitRow| opt(&r.author_email)),
+                    Box::new(|v| s(v, "/author/email")),
+                ),
+                (
+                    "author_date",
+                    Box::new(|r: &CommitRow| time(r.author_date)),
+                    Box::new(|v| ts(v, "/author/date")),
+                ),
+                (
+                    "committer_name",
+                    Box::new(|r: &CommitRow| opt(&r.committer_name)),
+                    Box::new(|v| s(v, "/committer/name")),
+                ),
+                (
+                    "committer_email",
+                    Box::new(|r: &CommitRow| opt(&r.committer_email)),
+                    Box::new(|v| s(v, "/committer/email")),
+                ),
+                (
+                    "committer_date",
+                    Box::new(|r: &CommitRow| time(r.committer_date)),
+                    Box::new(|v| ts(v, "/committer/date")),
+                ),
+                (
+                    "comment",
+                    Box::new(|r: &CommitRow| opt(&r.comment)),
+                    Box::new(|v| s(v, "/comment")),
+                ),
+                (
+                    "title",
+                    Box::new(|r: &CommitRow| opt(&r.title)),
+                    Box::new(|v| {
+                        v["comment"].as_str().map_or(Value::Null, |c| {
+                            text(c.lines().next().unwrap_or_default().trim_end())
+                        })
+                    }),
+                ),
+                (
+                    "comment_truncated",
+                    Box::new(|r: &CommitRow| json!(r.comment_truncated)),
+                    Box::new(|v| flag(v, "/commentTruncated")),
+                ),
+                (
+                    "adds",
+                    Box::new(|r: &CommitRow| opt_int(r.adds)),
+                    Box::new(move |v| count(v, "Add")),
+                ),
+                (
+                    "edits",
+                    Box::new(|r: &CommitRow| opt_int(r.edits)),
+                    Box::new(move |v| count(v, "Edit")),
+                ),
+                (
+                    "deletes",
+                    Box::new(|r: &CommitRow| opt_int(r.deletes)),
+                    Box::new(move |v| count(v, "Delete")),
+                ),
+                (
+                    "parents",
+                    Box::new(|r: &CommitRow| {
+                        r.parents
+                            .as_deref()
+                            .map_or(Value::Null, |p| serde_json::from_str(p).unwrap_or_default())
+                    }),
+                    Box::new(|v| v.get("parents").cloned().unwrap_or(Value::Null)),
+                ),
+                (
+                    "raw",
+                    Box::new(|r: &CommitRow| bare(&raw(&r.raw), &[])),
+                    Box::new(|v| bare(v, &["repositoryId"])),
+                ),
+            ],
+        },
+    );
+    diff
+}
