@@ -389,12 +389,19 @@ fn print_demo(outcome: &demo::DemoOutcome) -> ExitCode {
         "Backfilled the simulated organization at {} into {}\n",
         outcome.sim_url, outcome.db
     );
-    println!("{:<26} {:>10}", "table", "rows");
+    let width = outcome
+        .counts
+        .iter()
+        .map(|(t, _)| t.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    println!("{:<width$} {:>10}", "table", "rows");
     for (table, n) in &outcome.counts {
-        println!("{table:<26} {n:>10}");
+        println!("{table:<width$} {n:>10}");
     }
     println!(
-        "\nTry:\n  sqlite3 {db} \"SELECT status, COUNT(*), ROUND(AVG(julianday(closed_date) - julianday(creation_date)), 1) AS avg_days_open FROM pull_requests GROUP BY status;\"\n  sqlite3 {db} \"SELECT type, state, COUNT(*) FROM work_items WHERE deleted_at IS NULL GROUP BY type, state ORDER BY type;\"",
+        "\nTry:\n  sqlite3 {db} \"SELECT status, COUNT(*), ROUND(AVG(julianday(closed_date) - julianday(creation_date)), 1) AS avg_days_open FROM pull_requests GROUP BY status;\"\n  sqlite3 {db} \"SELECT type, state, COUNT(*) FROM work_items WHERE deleted_at IS NULL GROUP BY type, state ORDER BY type;\"\n  sqlite3 {db} \"SELECT u.display_name, COUNT(*) AS comments FROM pull_request_comments c JOIN users u ON u.org = c.org AND u.id = c.author_id WHERE c.comment_type = 'text' GROUP BY 1 ORDER BY 2 DESC LIMIT 5;\"",
         db = outcome.db
     );
     if ok {

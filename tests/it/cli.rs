@@ -150,6 +150,10 @@ fn demo_backfills_the_bundled_simulator() {
     assert!(count("pull_requests") > 0);
     assert!(count("repositories") > 0);
     assert!(count("users") > 0);
+    // The inside of pull requests, their commits and the default branches' histories.
+    assert!(count("pull_request_threads") > 0);
+    assert!(count("pull_request_commits") > 0);
+    assert!(count("commits") > 0);
     assert!(
         stdout.contains("sqlite3"),
         "the demo shows how to query: {stdout}"
