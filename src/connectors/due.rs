@@ -1,13 +1,23 @@
 //! The loop both pull-request-depth fetchers share (the Repos connector's inside of a PR, the
 //! Pull Commits connector's commits): ask the store which PRs of a project are due
-//! (`Store::pull_requests_to_refresh`), fetch several at once, and commit each PR's batch —
-//! its child sets with the sync row that records the marker they were fetched for — as it
-//! arrives. Keyset paging by PR id, so a PR that changes again during the pass is left to
-//! the next one instead of being fetched twice.
+//! (`Store::pull_requests_to_refresh`), fetch several at once, and commit what was fetched —
+//! each PR's child sets with the sync row that records the marker they were fetched for —
+//! while the next fetches are in flight. Keyset paging by PR id, so a PR that changes again
+//! during the pass is left to the next one instead of being fetched twice.
+//!
+//! The writer commits every PR that finished while it wrote the previous group as ONE batch
+//! (up to [`MAX_GROUP`] PRs): one statement per table for the whole group instead of one set
+//! per PR. That is what keeps PostgreSQL — a round trip per statement and a flush per
+//! commit — from being the bound (5,100 PRs: 79 s with a transaction per PR, see
+//! BENCHMARKS.md). A PR is still all-or-nothing: its sync row and its child sets are in the
+//! same transaction, so a killed run re-fetches exactly the PRs of the groups it had not
+//! committed.
 
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use tokio::sync::mpsc;
 
 use super::{Error, Summary, SyncContext, commit};
 use crate::ado::models::core::TeamProject;
@@ -17,13 +27,25 @@ use crate::store::{Batch, PrToRefresh, RefreshPart, Store};
 /// Due PRs read from the store at a time.
 const DUE_PAGE: u32 = 200;
 
-/// What one PR's fetch gives: its batch and the rows per table, for the summary.
-pub(super) type Fetched = (Batch, Vec<(&'static str, u64)>);
+/// Most PRs committed in one transaction.
+pub(super) const MAX_GROUP: usize = 64;
+
+/// One PR's fetch, not written yet.
+pub(super) trait Fetched: Send + Sized + 'static {
+    /// The PR's rows per table, for the summary.
+    fn counts(&self) -> Vec<(&'static str, u64)>;
+    /// When the fetch's first request was sent: its observation time.
+    fn observed_at(&self) -> DateTime<Utc>;
+    /// The writes of several PRs' fetches, as one batch observed at `observed_at` (the
+    /// earliest of theirs, so no row is written as newer than it was seen).
+    fn batch(items: Vec<Self>, observed_at: DateTime<Utc>) -> Batch;
+}
 
 /// Fetches and commits every due PR of `project`; returns how many were refreshed. A PR
 /// that answers 404 (deleted, or its repository, since the listing) is left as stored and
-/// counted as `pull_requests_not_found`: a 404 is not a deletion (DESIGN.md).
-pub(super) async fn refresh<F, Fut>(
+/// counted as `pull_requests_not_found`: a 404 is not a deletion (DESIGN.md). On an error,
+/// what was fetched before it is committed first.
+pub(super) async fn refresh<F, Fut, T>(
     client: &Client,
     ctx: &SyncContext,
     connector: &'static str,
@@ -34,41 +56,91 @@ pub(super) async fn refresh<F, Fut>(
 ) -> Result<u64, Error>
 where
     F: Fn(PrToRefresh) -> Fut,
-    Fut: Future<Output = Result<Fetched, Error>>,
+    Fut: Future<Output = Result<T, Error>>,
+    T: Fetched,
 {
-    let mut refreshed = 0;
-    let mut after = 0;
-    loop {
-        let due = ctx
-            .store
-            .pull_requests_to_refresh(&ctx.org, &project.id, part, after, DUE_PAGE)
-            .await?;
-        let Some(last) = due.last() else { break };
-        after = last.id;
-        let fetches = futures::stream::iter(due)
-            .map(|pr| {
-                let id = pr.id;
-                let fut = fetch(pr);
-                async move { (id, fut.await) }
-            })
-            .buffer_unordered(ctx.concurrency.max(1));
-        let mut fetches = std::pin::pin!(fetches);
-        while let Some((id, fetched)) = fetches.next().await {
-            match fetched {
-                Ok((batch, counts)) => {
-                    commit(client, ctx, &batch, summary).await?;
-                    refreshed += 1;
-                    for (kind, n) in counts {
-                        summary.add(kind, n);
+    let (tx, rx) = mpsc::channel::<T>(ctx.concurrency.max(1) * 2);
+    let mut written = Summary::default();
+    let writer = write_groups(client, ctx, rx, &mut written);
+    let fetcher = async move {
+        let mut not_found = 0;
+        let mut after = 0;
+        loop {
+            let due = ctx
+                .store
+                .pull_requests_to_refresh(&ctx.org, &project.id, part, after, DUE_PAGE)
+                .await?;
+            let Some(last) = due.last() else { break };
+            after = last.id;
+            let fetches = futures::stream::iter(due)
+                .map(|pr| {
+                    let id = pr.id;
+                    let fut = fetch(pr);
+                    async move { (id, fut.await) }
+                })
+                .buffer_unordered(ctx.concurrency.max(1));
+            let mut fetches = std::pin::pin!(fetches);
+            while let Some((id, fetched)) = fetches.next().await {
+                match fetched {
+                    Ok(item) => {
+                        // The writer stopped on an error of its own, which it returns.
+                        if tx.send(item).await.is_err() {
+                            return Ok(not_found);
+                        }
                     }
+                    Err(Error::Ado(ado::Error::NotFound { endpoint, .. })) => {
+                        tracing::warn!(connector, project = %project.name, pull_request = id, endpoint, "pull request not found while fetching what is inside it; left as stored");
+                        not_found += 1;
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(Error::Ado(ado::Error::NotFound { endpoint, .. })) => {
-                    tracing::warn!(connector, project = %project.name, pull_request = id, endpoint, "pull request not found while fetching what is inside it; left as stored");
-                    summary.add("pull_requests_not_found", 1);
-                }
-                Err(e) => return Err(e),
             }
         }
+        Ok(not_found)
+    };
+    let (wrote, fetched) = futures::join!(writer, fetcher);
+    summary.merge(&written);
+    let refreshed = wrote?;
+    let not_found = fetched?;
+    if not_found > 0 {
+        summary.add("pull_requests_not_found", not_found);
+    }
+    Ok(refreshed)
+}
+
+/// Commits what arrives on `rx`, every PR that is ready at once as one batch, until the
+/// fetcher is done (the channel closes) or a commit fails.
+async fn write_groups<T: Fetched>(
+    client: &Client,
+    ctx: &SyncContext,
+    mut rx: mpsc::Receiver<T>,
+    summary: &mut Summary,
+) -> Result<u64, Error> {
+    let mut refreshed = 0;
+    while let Some(first) = rx.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(item) => group.push(item),
+                Err(_) => break,
+            }
+        }
+        let n = group.len() as u64;
+        let mut counts = Summary::default();
+        for item in &group {
+            for (kind, rows) in item.counts() {
+                counts.add(kind, rows);
+            }
+        }
+        let observed_at = group
+            .iter()
+            .map(Fetched::observed_at)
+            .min()
+            .unwrap_or_else(|| client.now());
+        let batch = T::batch(group, observed_at);
+        commit(client, ctx, &batch, summary).await?;
+        refreshed += n;
+        summary.merge(&counts);
     }
     Ok(refreshed)
 }

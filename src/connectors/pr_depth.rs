@@ -12,7 +12,8 @@
 //!
 //! Requests per due PR: iterations, threads, work items, statuses, policy evaluations (when
 //! enabled), and the changes of each iteration not stored yet (iterations never change once
-//! made, so a push costs one changes listing, not one per iteration).
+//! made, so a push costs one changes listing, not one per iteration). All but the changes are
+//! asked at once. Several PRs are fetched at once and committed in groups (`super::due`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -28,8 +29,12 @@ use crate::ado::listing::{
 use crate::ado::models::core::TeamProject;
 use crate::ado::{self, Client};
 use crate::store::schema::core::write_users;
-use crate::store::schema::pr::PullRequestChildSyncRow;
-use crate::store::{Batch, PrToRefresh, Record, RefreshPart};
+use crate::store::schema::pr::{
+    PullRequestChangeRow, PullRequestChildSyncRow, PullRequestCommentRow, PullRequestIterationRow,
+    PullRequestPolicyEvaluationRow, PullRequestStatusRow, PullRequestThreadRow,
+    PullRequestWorkItemRow,
+};
+use crate::store::{Batch, PrToRefresh, Record, RefreshPart, UserRow};
 
 /// Fetches the inside of every due PR of `project`.
 pub(super) async fn sync_project(
@@ -59,12 +64,90 @@ pub(super) async fn sync_project(
     Ok(())
 }
 
+/// The inside of one PR, fetched, not written yet.
+pub(super) struct Inside {
+    observed_at: chrono::DateTime<chrono::Utc>,
+    sync: PullRequestChildSyncRow,
+    iterations: Vec<PullRequestIterationRow>,
+    changes: Vec<PullRequestChangeRow>,
+    threads: Vec<PullRequestThreadRow>,
+    comments: Vec<PullRequestCommentRow>,
+    work_items: Vec<PullRequestWorkItemRow>,
+    statuses: Vec<PullRequestStatusRow>,
+    /// `None` when the evaluations were not asked for (refused, or switched off): the stored
+    /// ones stay.
+    policies: Option<Vec<PullRequestPolicyEvaluationRow>>,
+    people: Vec<UserRow>,
+}
+
+impl Fetched for Inside {
+    fn counts(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("pull_request_iterations", self.iterations.len() as u64),
+            ("pull_request_changes", self.changes.len() as u64),
+            ("pull_request_threads", self.threads.len() as u64),
+            ("pull_request_comments", self.comments.len() as u64),
+            ("pull_request_work_items", self.work_items.len() as u64),
+            ("pull_request_statuses", self.statuses.len() as u64),
+            (
+                "pull_request_policy_evaluations",
+                self.policies.as_ref().map_or(0, |p| p.len() as u64),
+            ),
+        ]
+    }
+
+    fn observed_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.observed_at
+    }
+
+    /// Every PR's sync row, then each child set replaced under the sync rows (iteration
+    /// changes upserted: iterations never change once made), then the people they name.
+    fn batch(items: Vec<Self>, observed_at: chrono::DateTime<chrono::Utc>) -> Batch {
+        let parents: Vec<_> = items.iter().map(|i| i.sync.key()).collect();
+        let with_policies: Vec<_> = items
+            .iter()
+            .filter(|i| i.policies.is_some())
+            .map(|i| i.sync.key())
+            .collect();
+        let mut syncs = Vec::with_capacity(items.len());
+        let (mut iterations, mut changes, mut threads, mut comments) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut work_items, mut statuses, mut policies, mut people) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for i in items {
+            syncs.push(i.sync);
+            iterations.extend(i.iterations);
+            changes.extend(i.changes);
+            threads.extend(i.threads);
+            comments.extend(i.comments);
+            work_items.extend(i.work_items);
+            statuses.extend(i.statuses);
+            policies.extend(i.policies.into_iter().flatten());
+            people.extend(i.people);
+        }
+        let mut batch = Batch::new(observed_at);
+        batch
+            .upsert(syncs)
+            .replace_children::<PullRequestChildSyncRow, _>(parents.clone(), iterations)
+            .upsert(changes)
+            .replace_children::<PullRequestChildSyncRow, _>(parents.clone(), threads)
+            .replace_children::<PullRequestChildSyncRow, _>(parents.clone(), comments)
+            .replace_children::<PullRequestChildSyncRow, _>(parents.clone(), work_items)
+            .replace_children::<PullRequestChildSyncRow, _>(parents, statuses)
+            .replace_children::<PullRequestChildSyncRow, _>(with_policies, policies);
+        write_users(&mut batch, people);
+        batch
+    }
+}
+
+/// Everything inside one PR. The listings that do not depend on each other are asked at
+/// once; only an iteration's changes wait for the iteration list.
 async fn fetch(
     client: &Client,
     project: &TeamProject,
     due: PrToRefresh,
     policy_refused: &AtomicBool,
-) -> Result<Fetched, Error> {
+) -> Result<Inside, Error> {
     let path = PullRequestPath {
         project: project.id.clone(),
         repository: due.repository_id.clone(),
@@ -74,30 +157,71 @@ async fn fetch(
         id: due.id,
         repository_id: &due.repository_id,
     };
-    let mut people = People::default();
-
-    let (iterations, observed_at) = client
-        .list_all(PullRequestIterations { pr: path.clone() })
-        .await?;
-    let mut changes = Vec::new();
-    let mut changes_through = due.changes_through;
-    for it in iterations
-        .iter()
-        .filter(|i| i.value.id > due.changes_through)
-    {
-        let (entries, _) = client
-            .list_all(PullRequestIterationChanges {
-                pr: path.clone(),
-                iteration: it.value.id,
-            })
+    let iterations = async {
+        let (iterations, observed_at) = client
+            .list_all(PullRequestIterations { pr: path.clone() })
             .await?;
-        changes.extend(
-            entries
-                .iter()
-                .map(|c| git_pr::change_row(pr, it.value.id, c)),
-        );
-        changes_through = changes_through.max(it.value.id);
-    }
+        let mut changes = Vec::new();
+        let mut changes_through = due.changes_through;
+        for it in iterations
+            .iter()
+            .filter(|i| i.value.id > due.changes_through)
+        {
+            let (entries, _) = client
+                .list_all(PullRequestIterationChanges {
+                    pr: path.clone(),
+                    iteration: it.value.id,
+                })
+                .await?;
+            changes.extend(
+                entries
+                    .iter()
+                    .map(|c| git_pr::change_row(pr, it.value.id, c)),
+            );
+            changes_through = changes_through.max(it.value.id);
+        }
+        Ok::<_, ado::Error>((iterations, changes, changes_through, observed_at))
+    };
+    let threads = client.list_all(PullRequestThreads { pr: path.clone() });
+    let work_items = client.list_all(PullRequestWorkItems { pr: path.clone() });
+    let statuses = client.list_all(PullRequestStatuses {
+        pr: path.clone(),
+        iteration: None,
+    });
+    let policies = async {
+        if policy_refused.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let listing = PolicyEvaluations {
+            project_id: project.id.clone(),
+            pull_request: due.id,
+        };
+        match client.list_all(listing).await {
+            Ok(listed) => Ok(Some(listed)),
+            // A token without the policy permission still syncs everything else; the
+            // evaluations stay as stored and are not asked for again this pass.
+            Err(ado::Error::Permission { endpoint, message }) => {
+                if !policy_refused.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(connector = NAME, project = %project.name, endpoint, %message, "policy evaluations refused (403); skipped for the rest of this pass");
+                }
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    };
+    let (
+        (iterations, changes, changes_through, mut observed_at),
+        (threads, threads_at),
+        (work_items, work_items_at),
+        (statuses, statuses_at),
+        policies,
+    ) = futures::try_join!(iterations, threads, work_items, statuses, policies)?;
+    observed_at = observed_at
+        .min(threads_at)
+        .min(work_items_at)
+        .min(statuses_at);
+
+    let mut people = People::default();
     let iteration_rows: Vec<_> = iterations
         .iter()
         .map(|i| {
@@ -105,10 +229,6 @@ async fn fetch(
             git_pr::iteration_row(pr, i)
         })
         .collect();
-
-    let (threads, _) = client
-        .list_all(PullRequestThreads { pr: path.clone() })
-        .await?;
     let mut thread_rows = Vec::with_capacity(threads.len());
     let mut comment_rows = Vec::new();
     for t in &threads {
@@ -119,10 +239,6 @@ async fn fetch(
         thread_rows.push(row);
         comment_rows.extend(comments);
     }
-
-    let (work_items, _) = client
-        .list_all(PullRequestWorkItems { pr: path.clone() })
-        .await?;
     let work_item_rows: Vec<_> = work_items
         .iter()
         .filter_map(|w| {
@@ -133,13 +249,6 @@ async fn fetch(
             row
         })
         .collect();
-
-    let (statuses, _) = client
-        .list_all(PullRequestStatuses {
-            pr: path.clone(),
-            iteration: None,
-        })
-        .await?;
     let status_rows: Vec<_> = statuses
         .iter()
         .map(|s| {
@@ -147,64 +256,28 @@ async fn fetch(
             git_pr::status_row(pr, s)
         })
         .collect();
-
-    let policy_rows = if policy_refused.load(Ordering::Relaxed) {
-        None
-    } else {
-        let listing = PolicyEvaluations {
-            project_id: project.id.clone(),
-            pull_request: due.id,
-        };
-        match client.list_all(listing).await {
-            Ok((evaluations, _)) => Some(
-                evaluations
-                    .iter()
-                    .map(|e| git_pr::policy_evaluation_row(pr, e))
-                    .collect::<Vec<_>>(),
-            ),
-            // A token without the policy permission still syncs everything else; the
-            // evaluations stay as stored and are not asked for again this pass.
-            Err(ado::Error::Permission { endpoint, message }) => {
-                if !policy_refused.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(connector = NAME, project = %project.name, endpoint, %message, "policy evaluations refused (403); skipped for the rest of this pass");
-                }
-                None
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-
-    let counts = vec![
-        ("pull_request_iterations", iteration_rows.len() as u64),
-        ("pull_request_changes", changes.len() as u64),
-        ("pull_request_threads", thread_rows.len() as u64),
-        ("pull_request_comments", comment_rows.len() as u64),
-        ("pull_request_work_items", work_item_rows.len() as u64),
-        ("pull_request_statuses", status_rows.len() as u64),
-        (
-            "pull_request_policy_evaluations",
-            policy_rows.as_ref().map_or(0, |p| p.len() as u64),
-        ),
-    ];
-    let sync = PullRequestChildSyncRow {
-        pull_request_id: due.id,
-        repository_id: due.repository_id.clone(),
-        marker: due.marker.clone(),
-        changes_through,
-    };
-    let parent = vec![sync.key()];
-    let mut batch = Batch::new(observed_at);
-    batch
-        .upsert(vec![sync])
-        .replace_children::<PullRequestChildSyncRow, _>(parent.clone(), iteration_rows)
-        .upsert(changes)
-        .replace_children::<PullRequestChildSyncRow, _>(parent.clone(), thread_rows)
-        .replace_children::<PullRequestChildSyncRow, _>(parent.clone(), comment_rows)
-        .replace_children::<PullRequestChildSyncRow, _>(parent.clone(), work_item_rows)
-        .replace_children::<PullRequestChildSyncRow, _>(parent.clone(), status_rows);
-    if let Some(rows) = policy_rows {
-        batch.replace_children::<PullRequestChildSyncRow, _>(parent, rows);
-    }
-    write_users(&mut batch, people.into_rows());
-    Ok((batch, counts))
+    let policy_rows = policies.map(|(evaluations, at)| {
+        observed_at = observed_at.min(at);
+        evaluations
+            .iter()
+            .map(|e| git_pr::policy_evaluation_row(pr, e))
+            .collect::<Vec<_>>()
+    });
+    Ok(Inside {
+        observed_at,
+        sync: PullRequestChildSyncRow {
+            pull_request_id: due.id,
+            repository_id: due.repository_id.clone(),
+            marker: due.marker.clone(),
+            changes_through,
+        },
+        iterations: iteration_rows,
+        changes,
+        threads: thread_rows,
+        comments: comment_rows,
+        work_items: work_item_rows,
+        statuses: status_rows,
+        policies: policy_rows,
+        people: people.into_rows(),
+    })
 }

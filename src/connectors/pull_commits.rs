@@ -10,15 +10,17 @@
 //! with the PRs it had not finished. Backfill and sync are the same pass. Projects are
 //! listed with this connector's own tokens (what they may see is recorded per connector).
 
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
+use super::due::Fetched;
 use super::map::git_pr::{self, Pr};
 use super::{Connector, Error, Need, Summary, SyncContext};
 use crate::ado::Client;
 use crate::ado::endpoint::PullRequestPath;
 use crate::ado::listing::PullRequestCommits;
 use crate::ado::models::core::TeamProject;
-use crate::store::schema::pr::PullRequestCommitSyncRow;
+use crate::store::schema::pr::{PullRequestCommitRow, PullRequestCommitSyncRow};
 use crate::store::{Batch, Record, RefreshPart};
 
 /// Connector name in config, cursors and logs.
@@ -94,12 +96,44 @@ async fn sync_project(
     Ok(summary)
 }
 
-/// Every commit of one PR, as one batch with its sync row.
+/// The commits of one PR, fetched, not written yet.
+pub(super) struct PrCommits {
+    observed_at: DateTime<Utc>,
+    sync: PullRequestCommitSyncRow,
+    commits: Vec<PullRequestCommitRow>,
+}
+
+impl Fetched for PrCommits {
+    fn counts(&self) -> Vec<(&'static str, u64)> {
+        vec![("pull_request_commits", self.commits.len() as u64)]
+    }
+
+    fn observed_at(&self) -> DateTime<Utc> {
+        self.observed_at
+    }
+
+    fn batch(items: Vec<Self>, observed_at: DateTime<Utc>) -> Batch {
+        let parents: Vec<_> = items.iter().map(|i| i.sync.key()).collect();
+        let mut syncs = Vec::with_capacity(items.len());
+        let mut commits = Vec::new();
+        for i in items {
+            syncs.push(i.sync);
+            commits.extend(i.commits);
+        }
+        let mut batch = Batch::new(observed_at);
+        batch
+            .upsert(syncs)
+            .replace_children::<PullRequestCommitSyncRow, _>(parents, commits);
+        batch
+    }
+}
+
+/// Every commit of one PR.
 async fn fetch(
     client: &Client,
     project: &TeamProject,
     due: crate::store::PrToRefresh,
-) -> Result<super::due::Fetched, Error> {
+) -> Result<PrCommits, Error> {
     let listing = PullRequestCommits {
         pr: PullRequestPath {
             project: project.id.clone(),
@@ -112,17 +146,13 @@ async fn fetch(
         id: due.id,
         repository_id: &due.repository_id,
     };
-    let rows: Vec<_> = commits.iter().map(|c| git_pr::commit_row(pr, c)).collect();
-    let counts = vec![("pull_request_commits", rows.len() as u64)];
-    let sync = PullRequestCommitSyncRow {
-        pull_request_id: due.id,
-        repository_id: due.repository_id.clone(),
-        source_commit: due.marker,
-    };
-    let parent = vec![sync.key()];
-    let mut batch = Batch::new(observed_at);
-    batch
-        .upsert(vec![sync])
-        .replace_children::<PullRequestCommitSyncRow, _>(parent, rows);
-    Ok((batch, counts))
+    Ok(PrCommits {
+        observed_at,
+        sync: PullRequestCommitSyncRow {
+            pull_request_id: due.id,
+            repository_id: due.repository_id.clone(),
+            source_commit: due.marker,
+        },
+        commits: commits.iter().map(|c| git_pr::commit_row(pr, c)).collect(),
+    })
 }
