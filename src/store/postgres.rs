@@ -46,7 +46,15 @@ impl PgStore {
             url: redact_url(url),
             source,
         };
-        let options = PgConnectOptions::from_str(url).map_err(connect_err)?;
+        // Every statement planned for its own binds. sqlx prepares and caches each statement,
+        // and after five executions Postgres may switch to a generic plan, chosen while a
+        // backfill's tables were still empty: for the child-set deletes that plan scans the
+        // organization's whole key prefix, so each write got slower as the table grew (a PR
+        // depth backfill of 20,000 PRs: 68.5 s; see BENCHMARKS.md). The statements are
+        // multi-row and few per transaction, so planning each costs little.
+        let options = PgConnectOptions::from_str(url)
+            .map_err(connect_err)?
+            .options([("plan_cache_mode", "force_custom_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
