@@ -231,18 +231,13 @@ fn window_start(
 }
 
 async fn run(client: Client, ctx: SyncContext) -> Result<Summary, Error> {
-    let mut summary = Summary::default();
-    let (c, x) = (client.clone(), ctx.clone());
-    let listing = async move {
+    let listing = |c: Client, x: SyncContext| async move {
         let mut s = Summary::default();
         let projects = super::projects::sync(&c, &x, NAME, &mut s).await?;
         Ok((projects, s))
     };
-    let projects = super::projects_to_sync(&ctx, NAME, &mut summary, listing).await?;
-    let (c, x) = (client.clone(), ctx.clone());
-    super::for_each_project(&ctx, NAME, projects, summary, move |p| {
-        let (client, ctx) = (c.clone(), x.clone());
-        async move { sync_project(&client, &ctx, &p).await }
+    super::by_project(&client, &ctx, NAME, listing, |client, ctx, p| async move {
+        sync_project(&client, &ctx, &p).await
     })
     .await
 }

@@ -319,6 +319,33 @@ where
     }
 }
 
+/// One pass of a connector that works project by project: `org_listing` (the projects, with
+/// this connector's tokens, and whatever else it lists for the whole organization) when this
+/// process holds the organization scope ([`projects_to_sync`]), then `sync_project` for every
+/// project as a task ([`for_each_project`]).
+pub(crate) async fn by_project<L, LFut, P, PFut>(
+    client: &Client,
+    ctx: &SyncContext,
+    connector: &'static str,
+    org_listing: L,
+    sync_project: P,
+) -> Result<Summary, Error>
+where
+    L: FnOnce(Client, SyncContext) -> LFut,
+    LFut:
+        std::future::Future<Output = Result<(Vec<ado::models::core::TeamProject>, Summary), Error>>,
+    P: Fn(Client, SyncContext, ado::models::core::TeamProject) -> PFut,
+    PFut: std::future::Future<Output = Result<Summary, Error>> + Send + 'static,
+{
+    let mut summary = Summary::default();
+    let listing = org_listing(client.clone(), ctx.clone());
+    let projects = projects_to_sync(ctx, connector, &mut summary, listing).await?;
+    for_each_project(ctx, connector, projects, summary, |p| {
+        sync_project(client.clone(), ctx.clone(), p)
+    })
+    .await
+}
+
 /// How long a pass waits for another process's first project listing.
 const LISTING_PATIENCE: Duration = Duration::from_secs(30);
 
