@@ -8,6 +8,8 @@
 #    the peer (ado-git-repo-insights, installed into a virtualenv under target/).
 # 2. `cargo bench --bench boards` at the small and medium profiles' work-item counts
 #    (2 × 2,500 and 20 × 5,000 work items).
+# 3. `cargo bench --bench pr_depth`: the inside of 10,000 PRs, their commits and the default
+#    branches' histories; backfill, incremental and idle sync against a naive re-fetch.
 #
 # Extra arguments go to the backfill suite (e.g. `--no-large`, `--no-peer`, `--repeat 1`).
 # Without TEST_DATABASE_URL only SQLite is measured. Progress goes to stderr, tables to stdout.
@@ -29,3 +31,8 @@ for profile in "small 2 2500" "medium 20 5000"; do
   BENCH_PROJECTS=$projects BENCH_WORK_ITEMS_PER_PROJECT=$per_project \
     cargo bench --locked --bench boards
 done
+
+echo
+echo "## Pull request depth, Pull Commits and Commits: 10,000 PRs"
+echo
+cargo bench --locked --bench pr_depth
