@@ -2,12 +2,15 @@
 //! fields and unknown fields: the recorded examples are old and lack newer fields such as
 //! `isDraft` (API_FACTS §0), and ADO adds fields over time.
 
+pub mod build;
 pub mod core;
+pub mod environment;
 pub mod git;
 pub mod git_commits;
 pub mod git_pr;
 pub mod graph;
 pub mod policy;
+pub mod release;
 pub mod wit;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
