@@ -51,9 +51,11 @@ mod commits;
 mod coordination;
 mod core;
 mod fixtures;
+mod pipelines;
 mod planning;
 mod pr;
 mod repos;
+mod schema;
 
 use fixtures::*;
 

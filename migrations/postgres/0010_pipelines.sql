@@ -1,0 +1,225 @@
+-- Pipelines (issue 10): build definitions, builds, their timelines and changes, classic
+-- releases with environments and deployments, YAML environments and deployment records.
+-- Keys follow ADO: build, release, deployment, environment and record ids are unique in a
+-- collection; children are keyed by their parent too.
+-- sync_runs.warnings: what a pass skipped and went on (a 204/404 timeline, a 403 on
+-- releases or environments), one line each, for status and the operator.
+
+ALTER TABLE sync_runs ADD COLUMN warnings TEXT;
+
+-- Build definitions: YAML and classic pipelines alike.
+CREATE TABLE pipelines (
+    org              TEXT NOT NULL,
+    id               BIGINT NOT NULL,
+    project_id       TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    path             TEXT,
+    revision         BIGINT,
+    definition_type  TEXT,
+    queue_status     TEXT,
+    repository_id    TEXT,
+    repository_type  TEXT,
+    process          TEXT,
+    yaml_filename    TEXT,
+    created_date     TIMESTAMPTZ,
+    raw              JSONB NOT NULL,
+    synced_at        TIMESTAMPTZ NOT NULL,
+    deleted_at       TIMESTAMPTZ,
+    PRIMARY KEY (org, id)
+);
+
+-- Builds (a YAML pipeline's run is a build). deleted_at: removed by retention.
+CREATE TABLE builds (
+    org              TEXT NOT NULL,
+    id               BIGINT NOT NULL,
+    project_id       TEXT NOT NULL,
+    definition_id    BIGINT,
+    build_number     TEXT,
+    status           TEXT,
+    result           TEXT,
+    reason           TEXT,
+    queue_time       TIMESTAMPTZ,
+    start_time       TIMESTAMPTZ,
+    finish_time      TIMESTAMPTZ,
+    source_branch    TEXT,
+    source_version   TEXT,
+    repository_id    TEXT,
+    requested_for_id TEXT,
+    retained_by_release BOOLEAN NOT NULL,
+    deleted          BOOLEAN NOT NULL,
+    last_changed_date TIMESTAMPTZ,
+    raw              JSONB NOT NULL,
+    synced_at        TIMESTAMPTZ NOT NULL,
+    deleted_at       TIMESTAMPTZ,
+    PRIMARY KEY (org, id)
+);
+
+-- When, and for which lastChangedDate of its build, a timeline was fetched, and what came back (stored, none: 204, not_found: 404).
+CREATE TABLE build_timeline_syncs (
+    org              TEXT NOT NULL,
+    build_id         BIGINT NOT NULL,
+    last_changed_date TIMESTAMPTZ,
+    outcome          TEXT NOT NULL,
+    synced_at        TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org, build_id)
+);
+
+-- A build's stages, phases, jobs, tasks and checkpoints; sort_order is the record's order.
+CREATE TABLE build_timeline_records (
+    org              TEXT NOT NULL,
+    build_id         BIGINT NOT NULL,
+    id               TEXT NOT NULL,
+    parent_id        TEXT,
+    record_type      TEXT,
+    name             TEXT,
+    identifier       TEXT,
+    state            TEXT,
+    result           TEXT,
+    start_time       TIMESTAMPTZ,
+    finish_time      TIMESTAMPTZ,
+    attempt          BIGINT,
+    worker_name      TEXT,
+    error_count      BIGINT,
+    warning_count    BIGINT,
+    sort_order       BIGINT,
+    raw              JSONB NOT NULL,
+    PRIMARY KEY (org, build_id, id)
+);
+
+-- That a build's changes were fetched.
+CREATE TABLE build_change_syncs (
+    org              TEXT NOT NULL,
+    build_id         BIGINT NOT NULL,
+    synced_at        TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org, build_id)
+);
+
+-- The commits (or changesets) a build built, for lead time.
+CREATE TABLE build_changes (
+    org              TEXT NOT NULL,
+    build_id         BIGINT NOT NULL,
+    id               TEXT NOT NULL,
+    change_type      TEXT,
+    message          TEXT,
+    message_truncated BOOLEAN NOT NULL,
+    author_name      TEXT,
+    author_unique_name TEXT,
+    timestamp        TIMESTAMPTZ,
+    location         TEXT,
+    pusher           TEXT,
+    raw              JSONB NOT NULL,
+    PRIMARY KEY (org, build_id, id)
+);
+
+-- Classic releases (the release host).
+CREATE TABLE releases (
+    org              TEXT NOT NULL,
+    id               BIGINT NOT NULL,
+    project_id       TEXT NOT NULL,
+    name             TEXT,
+    definition_id    BIGINT,
+    definition_name  TEXT,
+    status           TEXT,
+    reason           TEXT,
+    description      TEXT,
+    created_on       TIMESTAMPTZ,
+    modified_on      TIMESTAMPTZ,
+    created_by_id    TEXT,
+    keep_forever     BOOLEAN NOT NULL,
+    raw              JSONB NOT NULL,
+    synced_at        TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org, id)
+);
+
+-- Each release's environments (stages), children of the release.
+CREATE TABLE release_environments (
+    org              TEXT NOT NULL,
+    release_id       BIGINT NOT NULL,
+    id               BIGINT NOT NULL,
+    project_id       TEXT NOT NULL,
+    name             TEXT,
+    status           TEXT,
+    rank             BIGINT,
+    definition_environment_id BIGINT,
+    created_on       TIMESTAMPTZ,
+    modified_on      TIMESTAMPTZ,
+    time_to_deploy   DOUBLE PRECISION,
+    trigger_reason   TEXT,
+    raw              JSONB NOT NULL,
+    PRIMARY KEY (org, release_id, id)
+);
+
+-- Each attempt to deploy a release to an environment.
+CREATE TABLE release_deployments (
+    org              TEXT NOT NULL,
+    id               BIGINT NOT NULL,
+    project_id       TEXT NOT NULL,
+    release_id       BIGINT,
+    release_environment_id BIGINT,
+    definition_id    BIGINT,
+    definition_environment_id BIGINT,
+    attempt          BIGINT,
+    reason           TEXT,
+    deployment_status TEXT,
+    operation_status TEXT,
+    requested_by_id  TEXT,
+    requested_for_id TEXT,
+    queued_on        TIMESTAMPTZ,
+    started_on       TIMESTAMPTZ,
+    completed_on     TIMESTAMPTZ,
+    last_modified_on TIMESTAMPTZ,
+    raw              JSONB NOT NULL,
+    synced_at        TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org, id)
+);
+
+-- YAML pipeline environments.
+CREATE TABLE environments (
+    org              TEXT NOT NULL,
+    id               BIGINT NOT NULL,
+    project_id       TEXT NOT NULL,
+    name             TEXT,
+    description      TEXT,
+    created_on       TIMESTAMPTZ,
+    created_by_id    TEXT,
+    last_modified_on TIMESTAMPTZ,
+    raw              JSONB NOT NULL,
+    synced_at        TIMESTAMPTZ NOT NULL,
+    deleted_at       TIMESTAMPTZ,
+    PRIMARY KEY (org, id)
+);
+
+-- Deployment records of YAML environments: one job of one run each; owner_id is the run (build id).
+CREATE TABLE environment_deployments (
+    org              TEXT NOT NULL,
+    id               BIGINT NOT NULL,
+    environment_id   BIGINT NOT NULL,
+    project_id       TEXT NOT NULL,
+    request_identifier TEXT,
+    plan_id          TEXT,
+    plan_type        TEXT,
+    definition_id    BIGINT,
+    definition_name  TEXT,
+    owner_id         BIGINT,
+    owner_name       TEXT,
+    stage_name       TEXT,
+    stage_attempt    BIGINT,
+    job_name         TEXT,
+    job_attempt      BIGINT,
+    resource_id      BIGINT,
+    queue_time       TIMESTAMPTZ,
+    start_time       TIMESTAMPTZ,
+    finish_time      TIMESTAMPTZ,
+    result           TEXT,
+    raw              JSONB NOT NULL,
+    synced_at        TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (org, id)
+);
+
+CREATE INDEX pipelines_project ON pipelines (org, project_id);
+-- The unfinished sweep and the due timelines read builds by project and status.
+CREATE INDEX builds_project_status ON builds (org, project_id, status);
+CREATE INDEX builds_definition_finish ON builds (org, definition_id, finish_time);
+CREATE INDEX releases_project_created ON releases (org, project_id, created_on);
+CREATE INDEX release_deployments_release ON release_deployments (org, release_id);
+CREATE INDEX environment_deployments_environment ON environment_deployments (org, environment_id, id);
