@@ -85,12 +85,15 @@ impl PullRequestPath {
     }
 }
 
-/// Which host an endpoint lives on (API_FACTS §0: Graph is on `vssps.dev.azure.com` on
-/// Services; on Server everything is under the collection URL).
+/// Which host an endpoint lives on (API_FACTS §0: Graph is on `vssps.dev.azure.com` and
+/// release management on `vsrm.dev.azure.com` on Services; on Server everything is under the
+/// collection URL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Host {
     Organization,
     Graph,
+    /// Classic release management: `vsrm.dev.azure.com/{org}` on Services.
+    Release,
 }
 
 impl Endpoint {

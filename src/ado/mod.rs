@@ -58,11 +58,34 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
+/// Where each kind of endpoint is served (API_FACTS §0): the organization (or Server
+/// collection) URL, the Graph host's organization URL (`https://vssps.dev.azure.com/{org}` on
+/// Services) and the release host's (`https://vsrm.dev.azure.com/{org}`); on Server all three
+/// are the collection URL.
+#[derive(Debug, Clone, Copy)]
+pub struct Hosts<'a> {
+    pub organization: &'a str,
+    pub graph: &'a str,
+    pub release: &'a str,
+}
+
+impl<'a> Hosts<'a> {
+    /// Every endpoint under one URL (Azure DevOps Server, the simulator).
+    pub fn single(url: &'a str) -> Self {
+        Self {
+            organization: url,
+            graph: url,
+            release: url,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
     http: reqwest::Client,
     base: Url,
     graph_base: Url,
+    release_base: Url,
     api_version: String,
     connector: String,
     pool: Arc<TokenPool>,
@@ -75,13 +98,11 @@ struct Inner {
 }
 
 impl Client {
-    /// `base` is the organization (or Server collection) URL; `graph_base` the Graph host's
-    /// organization URL (`https://vssps.dev.azure.com/{org}` on Services, `base` on Server).
+    /// `hosts` names where each kind of endpoint is served ([`Hosts`]).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         connector: &str,
-        base: &str,
-        graph_base: &str,
+        hosts: &Hosts<'_>,
         api_version: &str,
         http_settings: &HttpSettings,
         concurrency: usize,
@@ -89,8 +110,9 @@ impl Client {
         metrics: Arc<Metrics>,
         cancel: CancellationToken,
     ) -> Result<Self, Error> {
-        let base = parse_base(base, "organization")?;
-        let graph_base = parse_base(graph_base, "graph")?;
+        let base = parse_base(hosts.organization, "organization")?;
+        let graph_base = parse_base(hosts.graph, "graph")?;
+        let release_base = parse_base(hosts.release, "release")?;
         crate::install_crypto_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("ado-ingest/", env!("CARGO_PKG_VERSION")))
@@ -110,6 +132,7 @@ impl Client {
                 http,
                 base,
                 graph_base,
+                release_base,
                 api_version: api_version.to_string(),
                 connector: connector.to_string(),
                 pool,
@@ -153,6 +176,7 @@ impl Client {
         let mut url = match endpoint.host() {
             endpoint::Host::Organization => self.inner.base.clone(),
             endpoint::Host::Graph => self.inner.graph_base.clone(),
+            endpoint::Host::Release => self.inner.release_base.clone(),
         };
         url.path_segments_mut()
             .map_err(|_| Error::Url {
@@ -585,8 +609,7 @@ mod tests {
         let pool = Arc::new(TokenPool::new("repos", vec![], 1.0, 1, Default::default()));
         let c = Client::new(
             "repos",
-            "https://ado.corp.example/tfs/DefaultCollection/",
-            "https://ado.corp.example/tfs/DefaultCollection/",
+            &Hosts::single("https://ado.corp.example/tfs/DefaultCollection/"),
             "7.1",
             &HttpSettings::default(),
             1,
@@ -663,8 +686,7 @@ mod tests {
         };
         Client::new(
             "repos",
-            base,
-            base,
+            &Hosts::single(base),
             "7.1",
             &settings,
             1,

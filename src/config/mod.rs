@@ -91,6 +91,10 @@ pub struct OrganizationSettings {
     /// Graph host URL; default `https://vssps.dev.azure.com/{org}` for dev.azure.com, else `url`.
     #[serde(default)]
     pub graph_url: Option<String>,
+    /// Release management host URL (classic releases and deployments); default
+    /// `https://vsrm.dev.azure.com/{org}` for dev.azure.com, else `url`.
+    #[serde(default)]
+    pub release_url: Option<String>,
 }
 
 /// `[sync]`
@@ -527,6 +531,18 @@ impl Settings {
                 self.organization.url
             )),
         }
+        for (key, value) in [
+            ("organization.graph_url", &self.organization.graph_url),
+            ("organization.release_url", &self.organization.release_url),
+        ] {
+            let Some(value) = value else { continue };
+            match url::Url::parse(value) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                _ => problems.push(format!(
+                    "{key}: `{value}` must be an http(s) URL such as https://vsrm.dev.azure.com/contoso"
+                )),
+            }
+        }
         if self.organization.api_version.trim().is_empty() {
             problems.push("organization.api_version: must not be empty".into());
         }
@@ -616,10 +632,16 @@ impl Settings {
             )
         };
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (key, value) in [
             ("organization.url", self.organization.url.clone()),
             ("organization.graph_url", self.graph_url()),
+            ("organization.release_url", self.release_url()),
         ] {
+            // A host that defaults to the organization URL is said once, under its name.
+            if !seen.insert(value.clone()) {
+                continue;
+            }
             if let Ok(u) = url::Url::parse(&value)
                 && u.scheme() == "http"
                 && remote(&u)
@@ -663,6 +685,20 @@ impl Settings {
                     .or_else(|| u.host_str().map(str::to_string))
             })
             .unwrap_or_else(|| self.organization.url.clone())
+    }
+
+    /// The release management organization URL (API_FACTS §0: `vsrm.` on Services; the
+    /// collection URL on Server).
+    pub fn release_url(&self) -> String {
+        if let Some(r) = &self.organization.release_url {
+            return r.clone();
+        }
+        match url::Url::parse(&self.organization.url) {
+            Ok(u) if u.host_str() == Some("dev.azure.com") => {
+                format!("https://vsrm.dev.azure.com/{}", self.org_key())
+            }
+            _ => self.organization.url.clone(),
+        }
     }
 
     /// The Graph API's organization URL (API_FACTS §0: `vssps.` on Services).

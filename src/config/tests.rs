@@ -30,6 +30,40 @@ fn defaults_fill_everything_but_the_required_keys() {
     assert!(r.enabled);
     assert_eq!(r.burst, 20);
     assert_eq!(s.org_key(), "contoso");
+    assert_eq!(s.graph_url(), "https://vssps.dev.azure.com/contoso");
+    assert_eq!(s.release_url(), "https://vsrm.dev.azure.com/contoso");
+}
+
+#[test]
+fn server_hosts_default_to_the_collection_and_can_be_overridden() {
+    let server = GOOD.replace(
+        "https://dev.azure.com/contoso",
+        "https://ado.corp.example/tfs/DefaultCollection",
+    );
+    let s = load(&server, &[]).unwrap();
+    assert_eq!(
+        s.release_url(),
+        "https://ado.corp.example/tfs/DefaultCollection"
+    );
+    assert_eq!(
+        s.graph_url(),
+        "https://ado.corp.example/tfs/DefaultCollection"
+    );
+    let text = server.replace(
+        "[connectors.repos]",
+        "release_url = \"https://rm.corp.example/tfs/DefaultCollection\"\n[connectors.repos]",
+    );
+    let s = load(&text, &[]).unwrap();
+    assert_eq!(
+        s.release_url(),
+        "https://rm.corp.example/tfs/DefaultCollection"
+    );
+    let bad = server.replace(
+        "[connectors.repos]",
+        "release_url = \"vsrm.example\"\n[connectors.repos]",
+    );
+    let err = load(&bad, &[]).unwrap_err().to_string();
+    assert!(err.contains("organization.release_url"), "{err}");
 }
 
 #[test]
@@ -228,9 +262,27 @@ fn clear_text_transport_is_warned_about_except_on_loopback() {
         "sqlite://x.db",
         "http://tfs.corp.example/tfs/DefaultCollection",
     );
-    assert_eq!(w.len(), 2, "organization and graph URL: {w:?}");
+    assert_eq!(
+        w.len(),
+        1,
+        "the organization URL, once (graph and release default to it): {w:?}"
+    );
     assert!(w[0].contains("clear text"), "{w:?}");
     assert!(with("sqlite://x.db", "http://127.0.0.1:8080/org").is_empty());
+    let release = load(
+        &GOOD.replace(
+            "[connectors.repos]",
+            "release_url = \"http://rm.corp.example/tfs/DefaultCollection\"\n[connectors.repos]",
+        ),
+        &[],
+    )
+    .unwrap()
+    .transport_warnings();
+    assert_eq!(release.len(), 1, "{release:?}");
+    assert!(
+        release[0].starts_with("organization.release_url"),
+        "{release:?}"
+    );
     let w = with(
         "postgres://u:p@db.example/ingest",
         "https://dev.azure.com/contoso",

@@ -326,10 +326,15 @@ fn build_client(
         cs.burst,
         metrics.clone(),
     ));
+    let (graph, release) = (settings.graph_url(), settings.release_url());
+    let hosts = crate::ado::Hosts {
+        organization: &settings.organization.url,
+        graph: &graph,
+        release: &release,
+    };
     Ok(Client::new(
         name,
-        &settings.organization.url,
-        &settings.graph_url(),
+        &hosts,
         &settings.organization.api_version,
         &settings.http,
         cs.concurrency,
