@@ -35,6 +35,10 @@ pub enum Error {
         endpoint: &'static str,
         message: String,
     },
+    /// 204 where a body was expected: the thing exists but has nothing to show (a build whose
+    /// YAML failed to compile has no timeline). Not retried; the caller decides.
+    #[error("{endpoint} answered 204 (no content)")]
+    NoContent { endpoint: &'static str },
     /// 429: blocked by the usage limit (API_FACTS §2); retried after `retry_after`.
     #[error("{endpoint} answered 429 (throttled, retry after {retry_after:?})")]
     Throttled {
@@ -99,6 +103,7 @@ impl Error {
             Error::Auth { .. } | Error::InvalidCredentials { .. } => "invalid_credentials",
             Error::Permission { .. } => "invalid_permissions",
             Error::NotFound { .. } => "not_found",
+            Error::NoContent { .. } => "no_content",
             Error::Throttled { .. } => "throttled",
             Error::Transient { .. } => "transient",
             Error::Api { .. } => "api_error",

@@ -328,6 +328,10 @@ impl Client {
             } else {
                 Some(read_capped(label, status, response, body_limit(&inner.http_settings)).await?)
             };
+            // An empty 204 is an answer, not a proxy's page: it is neither parsed nor retried.
+            if status == 204 && body.as_ref().is_some_and(|b| b.is_empty()) {
+                return Err(Error::NoContent { endpoint: label });
+            }
             let refused = match &body {
                 None => true,
                 Some(body) if (200..300).contains(&status) && !is_json => {
@@ -645,6 +649,20 @@ mod tests {
 
     /// Serves `body` (with `headers`) to every connection on a local port; returns the base URL.
     pub(crate) async fn one_response_server(headers: String, body: Vec<u8>) -> String {
+        status_response_server(
+            "200 OK",
+            format!("content-type: application/json\r\n{headers}"),
+            body,
+        )
+        .await
+    }
+
+    /// Serves `status` with `headers` and `body` to every connection; returns the base URL.
+    pub(crate) async fn status_response_server(
+        status: &'static str,
+        headers: String,
+        body: Vec<u8>,
+    ) -> String {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -655,7 +673,7 @@ mod tests {
                     let mut buf = [0u8; 4096];
                     let _ = sock.read(&mut buf).await;
                     let head = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{headers}\
+                        "HTTP/1.1 {status}\r\n{headers}\
                          content-length: {}\r\nconnection: close\r\n\r\n",
                         body.len()
                     );
@@ -702,6 +720,18 @@ mod tests {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         e.write_all(data).unwrap();
         e.finish().unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_empty_204_is_no_content_not_a_transient_page() {
+        // What a build whose YAML failed to compile answers for its timeline.
+        let base = status_response_server("204 No Content", String::new(), Vec::new()).await;
+        let err = capped_client(&base, 1)
+            .get::<serde_json::Value>(&Endpoint::Projects, &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NoContent { .. }), "{err:?}");
+        assert_eq!(err.kind(), "no_content");
     }
 
     #[tokio::test]
