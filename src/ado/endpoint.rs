@@ -54,6 +54,26 @@ pub enum Endpoint {
     PolicyEvaluations { project: String },
     /// `GET {org}/{project}/_apis/git/repositories/{repo}/commits`
     Commits { project: String, repository: String },
+    /// `GET {org}/{project}/_apis/build/definitions`
+    BuildDefinitions { project: String },
+    /// `GET {org}/{project}/_apis/build/builds`
+    Builds { project: String },
+    /// `GET {org}/{project}/_apis/build/builds/{id}/timeline`
+    BuildTimeline { project: String, build: i64 },
+    /// `GET {org}/{project}/_apis/build/builds/{id}/changes`
+    BuildChanges { project: String, build: i64 },
+    /// `GET {release}/{project}/_apis/release/releases` (the release host)
+    Releases { project: String },
+    /// `GET {release}/{project}/_apis/release/releases/{id}`
+    Release { project: String, release: i64 },
+    /// `GET {release}/{project}/_apis/release/deployments`
+    ReleaseDeployments { project: String },
+    /// `GET {release}/{project}/_apis/release/definitions`
+    ReleaseDefinitions { project: String },
+    /// `GET {org}/{project}/_apis/distributedtask/environments`
+    Environments { project: String },
+    /// `GET {org}/{project}/_apis/distributedtask/environments/{id}/environmentdeploymentrecords`
+    EnvironmentDeploymentRecords { project: String, environment: i64 },
 }
 
 /// The pull request an endpoint of a PR's children is below.
@@ -141,6 +161,43 @@ impl Endpoint {
                 repository,
                 "commits",
             ],
+            Endpoint::BuildDefinitions { project } => {
+                vec![project, "_apis", "build", "definitions"]
+            }
+            Endpoint::Builds { project } => vec![project, "_apis", "build", "builds"],
+            Endpoint::BuildTimeline { project, build } => {
+                return with_id(
+                    &[project, "_apis", "build", "builds"],
+                    *build,
+                    &["timeline"],
+                );
+            }
+            Endpoint::BuildChanges { project, build } => {
+                return with_id(&[project, "_apis", "build", "builds"], *build, &["changes"]);
+            }
+            Endpoint::Releases { project } => vec![project, "_apis", "release", "releases"],
+            Endpoint::Release { project, release } => {
+                return with_id(&[project, "_apis", "release", "releases"], *release, &[]);
+            }
+            Endpoint::ReleaseDeployments { project } => {
+                vec![project, "_apis", "release", "deployments"]
+            }
+            Endpoint::ReleaseDefinitions { project } => {
+                vec![project, "_apis", "release", "definitions"]
+            }
+            Endpoint::Environments { project } => {
+                vec![project, "_apis", "distributedtask", "environments"]
+            }
+            Endpoint::EnvironmentDeploymentRecords {
+                project,
+                environment,
+            } => {
+                return with_id(
+                    &[project, "_apis", "distributedtask", "environments"],
+                    *environment,
+                    &["environmentdeploymentrecords"],
+                );
+            }
             Endpoint::PullRequestIterations(pr) => return pr.segments(&["iterations"]),
             Endpoint::PullRequestThreads(pr) => return pr.segments(&["threads"]),
             Endpoint::PullRequestWorkItems(pr) => return pr.segments(&["workitems"]),
@@ -170,6 +227,10 @@ impl Endpoint {
     pub fn host(&self) -> Host {
         match self {
             Endpoint::GraphUsers => Host::Graph,
+            Endpoint::Releases { .. }
+            | Endpoint::Release { .. }
+            | Endpoint::ReleaseDeployments { .. }
+            | Endpoint::ReleaseDefinitions { .. } => Host::Release,
             _ => Host::Organization,
         }
     }
@@ -200,8 +261,26 @@ impl Endpoint {
             Endpoint::PullRequestCommits(_) => "pull_request_commits",
             Endpoint::PolicyEvaluations { .. } => "policy_evaluations",
             Endpoint::Commits { .. } => "commits",
+            Endpoint::BuildDefinitions { .. } => "build_definitions",
+            Endpoint::Builds { .. } => "builds",
+            Endpoint::BuildTimeline { .. } => "build_timeline",
+            Endpoint::BuildChanges { .. } => "build_changes",
+            Endpoint::Releases { .. } => "releases",
+            Endpoint::Release { .. } => "release",
+            Endpoint::ReleaseDeployments { .. } => "release_deployments",
+            Endpoint::ReleaseDefinitions { .. } => "release_definitions",
+            Endpoint::Environments { .. } => "environments",
+            Endpoint::EnvironmentDeploymentRecords { .. } => "environment_deployment_records",
         }
     }
+}
+
+/// `prefix`, then the numeric `id`, then `rest`.
+fn with_id<'a>(prefix: &[&'a str], id: i64, rest: &[&'a str]) -> Vec<Cow<'a, str>> {
+    let mut s: Vec<Cow<'a, str>> = prefix.iter().copied().map(Cow::Borrowed).collect();
+    s.push(Cow::Owned(id.to_string()));
+    s.extend(rest.iter().copied().map(Cow::Borrowed));
+    s
 }
 
 /// `…/pullRequests/{id}/iterations/{iteration}/{leaf}`.

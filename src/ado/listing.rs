@@ -16,7 +16,12 @@ use super::models::wit::{
 };
 use super::models::{ListedItem, WithRaw};
 
+mod pipelines;
 mod pull_request;
+pub use pipelines::{
+    BUILDS_PAGE, BuildChanges, BuildDefinitions, BuildIds, BuildOrder, Builds, DeletedFilter,
+    EnvironmentDeploymentRecords, Environments, ReleaseDefinitions, ReleaseDeployments, Releases,
+};
 pub use pull_request::{
     MAX_ITERATION_CHANGES_PAGE, PolicyEvaluations, PullRequestCommits, PullRequestIterationChanges,
     PullRequestIterations, PullRequestStatuses, PullRequestThreads, PullRequestWorkItems,
@@ -35,6 +40,9 @@ pub enum Paging {
     /// `{count, value}` pages; the next one is named by the `x-ms-continuationtoken` response
     /// header, sent back as `continuationToken`; `top` is sent as `$top` (§1.1).
     HeaderToken { top: Option<u32> },
+    /// As `HeaderToken`, with the page size sent as `top` without the `$` (environment
+    /// deployment records, API_FACTS §8.2).
+    HeaderTokenPlainTop { top: u32 },
     /// A reporting stream: `{values, continuationToken, isLastBatch}` (§1.6); the token is a
     /// watermark to resume from on the next run.
     Stream,

@@ -64,10 +64,12 @@ impl<K: Eq + std::hash::Hash + Clone> Walker<K> {
                     _ => 0,
                 },
             )),
-            Paging::HeaderToken { .. } => Walker::Token(TokenPager::new(match from {
-                Some(Resume::Token(t)) => Some(t),
-                _ => None,
-            })),
+            Paging::HeaderToken { .. } | Paging::HeaderTokenPlainTop { .. } => {
+                Walker::Token(TokenPager::new(match from {
+                    Some(Resume::Token(t)) => Some(t),
+                    _ => None,
+                }))
+            }
             Paging::Stream => Walker::Stream(StreamPager::new(match from {
                 Some(Resume::Token(t)) => Some(t),
                 _ => None,
@@ -87,8 +89,10 @@ impl<K: Eq + std::hash::Hash + Clone> Walker<K> {
                 .map(|(top, skip)| vec![("$top", top.to_string()), ("$skip", skip.to_string())]),
             Walker::Token(p) => p.next_request().map(|token| {
                 let mut q = Vec::new();
-                if let Paging::HeaderToken { top: Some(top) } = paging {
-                    q.push(("$top", top.to_string()));
+                match paging {
+                    Paging::HeaderToken { top: Some(top) } => q.push(("$top", top.to_string())),
+                    Paging::HeaderTokenPlainTop { top } => q.push(("top", top.to_string())),
+                    _ => {}
                 }
                 if let Some(t) = token {
                     q.push(("continuationToken", t.to_string()));
