@@ -526,6 +526,24 @@ macro_rules! store_via_backend {
                 )
                 .await
             }
+            async fn builds_to_refresh(
+                &self,
+                org: &str,
+                project_id: &str,
+                part: $crate::store::BuildPart,
+                after: i64,
+                limit: u32,
+            ) -> $crate::store::Result<Vec<$crate::store::BuildToRefresh>> {
+                $crate::store::refresh::builds_to_refresh(self, org, project_id, part, after, limit)
+                    .await
+            }
+            async fn open_deployment_records(
+                &self,
+                org: &str,
+                environment_id: i64,
+            ) -> $crate::store::Result<Vec<i64>> {
+                $crate::store::refresh::open_deployment_records(self, org, environment_id).await
+            }
         }
     };
 }

@@ -36,7 +36,7 @@ pub use coordination::{Coordination, KnownProject, REPLICA};
 pub use error::Error;
 pub use lock::WriterLock;
 pub use postgres::PgStore;
-pub use refresh::{PrToRefresh, RefreshPart};
+pub use refresh::{BuildPart, BuildToRefresh, PrToRefresh, RefreshPart};
 pub use schema::boards::{
     AreaRow, IterationRow, NodeRow, WorkItemFieldRow, WorkItemLinkRow, WorkItemRevisionRow,
     WorkItemRow, WorkItemTypeRow, WorkItemTypeStateRow,
@@ -193,6 +193,24 @@ pub trait Store: Send + Sync + Clone + 'static {
         after: i64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<PrToRefresh>>> + Send;
+
+    /// At most `limit` builds of a project (by id) with an id above `after` whose `part` is
+    /// due (see [`BuildPart`]).
+    fn builds_to_refresh(
+        &self,
+        org: &str,
+        project_id: &str,
+        part: BuildPart,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<BuildToRefresh>>> + Send;
+
+    /// The ids of an environment's deployment records stored as unfinished, ascending.
+    fn open_deployment_records(
+        &self,
+        org: &str,
+        environment_id: i64,
+    ) -> impl Future<Output = Result<Vec<i64>>> + Send;
 }
 
 /// The backend picked at start from the database URL; delegates every call.
@@ -317,5 +335,18 @@ impl Store for AnyStore {
         limit: u32,
     ) -> Result<Vec<PrToRefresh>> {
         delegate!(self, s => s.pull_requests_to_refresh(org, project_id, part, after, limit))
+    }
+    async fn builds_to_refresh(
+        &self,
+        org: &str,
+        project_id: &str,
+        part: BuildPart,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<BuildToRefresh>> {
+        delegate!(self, s => s.builds_to_refresh(org, project_id, part, after, limit))
+    }
+    async fn open_deployment_records(&self, org: &str, environment_id: i64) -> Result<Vec<i64>> {
+        delegate!(self, s => s.open_deployment_records(org, environment_id))
     }
 }

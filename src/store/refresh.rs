@@ -110,3 +110,113 @@ pub(crate) async fn pull_requests_to_refresh<B: Backend>(
         })
         .collect())
 }
+
+/// What of a build is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildPart {
+    /// Its timeline: a finished build never fetched, or whose `lastChangedDate` moved since
+    /// (a retried job changes a finished build's timeline).
+    Timeline,
+    /// Its changes (the commits it built): a finished build never fetched.
+    Changes,
+    /// Its state: a build the database holds as not finished, to be read again by id.
+    Unfinished,
+}
+
+/// A build whose `part` is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildToRefresh {
+    pub id: i64,
+    /// The `lastChangedDate` to store with a timeline fetch.
+    pub last_changed_date: Option<DateTime<Utc>>,
+}
+
+const BUILD_TIMELINES: &str = "SELECT b.id, b.last_changed_date FROM builds b \
+     LEFT JOIN build_timeline_syncs s ON s.org = b.org AND s.build_id = b.id \
+     WHERE b.org = {} AND b.project_id = {} AND b.id > {} \
+     AND b.status = 'completed' AND b.deleted_at IS NULL \
+     AND (s.build_id IS NULL OR s.last_changed_date <> b.last_changed_date \
+          OR (s.last_changed_date IS NULL AND b.last_changed_date IS NOT NULL)) \
+     ORDER BY b.id LIMIT {}";
+
+const BUILD_CHANGES: &str = "SELECT b.id, b.last_changed_date FROM builds b \
+     LEFT JOIN build_change_syncs s ON s.org = b.org AND s.build_id = b.id \
+     WHERE b.org = {} AND b.project_id = {} AND b.id > {} \
+     AND b.status = 'completed' AND b.deleted_at IS NULL AND s.build_id IS NULL \
+     ORDER BY b.id LIMIT {}";
+
+const BUILDS_UNFINISHED: &str = "SELECT b.id, b.last_changed_date FROM builds b \
+     WHERE b.org = {} AND b.project_id = {} AND b.id > {} \
+     AND (b.status IS NULL OR b.status <> 'completed') AND b.deleted_at IS NULL \
+     ORDER BY b.id LIMIT {}";
+
+/// At most `limit` builds of `project_id` with an id above `after` whose `part` is due, by id.
+pub(crate) async fn builds_to_refresh<B: Backend>(
+    b: &B,
+    org: &str,
+    project_id: &str,
+    part: BuildPart,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<BuildToRefresh>> {
+    let mut c = b.reader().await?;
+    let d = c.dialect();
+    let binds = vec![
+        (Type::Text, Value::Text(org)),
+        (Type::Text, Value::Text(project_id)),
+        (Type::Int, Value::Int(after)),
+        (Type::Int, Value::Int(i64::from(limit))),
+    ];
+    let text = match part {
+        BuildPart::Timeline => BUILD_TIMELINES,
+        BuildPart::Changes => BUILD_CHANGES,
+        BuildPart::Unfinished => BUILDS_UNFINISHED,
+    };
+    let rows = c
+        .fetch(
+            sql::query(d, "builds", text, binds),
+            &[Type::Int, Type::Time],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let mut r = r.into_iter();
+            let id = r.next()?.as_int()?;
+            let last_changed_date = r.next().and_then(|c| c.as_time());
+            Some(BuildToRefresh {
+                id,
+                last_changed_date,
+            })
+        })
+        .collect())
+}
+
+const OPEN_RECORDS: &str = "SELECT id FROM environment_deployments \
+     WHERE org = {} AND environment_id = {} AND (finish_time IS NULL OR result IS NULL) \
+     ORDER BY id";
+
+/// The deployment records of `environment_id` stored as unfinished (no finish time or no
+/// result yet), by id: the ones a walk of the environment's records must reach again.
+pub(crate) async fn open_deployment_records<B: Backend>(
+    b: &B,
+    org: &str,
+    environment_id: i64,
+) -> Result<Vec<i64>> {
+    let mut c = b.reader().await?;
+    let d = c.dialect();
+    let binds = vec![
+        (Type::Text, Value::Text(org)),
+        (Type::Int, Value::Int(environment_id)),
+    ];
+    let rows = c
+        .fetch(
+            sql::query(d, "environment_deployments", OPEN_RECORDS, binds),
+            &[Type::Int],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.into_iter().next()?.as_int())
+        .collect())
+}

@@ -9,6 +9,8 @@ use crate::store::schema::pipelines::*;
 contract_tests! {
     builds_keep_their_deletion_and_timelines_follow_their_sync_row => case_builds,
     releases_carry_their_environments => case_releases,
+    timelines_changes_and_unfinished_builds_are_due_until_fetched => case_due,
+    unfinished_deployment_records_are_named => case_open_records,
 }
 
 fn build(id: i64, status: &str, deleted: bool) -> BuildRow {
@@ -205,4 +207,107 @@ async fn case_releases(store: &AnyStore) {
     assert_eq!(envs.len(), 2);
     assert_eq!(envs[1].status.as_deref(), Some("inProgress"));
     assert_eq!(envs[1].time_to_deploy, Some(2.5));
+}
+
+async fn due(store: &AnyStore, part: crate::store::BuildPart) -> Vec<i64> {
+    store
+        .builds_to_refresh(ORG, "p1", part, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect()
+}
+
+async fn case_due(store: &AnyStore) {
+    use crate::store::BuildPart::*;
+    let t0 = at("2026-01-02T00:00:00Z");
+    let mut other = build(9, "completed", false);
+    other.project_id = "p2".into();
+    let mut b = Batch::new(t0);
+    b.upsert(vec![
+        build(1, "completed", false),
+        build(2, "inProgress", false),
+        build(3, "completed", true),
+        other,
+    ]);
+    store.apply(ORG, &b).await.unwrap();
+    assert_eq!(
+        due(store, Timeline).await,
+        [1],
+        "finished, not deleted, this project"
+    );
+    assert_eq!(due(store, Changes).await, [1]);
+    assert_eq!(due(store, Unfinished).await, [2]);
+
+    let fetched = store
+        .builds_to_refresh(ORG, "p1", Timeline, 0, 100)
+        .await
+        .unwrap();
+    let mut b = Batch::new(t0 + Duration::minutes(1));
+    b.upsert(vec![BuildTimelineSyncRow {
+        build_id: 1,
+        last_changed_date: fetched[0].last_changed_date,
+        outcome: "none".into(),
+    }])
+    .upsert(vec![BuildChangeSyncRow { build_id: 1 }]);
+    store.apply(ORG, &b).await.unwrap();
+    assert!(
+        due(store, Timeline).await.is_empty(),
+        "a 204 is remembered too"
+    );
+    assert!(due(store, Changes).await.is_empty());
+
+    // A retried job moves lastChangedDate: the timeline is due again, the changes are not.
+    let mut retried = build(1, "completed", false);
+    retried.last_changed_date = Some(at("2026-01-01T12:00:00Z"));
+    let mut b = Batch::new(t0 + Duration::minutes(2));
+    b.upsert(vec![retried, build(2, "completed", false)]);
+    store.apply(ORG, &b).await.unwrap();
+    assert_eq!(due(store, Timeline).await, [1, 2]);
+    assert_eq!(due(store, Changes).await, [2]);
+    assert!(due(store, Unfinished).await.is_empty());
+    let after_one = store
+        .builds_to_refresh(ORG, "p1", Timeline, 1, 100)
+        .await
+        .unwrap();
+    assert_eq!(after_one.len(), 1, "keyset paging by id");
+}
+
+async fn case_open_records(store: &AnyStore) {
+    let record = |id: i64, environment_id: i64, finished: bool| EnvironmentDeploymentRow {
+        id,
+        environment_id,
+        project_id: "p1".into(),
+        request_identifier: None,
+        plan_id: None,
+        plan_type: Some("Build".into()),
+        definition_id: Some(1),
+        definition_name: None,
+        owner_id: Some(100 + id),
+        owner_name: None,
+        stage_name: Some("Deploy".into()),
+        stage_attempt: Some(1),
+        job_name: Some("Deploy".into()),
+        job_attempt: Some(1),
+        resource_id: None,
+        queue_time: Some(at("2026-01-01T10:00:00Z")),
+        start_time: Some(at("2026-01-01T10:01:00Z")),
+        finish_time: finished.then(|| at("2026-01-01T10:05:00Z")),
+        result: finished.then(|| "succeeded".to_string()),
+        raw: "{}".into(),
+    };
+    let mut b = Batch::new(at("2026-01-02T00:00:00Z"));
+    b.upsert(vec![
+        record(5, 1, true),
+        record(7, 1, false),
+        record(3, 1, false),
+        record(8, 2, false),
+    ]);
+    store.apply(ORG, &b).await.unwrap();
+    assert_eq!(store.open_deployment_records(ORG, 1).await.unwrap(), [3, 7]);
+    assert_eq!(
+        store.open_deployment_records(ORG, 3).await.unwrap(),
+        Vec::<i64>::new()
+    );
 }
