@@ -1,9 +1,10 @@
-//! The loop both pull-request-depth fetchers share (the Repos connector's inside of a PR, the
-//! Pull Commits connector's commits): ask the store which PRs of a project are due
-//! (`Store::pull_requests_to_refresh`), fetch several at once, and commit what was fetched —
-//! each PR's child sets with the sync row that records the marker they were fetched for —
-//! while the next fetches are in flight. Keyset paging by PR id, so a PR that changes again
-//! during the pass is left to the next one instead of being fetched twice.
+//! The loop the fetchers of "what is inside" share — the Repos connector's inside of a PR,
+//! the Pull Commits connector's commits, the Pipelines connector's timelines and build
+//! changes: ask the store which items of a project are due (`Store::pull_requests_to_refresh`,
+//! `Store::builds_to_refresh`), fetch several at once, and commit what was fetched — each
+//! item's child sets with the sync row that records what they were fetched for — while the
+//! next fetches are in flight. Keyset paging by id, so an item that changes again during the
+//! pass is left to the next one instead of being fetched twice.
 //!
 //! The writer commits every PR that finished while it wrote the previous group as ONE batch
 //! (up to [`MAX_GROUP`] PRs): one statement per table for the whole group instead of one set
@@ -59,6 +60,59 @@ where
     Fut: Future<Output = Result<T, Error>>,
     T: Fetched,
 {
+    let next = |after| async move {
+        Ok(ctx
+            .store
+            .pull_requests_to_refresh(&ctx.org, &project.id, part, after, DUE_PAGE)
+            .await?)
+    };
+    let due = Due {
+        connector,
+        project,
+        what: "pull request",
+        not_found: "pull_requests_not_found",
+    };
+    refresh_each(
+        client,
+        ctx,
+        due,
+        next,
+        |pr: &PrToRefresh| pr.id,
+        summary,
+        fetch,
+    )
+    .await
+}
+
+/// What a due loop is about, for its log lines and counts.
+pub(super) struct Due<'a> {
+    pub connector: &'static str,
+    pub project: &'a TeamProject,
+    /// `pull request`, `build`, …
+    pub what: &'static str,
+    /// The summary count of items that answered 404.
+    pub not_found: &'static str,
+}
+
+/// The loop of [`refresh`] over any kind of due item: `next(after)` names the next due items
+/// by ascending id (keyset paging), `fetch` fetches one, and what was fetched is committed in
+/// groups as it arrives.
+pub(super) async fn refresh_each<D, N, NFut, F, Fut, T>(
+    client: &Client,
+    ctx: &SyncContext,
+    due: Due<'_>,
+    next: N,
+    id_of: fn(&D) -> i64,
+    summary: &mut Summary,
+    fetch: F,
+) -> Result<u64, Error>
+where
+    N: Fn(i64) -> NFut,
+    NFut: Future<Output = Result<Vec<D>, Error>>,
+    F: Fn(D) -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+    T: Fetched,
+{
     let (tx, rx) = mpsc::channel::<T>(ctx.concurrency.max(1) * 2);
     let mut written = Summary::default();
     let writer = write_groups(client, ctx, rx, &mut written);
@@ -66,16 +120,13 @@ where
         let mut not_found = 0;
         let mut after = 0;
         loop {
-            let due = ctx
-                .store
-                .pull_requests_to_refresh(&ctx.org, &project.id, part, after, DUE_PAGE)
-                .await?;
-            let Some(last) = due.last() else { break };
-            after = last.id;
-            let fetches = futures::stream::iter(due)
-                .map(|pr| {
-                    let id = pr.id;
-                    let fut = fetch(pr);
+            let items = next(after).await?;
+            let Some(last) = items.last() else { break };
+            after = id_of(last);
+            let fetches = futures::stream::iter(items)
+                .map(|item| {
+                    let id = id_of(&item);
+                    let fut = fetch(item);
                     async move { (id, fut.await) }
                 })
                 .buffer_unordered(ctx.concurrency.max(1));
@@ -89,7 +140,7 @@ where
                         }
                     }
                     Err(Error::Ado(ado::Error::NotFound { endpoint, .. })) => {
-                        tracing::warn!(connector, project = %project.name, pull_request = id, endpoint, "pull request not found while fetching what is inside it; left as stored");
+                        tracing::warn!(connector = due.connector, project = %due.project.name, id, what = due.what, endpoint, "not found while fetching what is inside it; left as stored");
                         not_found += 1;
                     }
                     Err(e) => return Err(e),
@@ -103,7 +154,7 @@ where
     let refreshed = wrote?;
     let not_found = fetched?;
     if not_found > 0 {
-        summary.add("pull_requests_not_found", not_found);
+        summary.add(due.not_found, not_found);
     }
     Ok(refreshed)
 }

@@ -5,4 +5,5 @@ pub mod commits;
 pub mod core;
 pub mod git;
 pub mod git_pr;
+pub mod pipelines;
 pub mod wit;
