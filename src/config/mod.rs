@@ -191,6 +191,9 @@ pub struct ConnectorsSettings {
     /// Every repository's default-branch history.
     #[serde(default)]
     pub commits: Option<ConnectorSettings>,
+    /// Build definitions, builds, timelines, releases, deployments, environments.
+    #[serde(default)]
+    pub pipelines: Option<ConnectorSettings>,
 }
 
 /// One connector's settings.
@@ -217,6 +220,48 @@ pub struct ConnectorSettings {
     /// (`[connectors.repos.pull_request_depth]`); absent = the defaults.
     #[serde(default)]
     pub pull_request_depth: Option<PullRequestDepthSettings>,
+    /// Pipelines only: the commits each finished build built (`builds/{id}/changes`, one
+    /// request per build), for lead time. Default off.
+    #[serde(default)]
+    pub build_changes: Option<bool>,
+    /// Pipelines only: classic releases and deployments (the release host, Release (Read)).
+    /// Default on.
+    #[serde(default)]
+    pub releases: Option<bool>,
+    /// Pipelines only: YAML environments and their deployment records (scope
+    /// `vso.environment_manage`, API_FACTS §8.1). Default on.
+    #[serde(default)]
+    pub environments: Option<bool>,
+}
+
+/// What the Pipelines connector reads besides definitions, builds and timelines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PipelinesSettings {
+    pub build_changes: bool,
+    pub releases: bool,
+    pub environments: bool,
+}
+
+impl Default for PipelinesSettings {
+    fn default() -> Self {
+        Self {
+            build_changes: false,
+            releases: true,
+            environments: true,
+        }
+    }
+}
+
+impl ConnectorSettings {
+    /// The Pipelines switches of this section, defaults filled in.
+    pub fn pipelines(&self) -> PipelinesSettings {
+        let d = PipelinesSettings::default();
+        PipelinesSettings {
+            build_changes: self.build_changes.unwrap_or(d.build_changes),
+            releases: self.releases.unwrap_or(d.releases),
+            environments: self.environments.unwrap_or(d.environments),
+        }
+    }
 }
 
 /// `[connectors.repos.pull_request_depth]`: iterations, changed paths, threads and comments,
@@ -601,6 +646,17 @@ impl Settings {
                     "connectors.{name}.pull_request_depth: only the repos connector fetches the inside of pull requests"
                 ));
             }
+            for (key, set) in [
+                ("build_changes", c.build_changes.is_some()),
+                ("releases", c.releases.is_some()),
+                ("environments", c.environments.is_some()),
+            ] {
+                if set && name != "pipelines" {
+                    problems.push(format!(
+                        "connectors.{name}.{key}: a setting of the pipelines connector only"
+                    ));
+                }
+            }
         }
         if !any_enabled {
             problems.push(
@@ -728,13 +784,15 @@ impl ConnectorsSettings {
             ("boards", self.boards.as_ref()),
             ("pull_commits", self.pull_commits.as_ref()),
             ("commits", self.commits.as_ref()),
+            ("pipelines", self.pipelines.as_ref()),
         ]
         .into_iter()
         .filter_map(|(n, c)| c.map(|c| (n, c)))
     }
 
     /// Names of the connectors this build knows.
-    pub const KNOWN: &'static [&'static str] = &["repos", "boards", "pull_commits", "commits"];
+    pub const KNOWN: &'static [&'static str] =
+        &["repos", "boards", "pull_commits", "commits", "pipelines"];
 }
 
 impl TokenRef {

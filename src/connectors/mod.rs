@@ -74,6 +74,8 @@ pub struct SyncContext {
     pub cancel: tokio_util::sync::CancellationToken,
     /// `[connectors.repos.pull_request_depth]` (defaults for other connectors).
     pub pr_depth: crate::config::PullRequestDepthSettings,
+    /// `[connectors.pipelines]`'s switches (defaults for other connectors).
+    pub pipelines: crate::config::PipelinesSettings,
 }
 
 impl SyncContext {
@@ -450,12 +452,18 @@ pub(crate) fn combine_failures(
     })
 }
 
+/// Most warnings one run records.
+const MAX_WARNINGS: usize = 50;
+
 /// Counts of one connector run: entities fetched by kind, and rows written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     /// Entities by kind (`pull_requests`, `repositories_deleted`, …), in a stable order.
     pub counts: std::collections::BTreeMap<&'static str, u64>,
     pub rows: u64,
+    /// What the run skipped and went on (a 204/404 timeline, a 403 on an optional
+    /// endpoint naming its scope), one line each; recorded in `sync_runs.warnings`.
+    pub warnings: Vec<String>,
 }
 
 impl Summary {
@@ -464,12 +472,21 @@ impl Summary {
         *self.counts.entry(kind).or_default() += n;
     }
 
-    /// Adds another summary's counts and rows into this one.
+    /// Adds another summary's counts, rows and warnings into this one.
     pub fn merge(&mut self, other: &Summary) {
         for (k, v) in &other.counts {
             self.add(k, *v);
         }
         self.rows += other.rows;
+        self.warnings.extend(other.warnings.iter().cloned());
+    }
+
+    /// Notes something the run skipped and went on; the caller logs it too.
+    pub fn warn(&mut self, warning: String) {
+        // A pass that meets the same thing a thousand times says so once.
+        if self.warnings.len() < MAX_WARNINGS && !self.warnings.contains(&warning) {
+            self.warnings.push(warning);
+        }
     }
 
     /// A count, 0 when absent.

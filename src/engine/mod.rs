@@ -209,6 +209,13 @@ impl Prepared {
                 .find(|(n, _)| *n == self.name)
                 .and_then(|(_, c)| c.pull_request_depth)
                 .unwrap_or_default(),
+            pipelines: self
+                .settings
+                .connectors
+                .iter()
+                .find(|(n, _)| *n == self.name)
+                .map(|(_, c)| c.pipelines())
+                .unwrap_or_default(),
         };
         tracing::info!(connector = %name, mode = mode.as_str(), run_id, "connector pass started");
         // A task of its own: a panic inside the connector ends this pass, not the caller.
@@ -229,6 +236,12 @@ impl Prepared {
             Err(e) => (e.outcome(), Some(recorded_error(e))),
         };
         let rows = result.as_ref().map(|s| s.rows as i64).unwrap_or(0);
+        if let Ok(s) = &result
+            && !s.warnings.is_empty()
+            && let Err(e) = store.set_run_warnings(run_id, &s.warnings.join("\n")).await
+        {
+            tracing::error!(connector = %name, error = %e, "could not record the pass's warnings");
+        }
         if let Err(e) = store
             .finish_run(
                 run_id,

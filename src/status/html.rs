@@ -79,6 +79,8 @@ font-weight:600;background:#e8eaef;color:#3b4456;overflow-wrap:break-word}\
 .badge.running{background:#e1ecfa;color:#0d47a1}.badge.warn{background:#fff0d6;color:#8a4b00}\
 .error{margin:10px 0 0;padding:8px 10px;border-radius:6px;background:#fdf0f0;\
 color:#7d1010;overflow-wrap:break-word}\
+ul.warnings{margin:10px 0 0;padding:6px 10px 6px 26px;border-radius:6px;\
+background:#fff7e8;color:#6b3b00;font-size:.85rem;overflow-wrap:break-word}\
 dl{display:grid;grid-template-columns:minmax(7.5em,max-content) minmax(0,1fr);\
 gap:4px 12px;margin:10px 0 0}\
 time{white-space:nowrap}\
@@ -236,6 +238,15 @@ fn connector_card(
             escape(p.error_message.as_deref().unwrap_or_default())
         );
     }
+    if let Some(p) = pass
+        && !p.warnings.is_empty()
+    {
+        out.push_str("<ul class=\"warnings\">\n");
+        for w in &p.warnings {
+            let _ = writeln!(out, "<li>{}</li>", escape(w));
+        }
+        out.push_str("</ul>\n");
+    }
     out.push_str("<dl>\n");
     let mut row = |label: &str, html: String| {
         let _ = writeln!(out, "<dt>{}</dt><dd>{html}</dd>", escape(label));
@@ -391,6 +402,7 @@ mod tests {
                     rows: 0,
                     error_kind: Some(format!("kind{evil}")),
                     error_message: Some(format!("message {evil} \"quoted\"")),
+                    warnings: vec![format!("warning {evil}")],
                 }),
                 last_success: None,
                 cursors: None,
@@ -457,6 +469,7 @@ mod tests {
             rows: 0,
             error_kind: kind.map(str::to_string),
             error_message: kind.map(|_| "refused".to_string()),
+            warnings: Vec::new(),
         };
         let stored = |p: Pass| ConnectorStatus {
             name: "boards".into(),

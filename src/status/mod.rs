@@ -64,6 +64,9 @@ pub struct Pass {
     pub error_kind: Option<String>,
     /// The error's message, without its kind.
     pub error_message: Option<String>,
+    /// What the pass skipped and went on (a 204/404 timeline, a 403 on an optional endpoint
+    /// naming its scope), one line each.
+    pub warnings: Vec<String>,
 }
 
 /// The newest succeeded run and how long ago it finished.
@@ -218,6 +221,11 @@ fn pass(r: RunRecord) -> Pass {
         rows: r.rows,
         error_kind,
         error_message,
+        warnings: r
+            .warnings
+            .as_deref()
+            .map(|w| w.lines().map(str::to_string).collect())
+            .unwrap_or_default(),
     }
 }
 

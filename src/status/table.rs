@@ -88,6 +88,26 @@ pub fn render(status: &Status) -> String {
             })
         })
         .collect();
+    let warnings: Vec<Vec<String>> = status
+        .connectors
+        .iter()
+        .flat_map(|c| {
+            c.last_pass.iter().flat_map(move |p| {
+                p.warnings.iter().map(move |w| {
+                    vec![
+                        c.name.clone(),
+                        format!("#{} {}", p.run_id, p.mode),
+                        one_line(w),
+                    ]
+                })
+            })
+        })
+        .collect();
+    if !warnings.is_empty() {
+        out.push_str("\nlast pass warnings (skipped, the rest synced)\n");
+        out.push_str(&grid(&["connector", "run", "warning"], warnings, &[]));
+    }
+
     out.push_str("\nrecent errors\n");
     if errors.is_empty() {
         out.push_str("  none\n");

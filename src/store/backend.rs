@@ -131,6 +131,20 @@ pub(crate) async fn finish_run<B: Backend>(
     Ok(())
 }
 
+/// Records what a run skipped and went on (one line each), before it finishes.
+pub(crate) async fn set_run_warnings<B: Backend>(b: &B, run_id: i64, warnings: &str) -> Result<()> {
+    let mut c = b.writer().await?;
+    let d = c.dialect();
+    c.execute(sql::query(
+        d,
+        "sync_runs",
+        "UPDATE sync_runs SET warnings = {} WHERE id = {}",
+        vec![text(warnings), (Type::Int, Value::Int(run_id))],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// The `sync` runs to delete: finished, older than the `keep`-th newest (the subquery is
 /// NULL while there are fewer, and then nothing matches), and not the newest success.
 pub(crate) async fn prune_runs<B: Backend>(
@@ -223,7 +237,7 @@ pub(crate) async fn reopen_run<B: Backend>(b: &B, run_id: i64) -> Result<()> {
     Ok(())
 }
 
-const RUN_COLUMNS: [Type; 9] = [
+const RUN_COLUMNS: [Type; 10] = [
     Type::Int,
     Type::Text,
     Type::Text,
@@ -233,6 +247,7 @@ const RUN_COLUMNS: [Type; 9] = [
     Type::Text,
     Type::Int,
     Type::Int,
+    Type::Text,
 ];
 
 fn run_from(row: Vec<Cell>) -> Result<RunRecord> {
@@ -251,6 +266,7 @@ fn run_from(row: Vec<Cell>) -> Result<RunRecord> {
         error: next()?.into_text(),
         requests: next()?.as_int().unwrap_or(0),
         rows: next()?.as_int().unwrap_or(0),
+        warnings: next()?.into_text(),
     })
 }
 
@@ -268,7 +284,7 @@ pub(crate) async fn last_run<B: Backend>(
                 d,
                 "sync_runs",
                 "SELECT id, connector, mode, started_at, finished_at, outcome, error, requests, \
-                 rows FROM sync_runs WHERE org = {} AND connector = {} AND mode = {} \
+                 rows, warnings FROM sync_runs WHERE org = {} AND connector = {} AND mode = {} \
                  ORDER BY id DESC LIMIT 1",
                 vec![text(org), text(connector), text(mode)],
             ),
@@ -305,7 +321,8 @@ pub(crate) async fn recent_runs<B: Backend>(
                 "sync_runs",
                 &format!(
                     "SELECT id, connector, mode, started_at, finished_at, outcome, error, \
-                     requests, rows FROM sync_runs WHERE org = {{}} AND connector = {{}}{filter} \
+                     requests, rows, warnings FROM sync_runs \
+                     WHERE org = {{}} AND connector = {{}}{filter} \
                      ORDER BY id DESC LIMIT {{}}"
                 ),
                 binds,
@@ -431,6 +448,13 @@ macro_rules! store_via_backend {
                 started_at: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::Result<i64> {
                 $crate::store::backend::start_run(self, org, connector, mode, started_at).await
+            }
+            async fn set_run_warnings(
+                &self,
+                run_id: i64,
+                warnings: &str,
+            ) -> $crate::store::Result<()> {
+                $crate::store::backend::set_run_warnings(self, run_id, warnings).await
             }
             async fn finish_run(
                 &self,

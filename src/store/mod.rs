@@ -67,6 +67,9 @@ pub struct RunRecord {
     pub error: Option<String>,
     pub requests: i64,
     pub rows: i64,
+    /// What the run skipped and went on (a 204/404 timeline, a 403 on an optional
+    /// endpoint), one line each.
+    pub warnings: Option<String>,
 }
 
 /// When a connector's cursors were last written (`status`: how far behind its scopes are).
@@ -131,6 +134,13 @@ pub trait Store: Send + Sync + Clone + 'static {
     ) -> impl Future<Output = Result<Vec<i64>>> + Send;
 
     /// Records how a run ended, with counts.
+    /// Records what a run skipped and went on, one line each (`sync_runs.warnings`).
+    fn set_run_warnings(
+        &self,
+        run_id: i64,
+        warnings: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     fn finish_run(
         &self,
         run_id: i64,
@@ -278,6 +288,9 @@ impl Store for AnyStore {
         started_at: DateTime<Utc>,
     ) -> Result<i64> {
         delegate!(self, s => s.start_run(org, connector, mode, started_at))
+    }
+    async fn set_run_warnings(&self, run_id: i64, warnings: &str) -> Result<()> {
+        delegate!(self, s => s.set_run_warnings(run_id, warnings))
     }
     async fn finish_run(
         &self,

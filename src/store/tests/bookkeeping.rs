@@ -208,9 +208,16 @@ async fn case_run_records(s: &AnyStore) {
             error: None,
             requests: 0,
             rows: 0,
+            warnings: None,
         }
     );
     let finished = at("2024-06-01T10:30:00.5Z");
+    s.set_run_warnings(
+        first,
+        "build_timeline answered 204 for build 7\nreleases: 403",
+    )
+    .await
+    .expect("warnings");
     s.finish_run(
         first,
         "failed",
@@ -230,6 +237,10 @@ async fn case_run_records(s: &AnyStore) {
     assert_eq!(done.error.as_deref(), Some("HTTP 503 from ado"));
     assert_eq!((done.requests, done.rows), (42, 4_200));
     assert_eq!(done.finished_at, Some(finished));
+    assert_eq!(
+        done.warnings.as_deref(),
+        Some("build_timeline answered 204 for build 7\nreleases: 403")
+    );
 
     let second = s
         .start_run(ORG, "repos", "backfill", finished)
@@ -321,6 +332,7 @@ async fn case_status_reads(s: &AnyStore) {
             error: Some("invalid_credentials: every token was refused".into()),
             requests: 3,
             rows: 4,
+            warnings: None,
         }
     );
     let newest_two = s.recent_runs(ORG, "repos", None, 2).await.unwrap();
