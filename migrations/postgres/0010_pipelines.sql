@@ -1,7 +1,8 @@
 -- Pipelines (issue 10): build definitions, builds, their timelines and changes, classic
 -- releases with environments and deployments, YAML environments and deployment records.
--- Keys follow ADO: build, release, deployment, environment and record ids are unique in a
--- collection; children are keyed by their parent too.
+-- Keys follow ADO: build ids are unique in a collection; definition, release, deployment and
+-- environment ids are keyed with their project (definition ids are numbered per project);
+-- children are keyed by their parent too.
 -- sync_runs.warnings: what a pass skipped and went on (a 204/404 timeline, a 403 on
 -- releases or environments), one line each, for status and the operator.
 
@@ -25,7 +26,7 @@ CREATE TABLE pipelines (
     raw              JSONB NOT NULL,
     synced_at        TIMESTAMPTZ NOT NULL,
     deleted_at       TIMESTAMPTZ,
-    PRIMARY KEY (org, id)
+    PRIMARY KEY (org, project_id, id)
 );
 
 -- Builds (a YAML pipeline's run is a build). deleted_at: removed by retention.
@@ -128,7 +129,7 @@ CREATE TABLE releases (
     keep_forever     BOOLEAN NOT NULL,
     raw              JSONB NOT NULL,
     synced_at        TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (org, id)
+    PRIMARY KEY (org, project_id, id)
 );
 
 -- Each release's environments (stages), children of the release.
@@ -146,7 +147,7 @@ CREATE TABLE release_environments (
     time_to_deploy   DOUBLE PRECISION,
     trigger_reason   TEXT,
     raw              JSONB NOT NULL,
-    PRIMARY KEY (org, release_id, id)
+    PRIMARY KEY (org, project_id, release_id, id)
 );
 
 -- Each attempt to deploy a release to an environment.
@@ -170,7 +171,7 @@ CREATE TABLE release_deployments (
     last_modified_on TIMESTAMPTZ,
     raw              JSONB NOT NULL,
     synced_at        TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (org, id)
+    PRIMARY KEY (org, project_id, id)
 );
 
 -- YAML pipeline environments.
@@ -186,7 +187,7 @@ CREATE TABLE environments (
     raw              JSONB NOT NULL,
     synced_at        TIMESTAMPTZ NOT NULL,
     deleted_at       TIMESTAMPTZ,
-    PRIMARY KEY (org, id)
+    PRIMARY KEY (org, project_id, id)
 );
 
 -- Deployment records of YAML environments: one job of one run each; owner_id is the run (build id).
@@ -213,13 +214,12 @@ CREATE TABLE environment_deployments (
     result           TEXT,
     raw              JSONB NOT NULL,
     synced_at        TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (org, id)
+    PRIMARY KEY (org, project_id, id)
 );
 
-CREATE INDEX pipelines_project ON pipelines (org, project_id);
 -- The unfinished sweep and the due timelines read builds by project and status.
 CREATE INDEX builds_project_status ON builds (org, project_id, status);
-CREATE INDEX builds_definition_finish ON builds (org, definition_id, finish_time);
+CREATE INDEX builds_definition_finish ON builds (org, project_id, definition_id, finish_time);
 CREATE INDEX releases_project_created ON releases (org, project_id, created_on);
-CREATE INDEX release_deployments_release ON release_deployments (org, release_id);
-CREATE INDEX environment_deployments_environment ON environment_deployments (org, environment_id, id);
+CREATE INDEX release_deployments_release ON release_deployments (org, project_id, release_id);
+CREATE INDEX environment_deployments_environment ON environment_deployments (org, project_id, environment_id, id);

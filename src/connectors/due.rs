@@ -26,13 +26,13 @@ use crate::ado::{self, Client};
 use crate::store::{Batch, PrToRefresh, RefreshPart, Store};
 
 /// Due PRs read from the store at a time.
-const DUE_PAGE: u32 = 200;
+pub(crate) const DUE_PAGE: u32 = 200;
 
 /// Most PRs committed in one transaction.
-pub(super) const MAX_GROUP: usize = 64;
+pub(crate) const MAX_GROUP: usize = 64;
 
 /// One PR's fetch, not written yet.
-pub(super) trait Fetched: Send + Sized + 'static {
+pub(crate) trait Fetched: Send + Sized + 'static {
     /// The PR's rows per table, for the summary.
     fn counts(&self) -> Vec<(&'static str, u64)>;
     /// When the fetch's first request was sent: its observation time.
@@ -40,6 +40,10 @@ pub(super) trait Fetched: Send + Sized + 'static {
     /// The writes of several PRs' fetches, as one batch observed at `observed_at` (the
     /// earliest of theirs, so no row is written as newer than it was seen).
     fn batch(items: Vec<Self>, observed_at: DateTime<Utc>) -> Batch;
+    /// What the fetch skipped and went on, for `sync_runs.warnings` (already logged).
+    fn warning(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Fetches and commits every due PR of `project`; returns how many were refreshed. A PR
@@ -85,7 +89,7 @@ where
 }
 
 /// What a due loop is about, for its log lines and counts.
-pub(super) struct Due<'a> {
+pub(crate) struct Due<'a> {
     pub connector: &'static str,
     pub project: &'a TeamProject,
     /// `pull request`, `build`, …
@@ -97,7 +101,7 @@ pub(super) struct Due<'a> {
 /// The loop of [`refresh`] over any kind of due item: `next(after)` names the next due items
 /// by ascending id (keyset paging), `fetch` fetches one, and what was fetched is committed in
 /// groups as it arrives.
-pub(super) async fn refresh_each<D, N, NFut, F, Fut, T>(
+pub(crate) async fn refresh_each<D, N, NFut, F, Fut, T>(
     client: &Client,
     ctx: &SyncContext,
     due: Due<'_>,
@@ -181,6 +185,9 @@ async fn write_groups<T: Fetched>(
         for item in &group {
             for (kind, rows) in item.counts() {
                 counts.add(kind, rows);
+            }
+            if let Some(w) = item.warning() {
+                counts.warn(w);
             }
         }
         let observed_at = group

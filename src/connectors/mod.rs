@@ -11,6 +11,7 @@ pub mod boards;
 pub mod commits;
 mod due;
 pub mod map;
+pub mod pipelines;
 mod pr_depth;
 pub mod pr_window;
 pub mod projects;
@@ -130,6 +131,7 @@ pub static REGISTRY: &[&dyn Connector] = &[
     &boards::Boards,
     &pull_commits::PullCommits,
     &commits::Commits,
+    &pipelines::Pipelines,
 ];
 
 /// The connector named `name`.

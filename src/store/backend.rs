@@ -564,9 +564,16 @@ macro_rules! store_via_backend {
             async fn open_deployment_records(
                 &self,
                 org: &str,
+                project_id: &str,
                 environment_id: i64,
             ) -> $crate::store::Result<Vec<i64>> {
-                $crate::store::refresh::open_deployment_records(self, org, environment_id).await
+                $crate::store::refresh::open_deployment_records(
+                    self,
+                    org,
+                    project_id,
+                    environment_id,
+                )
+                .await
             }
         }
     };

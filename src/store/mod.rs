@@ -219,6 +219,7 @@ pub trait Store: Send + Sync + Clone + 'static {
     fn open_deployment_records(
         &self,
         org: &str,
+        project_id: &str,
         environment_id: i64,
     ) -> impl Future<Output = Result<Vec<i64>>> + Send;
 }
@@ -359,7 +360,12 @@ impl Store for AnyStore {
     ) -> Result<Vec<BuildToRefresh>> {
         delegate!(self, s => s.builds_to_refresh(org, project_id, part, after, limit))
     }
-    async fn open_deployment_records(&self, org: &str, environment_id: i64) -> Result<Vec<i64>> {
-        delegate!(self, s => s.open_deployment_records(org, environment_id))
+    async fn open_deployment_records(
+        &self,
+        org: &str,
+        project_id: &str,
+        environment_id: i64,
+    ) -> Result<Vec<i64>> {
+        delegate!(self, s => s.open_deployment_records(org, project_id, environment_id))
     }
 }

@@ -193,20 +193,22 @@ pub(crate) async fn builds_to_refresh<B: Backend>(
 }
 
 const OPEN_RECORDS: &str = "SELECT id FROM environment_deployments \
-     WHERE org = {} AND environment_id = {} AND (finish_time IS NULL OR result IS NULL) \
-     ORDER BY id";
+     WHERE org = {} AND project_id = {} AND environment_id = {} \
+     AND (finish_time IS NULL OR result IS NULL) ORDER BY id";
 
 /// The deployment records of `environment_id` stored as unfinished (no finish time or no
 /// result yet), by id: the ones a walk of the environment's records must reach again.
 pub(crate) async fn open_deployment_records<B: Backend>(
     b: &B,
     org: &str,
+    project_id: &str,
     environment_id: i64,
 ) -> Result<Vec<i64>> {
     let mut c = b.reader().await?;
     let d = c.dialect();
     let binds = vec![
         (Type::Text, Value::Text(org)),
+        (Type::Text, Value::Text(project_id)),
         (Type::Int, Value::Int(environment_id)),
     ];
     let rows = c

@@ -95,7 +95,8 @@ macro_rules! cascade {
 
 /// After a complete project listing: a project that no connector sees is deleted, and so is
 /// what lives in it — repositories (and with them their pull requests), teams, iterations,
-/// areas and work items (matched by project name, unless a live project has that name now).
+/// areas, work items (matched by project name, unless a live project has that name now),
+/// pipelines and environments (and with them their builds and deployment records).
 /// The cascade covers every deleted project, so a mark missed by an earlier version is
 /// caught up. Rows that reappear in a later listing lose their marks as usual.
 pub static PROJECTS_NOBODY_SEES: Template = Template {
@@ -109,6 +110,8 @@ pub static PROJECTS_NOBODY_SEES: Template = Template {
         cascade!("teams"),
         cascade!("iterations"),
         cascade!("areas"),
+        cascade!("pipelines"),
+        cascade!("environments"),
         "UPDATE work_items SET deleted_at = {at} WHERE org = {org} AND deleted_at IS NULL \
          AND project IN (SELECT p.name FROM projects AS p WHERE p.org = {org} \
          AND p.deleted_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM projects AS q \

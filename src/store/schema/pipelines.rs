@@ -35,9 +35,8 @@ pub struct PipelineRow {
 
 pub static PIPELINES: Table = Table {
     name: "pipelines",
-    key: &[Col::int("id")],
+    key: &[Col::text("project_id"), Col::int("id")],
     columns: &[
-        Col::text("project_id"),
         Col::text("name"),
         Col::text("path"),
         Col::int("revision"),
@@ -61,8 +60,8 @@ impl Record for PipelineRow {
     const TABLE: &'static Table = &PIPELINES;
     fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
         out.extend([
-            self.id.into(),
             (&self.project_id).into(),
+            self.id.into(),
             (&self.name).into(),
             (&self.path).into(),
             self.revision.into(),
@@ -368,9 +367,8 @@ pub struct ReleaseRow {
 
 pub static RELEASES: Table = Table {
     name: "releases",
-    key: &[Col::int("id")],
+    key: &[Col::text("project_id"), Col::int("id")],
     columns: &[
-        Col::text("project_id"),
         Col::text("name"),
         Col::int("definition_id"),
         Col::text("definition_name"),
@@ -393,8 +391,8 @@ impl Record for ReleaseRow {
     const TABLE: &'static Table = &RELEASES;
     fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
         out.extend([
-            self.id.into(),
             (&self.project_id).into(),
+            self.id.into(),
             (&self.name).into(),
             self.definition_id.into(),
             (&self.definition_name).into(),
@@ -429,9 +427,12 @@ pub struct ReleaseEnvironmentRow {
 
 pub static RELEASE_ENVIRONMENTS: Table = Table {
     name: "release_environments",
-    key: &[Col::int("release_id"), Col::int("id")],
-    columns: &[
+    key: &[
         Col::text("project_id"),
+        Col::int("release_id"),
+        Col::int("id"),
+    ],
+    columns: &[
         Col::text("name"),
         Col::text("status"),
         Col::int("rank"),
@@ -452,9 +453,9 @@ impl Record for ReleaseEnvironmentRow {
     const TABLE: &'static Table = &RELEASE_ENVIRONMENTS;
     fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
         out.extend([
+            (&self.project_id).into(),
             self.release_id.into(),
             self.id.into(),
-            (&self.project_id).into(),
             (&self.name).into(),
             (&self.status).into(),
             self.rank.into(),
@@ -492,9 +493,8 @@ pub struct ReleaseDeploymentRow {
 
 pub static RELEASE_DEPLOYMENTS: Table = Table {
     name: "release_deployments",
-    key: &[Col::int("id")],
+    key: &[Col::text("project_id"), Col::int("id")],
     columns: &[
-        Col::text("project_id"),
         Col::int("release_id"),
         Col::int("release_environment_id"),
         Col::int("definition_id"),
@@ -521,8 +521,8 @@ impl Record for ReleaseDeploymentRow {
     const TABLE: &'static Table = &RELEASE_DEPLOYMENTS;
     fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
         out.extend([
-            self.id.into(),
             (&self.project_id).into(),
+            self.id.into(),
             self.release_id.into(),
             self.release_environment_id.into(),
             self.definition_id.into(),
@@ -557,9 +557,8 @@ pub struct EnvironmentRow {
 
 pub static ENVIRONMENTS: Table = Table {
     name: "environments",
-    key: &[Col::int("id")],
+    key: &[Col::text("project_id"), Col::int("id")],
     columns: &[
-        Col::text("project_id"),
         Col::text("name"),
         Col::text("description"),
         Col::time("created_on"),
@@ -578,8 +577,8 @@ impl Record for EnvironmentRow {
     const TABLE: &'static Table = &ENVIRONMENTS;
     fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
         out.extend([
-            self.id.into(),
             (&self.project_id).into(),
+            self.id.into(),
             (&self.name).into(),
             (&self.description).into(),
             self.created_on.into(),
@@ -619,10 +618,9 @@ pub struct EnvironmentDeploymentRow {
 
 pub static ENVIRONMENT_DEPLOYMENTS: Table = Table {
     name: "environment_deployments",
-    key: &[Col::int("id")],
+    key: &[Col::text("project_id"), Col::int("id")],
     columns: &[
         Col::int("environment_id"),
-        Col::text("project_id"),
         Col::text("request_identifier"),
         Col::text("plan_id"),
         Col::text("plan_type"),
@@ -651,9 +649,9 @@ impl Record for EnvironmentDeploymentRow {
     const TABLE: &'static Table = &ENVIRONMENT_DEPLOYMENTS;
     fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
         out.extend([
+            (&self.project_id).into(),
             self.id.into(),
             self.environment_id.into(),
-            (&self.project_id).into(),
             (&self.request_identifier).into(),
             (&self.plan_id).into(),
             (&self.plan_type).into(),

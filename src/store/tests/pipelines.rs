@@ -192,14 +192,14 @@ async fn case_releases(store: &AnyStore) {
     let mut b = Batch::new(t0);
     b.upsert(vec![release("active")])
         .replace_children::<ReleaseRow, _>(
-            vec![vec![18.into()]],
+            vec![vec!["p1".into(), 18.into()]],
             vec![env(1, "succeeded"), env(2, "notStarted")],
         );
     store.apply(ORG, &b).await.unwrap();
     let mut b = Batch::new(t0 + Duration::hours(1));
     b.upsert(vec![release("active")])
         .replace_children::<ReleaseRow, _>(
-            vec![vec![18.into()]],
+            vec![vec!["p1".into(), 18.into()]],
             vec![env(1, "succeeded"), env(2, "inProgress")],
         );
     store.apply(ORG, &b).await.unwrap();
@@ -305,9 +305,12 @@ async fn case_open_records(store: &AnyStore) {
         record(8, 2, false),
     ]);
     store.apply(ORG, &b).await.unwrap();
-    assert_eq!(store.open_deployment_records(ORG, 1).await.unwrap(), [3, 7]);
     assert_eq!(
-        store.open_deployment_records(ORG, 3).await.unwrap(),
+        store.open_deployment_records(ORG, "p1", 1).await.unwrap(),
+        [3, 7]
+    );
+    assert_eq!(
+        store.open_deployment_records(ORG, "p1", 3).await.unwrap(),
         Vec::<i64>::new()
     );
 }

@@ -1,0 +1,229 @@
+//! Classic releases and deployments of one project, on the release host (API_FACTS §4.5).
+//!
+//! - Releases by creation time, oldest first (`minCreatedTime`, `queryOrder=ascending`,
+//!   `$expand=environments`), the newest creation time committed with each page
+//!   (`releases:{project}`).
+//! - Deployments by modification time (`minModifiedTime`): a release's environments change
+//!   long after it was created, and a deployment of an old release is new; this listing is
+//!   what finds both. Its order is not documented by time, so its watermark
+//!   (`release_deployments:{project}`) is committed once the walk is complete.
+//! - The releases a deployment touched are read again by id, for their environments'
+//!   statuses (on a backfill, only those touched since the release walk began).
+
+use std::collections::BTreeSet;
+use std::pin::pin;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+
+use super::builds::Watermark;
+use super::{NAME, people, start_from};
+use crate::ado::endpoint::Endpoint;
+use crate::ado::listing::{ReleaseDeployments, Releases};
+use crate::ado::models::WithRaw;
+use crate::ado::models::core::TeamProject;
+use crate::ado::models::release::Release;
+use crate::ado::{self, Client};
+use crate::connectors::map::pipelines::{deployment_row, newest, release_rows};
+use crate::connectors::{Error, Mode, Summary, SyncContext, commit, cursor_update, load_cursor};
+use crate::store::schema::core::write_users;
+use crate::store::schema::pipelines::ReleaseRow;
+use crate::store::{Batch, Record};
+
+/// Releases read again by id per transaction.
+const REFRESH_GROUP: usize = 50;
+
+pub(super) async fn sync(
+    client: &Client,
+    ctx: &SyncContext,
+    project: &TeamProject,
+    summary: &mut Summary,
+) -> Result<(), Error> {
+    let walk_started = client.now();
+    sync_releases(client, ctx, project, summary).await?;
+    let touched = sync_deployments(client, ctx, project, walk_started, summary).await?;
+    refresh_releases(client, ctx, project, touched, summary).await
+}
+
+async fn sync_releases(
+    client: &Client,
+    ctx: &SyncContext,
+    project: &TeamProject,
+    summary: &mut Summary,
+) -> Result<(), Error> {
+    let scope = format!("releases:{}", project.id);
+    let stored: Option<Watermark> = load_cursor(ctx, NAME, &scope).await?;
+    let mut mark = continued(ctx, stored);
+    let listing = Releases {
+        project: project.id.clone(),
+        min_created: start_from(ctx, stored.map(|w| (w.run, w.at))),
+    };
+    let mut pages = pin!(client.pages(listing, None));
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        mark = mark.max(newest(page.items.iter().map(|r| r.value.created_on)));
+        let mut batch = release_batch(project, &page.items, page.sent_at, summary);
+        if let Some(at) = mark {
+            batch.with_cursor(cursor_update(
+                NAME,
+                &scope,
+                &Watermark {
+                    run: ctx.run_id,
+                    at,
+                },
+            )?);
+        }
+        commit(client, ctx, &batch, summary).await?;
+        client.metrics().items(page.items.len() as u64);
+        summary.add("releases", page.items.len() as u64);
+    }
+    Ok(())
+}
+
+/// The stored watermark when this walk continues from it (a sync, or the backfill run that
+/// wrote it); a new backfill starts afresh.
+fn continued(ctx: &SyncContext, stored: Option<Watermark>) -> Option<DateTime<Utc>> {
+    match (ctx.mode, stored) {
+        (Mode::Sync, Some(w)) => Some(w.at),
+        (Mode::Backfill, Some(w)) if w.run == ctx.run_id => Some(w.at),
+        _ => None,
+    }
+}
+
+/// Releases with their environments (each release's set replaced), and their creators.
+fn release_batch(
+    project: &TeamProject,
+    releases: &[WithRaw<Release>],
+    observed_at: DateTime<Utc>,
+    summary: &mut Summary,
+) -> Batch {
+    let mut rows = Vec::with_capacity(releases.len());
+    let mut environments = Vec::new();
+    for r in releases {
+        let (row, envs, skipped) = release_rows(&project.id, r);
+        for s in skipped {
+            tracing::error!(connector = NAME, project = %project.name, release = row.id, error = %s, "release environment skipped: its JSON does not have the expected shape");
+            summary.warn(format!("project {}: {s}", project.name));
+        }
+        rows.push(row);
+        environments.extend(envs);
+    }
+    summary.add("release_environments", environments.len() as u64);
+    let parents: Vec<_> = rows.iter().map(Record::key).collect();
+    let users = people(releases.iter().map(|r| r.value.created_by.as_ref()));
+    let mut batch = Batch::new(observed_at);
+    batch
+        .upsert(rows)
+        .replace_children::<ReleaseRow, _>(parents, environments);
+    write_users(&mut batch, users);
+    batch
+}
+
+/// Walks the deployments modified since the watermark; returns the releases they touched
+/// that need their environments read again.
+async fn sync_deployments(
+    client: &Client,
+    ctx: &SyncContext,
+    project: &TeamProject,
+    walk_started: DateTime<Utc>,
+    summary: &mut Summary,
+) -> Result<BTreeSet<i64>, Error> {
+    let scope = format!("release_deployments:{}", project.id);
+    let stored: Option<Watermark> = load_cursor(ctx, NAME, &scope).await?;
+    let listing = ReleaseDeployments {
+        project: project.id.clone(),
+        min_modified: start_from(ctx, stored.map(|w| (w.run, w.at))),
+    };
+    // On a backfill the release walk just read every environment; only what changed while
+    // it ran needs another look.
+    let touched_since = match ctx.mode {
+        Mode::Backfill => Some(walk_started - ctx.overlap()),
+        Mode::Sync => None,
+    };
+    let mut newest_modified = continued(ctx, stored);
+    let mut touched = BTreeSet::new();
+    let mut pages = pin!(client.pages(listing, None));
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        let rows: Vec<_> = page
+            .items
+            .iter()
+            .map(|d| deployment_row(&project.id, d))
+            .collect();
+        for d in &rows {
+            newest_modified = newest_modified.max(d.last_modified_on);
+            if let Some(release) = d.release_id
+                && touched_since.is_none_or(|t| d.last_modified_on.is_none_or(|m| m >= t))
+            {
+                touched.insert(release);
+            }
+        }
+        let users = people(page.items.iter().flat_map(|d| {
+            [
+                d.value.requested_by.as_ref(),
+                d.value.requested_for.as_ref(),
+            ]
+        }));
+        let listed = rows.len() as u64;
+        let mut batch = Batch::new(page.sent_at);
+        batch.upsert(rows);
+        write_users(&mut batch, users);
+        commit(client, ctx, &batch, summary).await?;
+        client.metrics().items(listed);
+        summary.add("release_deployments", listed);
+    }
+    if let Some(at) = newest_modified {
+        let mut batch = Batch::new(client.now());
+        batch.with_cursor(cursor_update(
+            NAME,
+            &scope,
+            &Watermark {
+                run: ctx.run_id,
+                at,
+            },
+        )?);
+        commit(client, ctx, &batch, summary).await?;
+    }
+    Ok(touched)
+}
+
+/// Reads the touched releases again by id, for their environments.
+async fn refresh_releases(
+    client: &Client,
+    ctx: &SyncContext,
+    project: &TeamProject,
+    touched: BTreeSet<i64>,
+    summary: &mut Summary,
+) -> Result<(), Error> {
+    let ids: Vec<i64> = touched.into_iter().collect();
+    for group in ids.chunks(REFRESH_GROUP) {
+        let mut releases = Vec::with_capacity(group.len());
+        let mut observed_at: Option<DateTime<Utc>> = None;
+        for id in group {
+            let endpoint = Endpoint::Release {
+                project: project.id.clone(),
+                release: *id,
+            };
+            match client.get::<WithRaw<Release>>(&endpoint, &[]).await {
+                Ok(r) => {
+                    observed_at = Some(observed_at.map_or(r.sent_at, |t| t.min(r.sent_at)));
+                    releases.push(r.body);
+                }
+                // Deleted since the deployment was listed: left as stored (404 is not a
+                // deletion).
+                Err(ado::Error::NotFound { .. }) => {
+                    tracing::warn!(connector = NAME, project = %project.name, release = id, "release not found while reading its environments; left as stored");
+                    summary.add("releases_not_found", 1);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let Some(observed_at) = observed_at else {
+            continue;
+        };
+        let batch = release_batch(project, &releases, observed_at, summary);
+        commit(client, ctx, &batch, summary).await?;
+        summary.add("releases_refreshed", releases.len() as u64);
+    }
+    Ok(())
+}
