@@ -17,7 +17,8 @@
 //! - **delete** (8): retention removes one of the oldest completed builds (never one kept
 //!   forever or retained by a release): `deleted: true`, listed only with `deletedFilter`.
 //!
-//! A kind that has nothing to apply to is drawn again. Every change moves the build's
+//! A kind that has nothing to apply to is drawn again (up to 20 times; an org without builds
+//! changes nothing, so the counts can sum to less than asked). Every change moves the build's
 //! `lastChangedDate` to now. The answer counts each kind and lists the builds touched.
 
 use serde_json::{Value, json};

@@ -11,6 +11,10 @@
 //! starts at exactly that build: nothing is skipped or repeated. Clients treat the token as
 //! opaque, as Microsoft says it is.
 //!
+//! `maxBuildsPerDefinition` keeps the first n builds of each definition in that order,
+//! counted from where the page starts (so a walk by tokens can see more than n of one
+//! definition, as separate queries would).
+//!
 //! Builds that lack the order's time (unfinished ones for the finish-time orders, those not
 //! started for the start-time orders) are never listed by those orders: the token is a point
 //! on the order time, which they lack, so a walk could never reach them. That is an

@@ -496,7 +496,15 @@ impl<'a> Work<'a> {
                 }
                 self.stages[s] = Some(new);
             }
+            // An approval that ran is asked again; the new one names the old.
+            let mut cp_previous = Vec::new();
             if let Some(cp) = self.checkpoints[s].take() {
+                cp_previous = cp.previous.clone();
+                cp_previous.push(Prev {
+                    attempt: cp.attempt,
+                    timeline: attempt_timeline_id(self.key, cp.attempt),
+                    record: cp.id.clone(),
+                });
                 self.history_push(cp);
             }
             for j in (0..sp.jobs.len()).filter(|&j| runs[s][j]) {
@@ -633,6 +641,7 @@ impl<'a> Work<'a> {
                 cp.name = "Checkpoint".to_string();
                 cp.order = 0;
                 cp.attempt = self.stages[s].as_ref().map_or(1, |r| r.attempt);
+                cp.previous = std::mem::take(&mut cp_previous);
                 let (xs, xe) = (off, off + f64::from(CHECKPOINT_SECONDS));
                 cp.start = Some(at(xs));
                 if xe <= cut {

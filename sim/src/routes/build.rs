@@ -153,11 +153,12 @@ pub(super) fn serve(sim: &Sim, project: &str, route: &Route, query: &Query) -> R
                 Some(t) => Reply::json(&bj::timeline(cx, b, t, after)),
                 None => Reply::error(
                     StatusCode::NOT_FOUND,
-                    &format!(
-                        "The timeline {} for build {} could not be found.",
-                        timeline.as_deref().unwrap_or(""),
-                        b.id
-                    ),
+                    &match timeline {
+                        Some(t) => {
+                            format!("The timeline {t} for build {} could not be found.", b.id)
+                        }
+                        None => format!("The timeline for build {} could not be found.", b.id),
+                    },
                     "TimelineNotFoundException",
                 ),
             }
