@@ -305,6 +305,18 @@ async fn definitions_list_shallow_or_whole_and_page() {
     assert_eq!(names, sorted);
     let r = c.get(&format!("{base}/99?api-version=7.1")).await;
     assert_eq!(r.status, 404);
+    let repo = whole[0]["repository"]["id"].as_str().unwrap();
+    let by_repo = c
+        .get_json(&format!(
+            "{base}?repositoryId={repo}&repositoryType=TfsGit&includeAllProperties=true"
+        ))
+        .await;
+    assert!(!arr(&by_repo["value"]).is_empty());
+    assert!(
+        arr(&by_repo["value"])
+            .iter()
+            .all(|d| d["repository"]["id"] == repo)
+    );
 }
 
 #[tokio::test]
@@ -939,13 +951,37 @@ async fn a_round_finishes_builds_late_and_the_truth_follows() {
             assert!(!by_queue.contains(i), "{i} not found by queue time");
         }
     }
-    // The truth still equals what the endpoints serve.
+    // The truth still equals what the endpoints serve, builds and their timelines.
     for (project, _) in projects(&c) {
         let (w, _) = walk(&c, &project, "deletedFilter=includeDeleted").await;
         for b in w {
             assert_eq!(&b, &after[&id(&b)]);
         }
     }
+    let records = c.sim().truth_kinds(&["build_timeline_records"]);
+    for i in &touched {
+        let b = &after[i];
+        let want: Vec<Value> = arr(&records["build_timeline_records"])
+            .iter()
+            .filter(|r| r["buildId"] == *i)
+            .map(|r| {
+                let mut r = r.clone();
+                r.as_object_mut().unwrap().remove("buildId");
+                r
+            })
+            .collect();
+        let r = c
+            .get(&format!(
+                "/{}/_apis/build/builds/{i}/timeline?api-version=7.1",
+                project_of(b)
+            ))
+            .await;
+        match r.status {
+            200 => assert_eq!(arr(&r.json()["records"]), &want, "{i}"),
+            _ => assert!(want.is_empty()),
+        }
+    }
+    assert!(v["changed"]["builds_retried"].as_u64().unwrap() > 0, "{v}");
 }
 
 async fn change(c: &Client, ch: &str) -> support::Resp {
