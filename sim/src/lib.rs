@@ -14,6 +14,13 @@
 //! - Every PR has its inside — iterations and their changed files, commits, comment threads,
 //!   linked work items, statuses, policy evaluations — generated lazily per PR from a stream
 //!   of its own (`children`), served with ADO's URL shapes and paging.
+//! - Build definitions (YAML and classic) and builds in every status (`builds`), with their
+//!   timelines (stages, jobs, tasks, checkpoints, retried attempts; 204 for a YAML build that
+//!   failed to compile, 404 once retention deleted it) and the commits they built, served
+//!   under `{project}/_apis/build/` with ADO's timestamp continuation tokens — and, on
+//!   request, the reported token bug that answers page one again
+//!   ([`SimConfig::build_token_repeats_first_page`]). [`Sim::mutate_builds`] moves them on
+//!   (queued, started, finished late, retried, canceled, deleted by retention).
 //! - [`Sim::mutate`] moves the org forward (new, completed, abandoned, re-voted PRs, deleted
 //!   repositories, edited, moved, deleted and restored work items…) with real current
 //!   timestamps, to exercise incremental sync. [`Sim::apply`] makes one exact [`Change`]
@@ -27,7 +34,9 @@
 //!
 //! The same controls exist over HTTP under `/_sim/` (no auth), for the `ado-sim` binary:
 //! `GET /_sim/truth[?kinds=a,b]`, `POST /_sim/mutate` (`{"seed", "changes",
-//! "work_item_changes"?}`), `POST /_sim/change` (a [`Change`] as JSON), `GET|DELETE /_sim/stats`, `GET /_sim/requests` (the request log), `GET|POST /_sim/faults`.
+//! "work_item_changes"?}`), `POST /_sim/mutate_builds` (`{"seed", "changes"}`), `POST
+//! /_sim/change` (a [`Change`] as JSON), `GET|DELETE /_sim/stats`, `GET /_sim/requests` (the
+//! request log), `GET|POST /_sim/faults`.
 //!
 //! The Graph API (`_apis/graph/users`) lives on `vssps.dev.azure.com` in Services; the
 //! simulator serves it under the same organization URL as everything else.
@@ -48,8 +57,10 @@
 //! Module map (all private): `data` generates the org and `model` holds it with its indexes;
 //! `boards` holds (and generates, serializes, mutates, queries) the work item side; `json` is
 //! the one place the other entities become JSON; `routes` is the HTTP surface (`core`, `git`,
-//! `teams`, `graph`, `wit`, `admin`, `children`); `children` holds (and generates,
-//! serializes, mutates) the inside of PRs; `history` folds branch histories (merge commits
+//! `teams`, `graph`, `wit`, `admin`, `children`, `build`); `children` holds (and generates,
+//! serializes, mutates) the inside of PRs; `builds` holds (and generates, serializes,
+//! queries, mutates) definitions and builds, deriving timelines (`builds::timeline`) and
+//! changes on read, and offers `builds::of_project` to other areas that refer to builds; `history` folds branch histories (merge commits
 //! of completed PRs, as force-pushes left them); `auth`, `budget`, `faults` and `stats` are the
 //! behaviours applied to every request; `truth` and `mutate` back the admin API; `rng` and
 //! `time` are the deterministic PRNG and ADO's timestamp format; `script` holds the precise
@@ -58,6 +69,7 @@
 mod auth;
 mod boards;
 mod budget;
+mod builds;
 mod children;
 mod data;
 mod faults;
@@ -147,6 +159,20 @@ pub struct SimConfig {
     /// Comments of one extra discussion thread on the same PR as [`Self::big_pr_files`];
     /// 0 = no such thread.
     pub big_thread_comments: usize,
+    /// Build definitions per project (ids 1, 2, … in each project), YAML and classic mixed,
+    /// each on one of the project's repositories; 0 = no builds at all.
+    pub definitions_per_project: usize,
+    /// Builds per definition, spread over the generated history, the newest ones in every
+    /// status (see the `builds` module). Total = projects × definitions × this.
+    pub builds_per_definition: usize,
+    /// Share of YAML builds whose pipeline failed to compile: failed without starting, and
+    /// their timeline answers 204 No Content.
+    pub build_compile_failure_share: f64,
+    /// The builds continuation-token quirk (MicrosoftDocs/vsts-rest-api-specs#178): `Some(n)`
+    /// answers every n-th builds request that carries a continuation token with page one
+    /// again (same items, same next token); `None` = tokens always work. Changeable at runtime
+    /// with [`Sim::set_build_token_repeats_first_page`].
+    pub build_token_repeats_first_page: Option<u32>,
 }
 
 impl Default for SimConfig {
@@ -169,6 +195,10 @@ impl Default for SimConfig {
             clock_offset: chrono::Duration::zero(),
             big_pr_files: 0,
             big_thread_comments: 0,
+            definitions_per_project: 3,
+            builds_per_definition: 20,
+            build_compile_failure_share: 0.02,
+            build_token_repeats_first_page: None,
         }
     }
 }
@@ -223,6 +253,14 @@ impl Sim {
         let mut org = data::generate(&cfg.org, cfg.seed, &sizes, start);
         org.child_settings.big_pr_files = cfg.big_pr_files;
         org.child_settings.big_thread_comments = cfg.big_thread_comments;
+        // Builds come last, from streams of their own: nothing generated before depends on them.
+        let build_sizes = builds::generate::Sizes {
+            definitions_per_project: cfg.definitions_per_project,
+            builds_per_definition: cfg.builds_per_definition,
+            compile_failure_share: cfg.build_compile_failure_share,
+        };
+        org.builds = builds::generate::generate(&org, cfg.seed, &build_sizes, start);
+        org.builds.token_repeats = cfg.build_token_repeats_first_page.filter(|n| *n > 0);
         let clock = cfg.clock_offset.num_microseconds().unwrap_or(0) * 10;
         org.clock_offset = clock;
         let base = format!("http://localhost/{}", cfg.org);
@@ -296,7 +334,8 @@ impl Sim {
     /// "iterations":[…], "areas":[…], "work_item_types":[…], "fields":[…],
     /// "pull_request_iterations":[…], "pull_request_changes":[…], "pull_request_threads":[…],
     /// "pull_request_work_items":[…], "pull_request_statuses":[…],
-    /// "pull_request_policy_evaluations":[…], "pull_request_commits":[…], "commits":[…]}`
+    /// "pull_request_policy_evaluations":[…], "pull_request_commits":[…], "commits":[…],
+    /// "pipelines":[…], "builds":[…], "build_timeline_records":[…], "build_changes":[…]}`
     /// (see the `truth` module for each element's shape and identity representation).
     pub fn truth(&self) -> serde_json::Value {
         self.truth_kinds(&[])

@@ -83,6 +83,19 @@ struct Cli {
     /// Comments of one extra thread on that same PR.
     #[arg(long, default_value_t = 0)]
     big_thread_comments: usize,
+    /// Build definitions per project (0 = no builds).
+    #[arg(long, default_value_t = 3)]
+    definitions_per_project: usize,
+    /// Builds per definition.
+    #[arg(long, default_value_t = 20)]
+    builds_per_definition: usize,
+    /// Share of YAML builds that failed to compile (timeline 204).
+    #[arg(long, default_value_t = 0.02)]
+    build_compile_failure_share: f64,
+    /// Answer every N-th continued builds-list request with page one again (the reported
+    /// continuation-token bug); off when absent.
+    #[arg(long)]
+    build_token_repeats_first_page: Option<u32>,
 }
 
 impl Cli {
@@ -123,6 +136,10 @@ impl Cli {
             clock_offset: chrono::Duration::seconds(self.clock_offset_secs),
             big_pr_files: self.big_pr_files,
             big_thread_comments: self.big_thread_comments,
+            definitions_per_project: self.definitions_per_project,
+            builds_per_definition: self.builds_per_definition,
+            build_compile_failure_share: self.build_compile_failure_share,
+            build_token_repeats_first_page: self.build_token_repeats_first_page,
         }
     }
 }

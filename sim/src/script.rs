@@ -49,6 +49,23 @@ pub enum Change {
         rewrite: usize,
         drop: usize,
     },
+    /// Queues a build of a definition (its id within the project, id or name) now, as a
+    /// person would: `notStarted`, or `postponed` when the definition is paused; an error when
+    /// it is disabled.
+    QueueBuild { project: String, definition: u32 },
+    /// A queued or postponed build starts now (its timeline: the first task in progress).
+    StartBuild { build: u32 },
+    /// An unfinished build completes now with `result` (`succeeded`, `partiallySucceeded`,
+    /// `failed`, `canceled`; a cancelling build only `canceled`).
+    FinishBuild { build: u32, result: String },
+    /// A failed YAML build reruns its failed jobs now: `inProgress` again, without result
+    /// and finish time, attempt 2 (3, 4) of those jobs in its timeline.
+    RetryBuild { build: u32 },
+    /// A queued build ends canceled now; a running one turns `cancelling`.
+    CancelBuild { build: u32 },
+    /// Retention deletes a completed build now: `deleted: true`, listed only with
+    /// `deletedFilter`, its timeline 404.
+    DeleteBuild { build: u32 },
 }
 
 /// `Ok` when PR `id` is visible and active.
@@ -73,7 +90,8 @@ impl Sim {
     /// "edited" | "deleted", "thread", "comment_id"}`, `{"pull_request", "status"}`,
     /// `{"pull_request", "merge_commit"}` (completion), `{"repository", "default_branch"}`,
     /// `{"repository", "rewritten": [{"old", "new"}], "dropped": [sha]}` (force-push, shas
-    /// newest first), or an error naming what was not found.
+    /// newest first), `{"build", "status", "result", "deleted", "lastChangedDate"}` (the
+    /// build changes), or an error naming what was not found.
     pub fn apply(&self, change: &Change) -> Result<Value, String> {
         let mut org = write(&self.inner.state);
         match change {
@@ -166,6 +184,12 @@ impl Sim {
                 org.change_id += 1;
                 Ok(answer)
             }
+            Change::QueueBuild { .. }
+            | Change::StartBuild { .. }
+            | Change::FinishBuild { .. }
+            | Change::RetryBuild { .. }
+            | Change::CancelBuild { .. }
+            | Change::DeleteBuild { .. } => crate::builds::mutate::apply_change(&mut org, change),
             Change::MutateWorkItems { seed, changes } => {
                 let counts = crate::boards::mutate::mutate(&mut org, *seed, *changes);
                 org.change_id += 1;

@@ -25,6 +25,7 @@
 //! | `pull_request_policy_evaluations` | as `{project}/_apis/policy/evaluations?artifactId=…&includeNotApplicable=true` lists them — so **including** `notApplicable` records, which the endpoint hides without that flag — plus `pullRequestId`, `repositoryId` |
 //! | `pull_request_commits` | as `…/pullRequests/{id}/commits` pages them (newest first per PR), plus `pullRequestId`, `repositoryId` |
 //! | `commits` | every live repository's default-branch history, whole, as `…/repositories/{r}/commits` serves it without date filters (force-pushes applied, newest first), plus `repositoryId`; by repository id, then history order |
+//! | `pipelines`, `builds`, `build_timeline_records`, `build_changes` | the Build side: definitions, builds (deleted included), main-timeline records and changes — see `builds::truth` |
 //!
 //! The `pull_request_*` kinds cover exactly the PRs of `pull_requests` (deleted repositories'
 //! PRs are absent) and generate any children not generated yet (`children`), so asking for
@@ -46,7 +47,7 @@ use crate::json;
 use crate::model::Org;
 
 /// Every kind, in export order.
-pub(crate) const KINDS: [&str; 21] = [
+pub(crate) const KINDS: [&str; 25] = [
     "projects",
     "repositories",
     "pull_requests",
@@ -68,6 +69,10 @@ pub(crate) const KINDS: [&str; 21] = [
     "pull_request_policy_evaluations",
     "pull_request_commits",
     "commits",
+    "pipelines",
+    "builds",
+    "build_timeline_records",
+    "build_changes",
 ];
 
 /// Parses `a,b,c`; `Err(kind)` names the first unknown one.
@@ -306,6 +311,9 @@ impl Serialize for Truth<'_> {
                 }
                 "commits" => {
                     m.serialize_entry(kind, &BranchHistories { base, org })?;
+                }
+                k if crate::builds::truth::KINDS.contains(&k) => {
+                    m.serialize_entry(kind, &crate::builds::truth::Kind { base, org, kind })?;
                 }
                 k if k.starts_with("pull_request_") => {
                     m.serialize_entry(kind, &PrChildren { base, org, kind })?;

@@ -18,6 +18,7 @@
 //! revisions filter); everything else is GET.
 
 pub(crate) mod admin;
+mod build;
 mod children;
 mod core;
 mod git;
@@ -41,6 +42,7 @@ pub(crate) fn router(sim: Sim) -> Router {
     Router::new()
         .route("/_sim/truth", get(admin::truth))
         .route("/_sim/mutate", post(admin::mutate))
+        .route("/_sim/mutate_builds", post(build::mutate_builds))
         .route("/_sim/change", post(admin::change))
         .route("/_sim/stats", get(admin::stats).delete(admin::reset_stats))
         .route("/_sim/requests", get(admin::requests))
@@ -299,6 +301,11 @@ pub(crate) enum Api {
         project: String,
         id: String,
     },
+    /// Definitions, builds, timelines, build changes (`{project}/_apis/build/…`).
+    Build {
+        project: String,
+        route: build::Route,
+    },
 }
 
 impl Api {
@@ -339,6 +346,7 @@ impl Api {
             Api::RecycleBin { id: None, .. } => "recyclebin",
             Api::RecycleBin { id: Some(_), .. } => "recyclebin_item",
             Api::Comments { .. } => "comments",
+            Api::Build { route, .. } => route.label(),
         }
     }
 
@@ -352,6 +360,7 @@ impl Api {
                 &["vso.project"]
             }
             Api::GraphUsers => &["vso.graph"],
+            Api::Build { .. } => &["vso.build"],
             Api::Repositories { .. }
             | Api::Repository { .. }
             | Api::PullRequestsRepo { .. }
@@ -558,6 +567,13 @@ fn match_route(method: &Method, path: &str, org: &str) -> Route {
             project: p(),
             id: Some(arg(2)),
         }),
+        (true, ["build", tail @ ..]) => match build::Route::parse(tail, &rest[1..]) {
+            Some(route) => Route::Api(Api::Build {
+                project: p(),
+                route,
+            }),
+            None => Route::NotFound,
+        },
         _ => Route::NotFound,
     };
     match &route {
@@ -678,8 +694,11 @@ fn finish(
     let date = sim.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     let mut resp = Response::builder()
         .status(reply.status)
-        .header(header::CONTENT_TYPE, reply.content_type)
         .header(header::DATE, date);
+    // A 204 has no body and no content type.
+    if !reply.content_type.is_empty() {
+        resp = resp.header(header::CONTENT_TYPE, reply.content_type);
+    }
     for (k, v) in reply.headers.iter().chain(extra) {
         resp = resp.header(*k, v);
     }
@@ -933,6 +952,7 @@ async fn serve(sim: Sim, req: Request) -> Response {
         Api::WorkItem { project, id } => wit::work_item(&sim, project.as_deref(), id, &query),
         Api::RecycleBin { project, id } => wit::recycle_bin(&sim, project, id.as_deref()),
         Api::Comments { project, id } => wit::comments(&sim, project, id, &query),
+        Api::Build { project, route } => build::serve(&sim, project, route, &query),
     };
     if reply.status == StatusCode::OK && reply.content_type == JSON {
         reply.content_type = format!("{JSON}; api-version={version}");
