@@ -7,6 +7,9 @@
 //! where the table tracks deletions, a row ADO no longer has must carry `deleted_at` and a
 //! row ADO has must not.
 
+mod pipelines;
+pub use pipelines::compare_pipelines;
+
 use ado_ingest::store::read::{Readable, StoreRead};
 use ado_ingest::store::{
     AnyStore, AreaRow, IterationRow, NodeRow, ProjectRow, PullRequestRow, RepositoryRow,
