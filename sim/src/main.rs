@@ -83,6 +83,18 @@ struct Cli {
     /// Comments of one extra thread on that same PR.
     #[arg(long, default_value_t = 0)]
     big_thread_comments: usize,
+    /// Classic release definitions per project.
+    #[arg(long, default_value_t = 2)]
+    release_definitions_per_project: usize,
+    /// Releases per release definition.
+    #[arg(long, default_value_t = 10)]
+    releases_per_definition: usize,
+    /// YAML pipeline environments per project.
+    #[arg(long, default_value_t = 2)]
+    environments_per_project: usize,
+    /// Runs of the YAML pipelines per project (≈ deployment records of its first environment).
+    #[arg(long, default_value_t = 15)]
+    deployment_records_per_environment: usize,
 }
 
 impl Cli {
@@ -123,6 +135,10 @@ impl Cli {
             clock_offset: chrono::Duration::seconds(self.clock_offset_secs),
             big_pr_files: self.big_pr_files,
             big_thread_comments: self.big_thread_comments,
+            release_definitions_per_project: self.release_definitions_per_project,
+            releases_per_definition: self.releases_per_definition,
+            environments_per_project: self.environments_per_project,
+            deployment_records_per_environment: self.deployment_records_per_environment,
         }
     }
 }

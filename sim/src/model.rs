@@ -227,6 +227,8 @@ pub(crate) struct Org {
     pub clock_offset: i64,
     /// What PR children are generated from besides the PR (see [`crate::children`]).
     pub child_settings: crate::children::ChildSettings,
+    /// Classic releases and YAML environments (see [`crate::releases`]).
+    pub releases: crate::releases::Releases,
 }
 
 impl Org {
@@ -252,6 +254,7 @@ impl Org {
             boards: crate::boards::Boards::default(),
             clock_offset: 0,
             child_settings: crate::children::ChildSettings::default(),
+            releases: crate::releases::Releases::default(),
         }
     }
 
