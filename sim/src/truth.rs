@@ -25,6 +25,7 @@
 //! | `pull_request_policy_evaluations` | as `{project}/_apis/policy/evaluations?artifactId=…&includeNotApplicable=true` lists them — so **including** `notApplicable` records, which the endpoint hides without that flag — plus `pullRequestId`, `repositoryId` |
 //! | `pull_request_commits` | as `…/pullRequests/{id}/commits` pages them (newest first per PR), plus `pullRequestId`, `repositoryId` |
 //! | `commits` | every live repository's default-branch history, whole, as `…/repositories/{r}/commits` serves it without date filters (force-pushes applied, newest first), plus `repositoryId`; by repository id, then history order |
+//! | `releases`, `release_environments`, `release_deployments`, `environments`, `environment_deployments` | the release side; see `releases::truth` |
 //!
 //! The `pull_request_*` kinds cover exactly the PRs of `pull_requests` (deleted repositories'
 //! PRs are absent) and generate any children not generated yet (`children`), so asking for
@@ -45,8 +46,8 @@ use crate::boards::process::{FieldId, Kind, TYPES};
 use crate::json;
 use crate::model::Org;
 
-/// Every kind, in export order.
-pub(crate) const KINDS: [&str; 21] = [
+/// Every kind, in export order (the release side's are in `releases::truth`).
+pub(crate) const KINDS: [&str; 26] = [
     "projects",
     "repositories",
     "pull_requests",
@@ -68,6 +69,11 @@ pub(crate) const KINDS: [&str; 21] = [
     "pull_request_policy_evaluations",
     "pull_request_commits",
     "commits",
+    "releases",
+    "release_environments",
+    "release_deployments",
+    "environments",
+    "environment_deployments",
 ];
 
 /// Parses `a,b,c`; `Err(kind)` names the first unknown one.
@@ -306,6 +312,10 @@ impl Serialize for Truth<'_> {
                 }
                 "commits" => {
                     m.serialize_entry(kind, &BranchHistories { base, org })?;
+                }
+                k if crate::releases::truth::KINDS.contains(&k) => {
+                    let v = crate::releases::truth::Kind { base, org, kind: k };
+                    m.serialize_entry(kind, &v)?;
                 }
                 k if k.starts_with("pull_request_") => {
                     m.serialize_entry(kind, &PrChildren { base, org, kind })?;

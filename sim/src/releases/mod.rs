@@ -30,7 +30,11 @@
 
 pub(crate) mod builds;
 pub(crate) mod generate;
+pub(crate) mod json;
+pub(crate) mod stage_json;
+pub(crate) mod truth;
 pub(crate) mod yaml;
+pub(crate) mod yaml_json;
 
 use crate::model::Identity;
 

@@ -20,8 +20,10 @@
 pub(crate) mod admin;
 mod children;
 mod core;
+mod environments;
 mod git;
 mod graph;
+mod release;
 mod teams;
 mod wit;
 
@@ -131,6 +133,10 @@ fn type_name(type_key: &str) -> String {
             "Microsoft.TeamFoundation.WorkItemTracking.Server"
         }
         "TeamNotFoundException" => "Microsoft.TeamFoundation.Core.WebApi",
+        "ReleaseNotFoundException" | "ReleaseEnvironmentNotFoundException" => {
+            "Microsoft.VisualStudio.Services.ReleaseManagement.WebApi.Exceptions"
+        }
+        "EnvironmentNotFoundException" => "Microsoft.TeamFoundation.DistributedTask.WebApi",
         _ => "Microsoft.TeamFoundation.Framework.Server",
     };
     format!("{ns}.{type_key}, {ns}")
@@ -299,6 +305,16 @@ pub(crate) enum Api {
         project: String,
         id: String,
     },
+    /// Classic release management, on the release host (`release`).
+    Release {
+        project: String,
+        route: release::ReleaseRoute,
+    },
+    /// YAML environments and their deployment records (`environments`).
+    Environments {
+        project: String,
+        route: environments::EnvRoute,
+    },
 }
 
 impl Api {
@@ -339,6 +355,8 @@ impl Api {
             Api::RecycleBin { id: None, .. } => "recyclebin",
             Api::RecycleBin { id: Some(_), .. } => "recyclebin_item",
             Api::Comments { .. } => "comments",
+            Api::Release { route, .. } => route.label(),
+            Api::Environments { route, .. } => route.label(),
         }
     }
 
@@ -360,6 +378,9 @@ impl Api {
             | Api::PullRequestChild { .. }
             | Api::PolicyEvaluations { .. }
             | Api::Commits { .. } => &["vso.code"],
+            // API_FACTS §3; environments list only `vso.environment_manage` in 7.1 (§8.1).
+            Api::Release { .. } => &["vso.release"],
+            Api::Environments { .. } => &["vso.environment_manage"],
             _ => &["vso.work"],
         }
     }
@@ -399,6 +420,8 @@ enum Route {
     Api(Api),
     NotFound,
     MethodNotAllowed,
+    /// A release route on the organization host of Services (`release::host_rule`).
+    WrongHost,
 }
 
 impl Route {
@@ -408,6 +431,7 @@ impl Route {
             Route::ResourceAreas => "resourceAreas",
             Route::Api(a) => a.label(),
             Route::NotFound | Route::MethodNotAllowed => "unknown",
+            Route::WrongHost => "release_wrong_host",
         }
     }
 }
@@ -558,6 +582,22 @@ fn match_route(method: &Method, path: &str, org: &str) -> Route {
             project: p(),
             id: Some(arg(2)),
         }),
+        (true, ["release", tail @ ..]) => match release::route(tail, &rest[1..]) {
+            Some(route) => Route::Api(Api::Release {
+                project: p(),
+                route,
+            }),
+            None => Route::NotFound,
+        },
+        (true, ["distributedtask", "environments", tail @ ..]) => {
+            match environments::route(tail, &rest[2..]) {
+                Some(route) => Route::Api(Api::Environments {
+                    project: p(),
+                    route,
+                }),
+                None => Route::NotFound,
+            }
+        }
         _ => Route::NotFound,
     };
     match &route {
@@ -713,7 +753,9 @@ async fn dispatch(State(sim): State<Sim>, req: Request) -> Response {
 
 async fn serve(sim: Sim, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let mut route = match_route(&parts.method, parts.uri.path(), &sim.inner.org_name);
+    let (on_release_host, path) = release::split_host(parts.uri.path());
+    let route = match_route(&parts.method, path, &sim.inner.org_name);
+    let mut route = release::host_rule(route, on_release_host, sim.inner.server_mode);
     let refused = match &route {
         Route::Api(Api::GraphUsers) => sim.inner.server_mode,
         Route::Api(a) if a.is_reporting() => sim.refuses_reporting(),
@@ -737,6 +779,9 @@ async fn serve(sim: Sim, req: Request) -> Response {
         }
         Route::ResourceAreas => {
             return finish(&sim, label, None, core::resource_areas(), &[], false);
+        }
+        Route::WrongHost => {
+            return finish(&sim, label, None, release::wrong_host(), &[], false);
         }
         Route::NotFound => {
             let r = Reply::error(
@@ -933,6 +978,8 @@ async fn serve(sim: Sim, req: Request) -> Response {
         Api::WorkItem { project, id } => wit::work_item(&sim, project.as_deref(), id, &query),
         Api::RecycleBin { project, id } => wit::recycle_bin(&sim, project, id.as_deref()),
         Api::Comments { project, id } => wit::comments(&sim, project, id, &query),
+        Api::Release { project, route } => release::serve(&sim, project, route, &query),
+        Api::Environments { project, route } => environments::serve(&sim, project, route, &query),
     };
     if reply.status == StatusCode::OK && reply.content_type == JSON {
         reply.content_type = format!("{JSON}; api-version={version}");
