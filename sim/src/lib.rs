@@ -326,6 +326,18 @@ impl Sim {
         releases::release_base(&self.base_url(), self.inner.server_mode)
     }
 
+    /// Applies `changes` random release-side changes drawn from `seed` — new releases, new
+    /// deployments of old releases, deployments finishing, releases abandoned, new and
+    /// finishing environment deployment records — with real current timestamps; never part of
+    /// [`Sim::mutate`]. Same as `POST /_sim/mutate_releases` with `{"seed", "changes"}`.
+    /// Answers `{"changed": {"releases_created", "releases_redeployed",
+    /// "deployments_finished", "releases_abandoned", "environment_records_created",
+    /// "environment_records_finished"}, "touched_releases": [{"projectId", "id"}],
+    /// "touched_deployments": [{"projectId", "id"}], "touched_environment_records": [id]}`.
+    pub fn mutate_releases(&self, seed: u64, changes: usize) -> serde_json::Value {
+        releases::mutate::mutate(&mut write(&self.inner.state), seed, changes)
+    }
+
     /// Every kind of the ground truth, same as `GET /_sim/truth`: `{"projects":[…],
     /// "repositories":[…], "pull_requests":[…], "work_items":[…], "work_item_revisions":[…],
     /// "work_item_links":[…], "teams":[…], "team_members":[…], "users":[…],

@@ -31,6 +31,7 @@
 pub(crate) mod builds;
 pub(crate) mod generate;
 pub(crate) mod json;
+pub(crate) mod mutate;
 pub(crate) mod stage_json;
 pub(crate) mod truth;
 pub(crate) mod yaml;

@@ -43,6 +43,7 @@ pub(crate) fn router(sim: Sim) -> Router {
     Router::new()
         .route("/_sim/truth", get(admin::truth))
         .route("/_sim/mutate", post(admin::mutate))
+        .route("/_sim/mutate_releases", post(admin::mutate_releases))
         .route("/_sim/change", post(admin::change))
         .route("/_sim/stats", get(admin::stats).delete(admin::reset_stats))
         .route("/_sim/requests", get(admin::requests))
