@@ -12,7 +12,9 @@
 //! Discovery (`OPTIONS`, `ResourceAreas`) skips all of them: clients call it unauthenticated.
 //! So do routes the simulated server does not have: the Graph API in server mode (Azure
 //! DevOps Server has none, API_FACTS §5) and the reporting streams with `refuse_reporting`
-//! (an older Server), which answer 404 exactly like any unknown route.
+//! (an older Server), which answer 404 exactly like any unknown route; and the release API
+//! asked on the wrong host (`release`): on Services it is served only under `/vsrm/{org}`,
+//! and the organization URL answers its routes with ADO's HTML 404 page.
 //!
 //! POST is accepted only where ADO reads a body (WIQL, `workitemsbatch`, the reporting
 //! revisions filter); everything else is GET.
