@@ -26,6 +26,10 @@
 //!   timestamps, to exercise incremental sync. [`Sim::apply`] makes one exact [`Change`]
 //!   (delete this repository, create N PRs, force-push a default branch), and [`Sim::apply_before_pr_listing`] makes it
 //!   just before a chosen PR-list request, in the middle of a client's walk.
+//! - Classic releases and deployments are served on a release host of their own
+//!   ([`Sim::release_base_url`], standing in for `vsrm.dev.azure.com`), YAML environments and
+//!   their deployment records on the organization host (`releases`); their random round is
+//!   [`Sim::mutate_releases`], separate from [`Sim::mutate`].
 //! - Server behaviour can be imitated: [`SimConfig::server_mode`] removes the Graph API,
 //!   [`SimConfig::refuse_reporting`] the reporting streams (an older Server), so a client's
 //!   fallbacks can be tested.
@@ -34,9 +38,9 @@
 //!
 //! The same controls exist over HTTP under `/_sim/` (no auth), for the `ado-sim` binary:
 //! `GET /_sim/truth[?kinds=a,b]`, `POST /_sim/mutate` (`{"seed", "changes",
-//! "work_item_changes"?}`), `POST /_sim/mutate_builds` (`{"seed", "changes"}`), `POST
-//! /_sim/change` (a [`Change`] as JSON), `GET|DELETE /_sim/stats`, `GET /_sim/requests` (the
-//! request log), `GET|POST /_sim/faults`.
+//! "work_item_changes"?}`), `POST /_sim/mutate_builds` and `POST /_sim/mutate_releases`
+//! (`{"seed", "changes"}`), `POST /_sim/change` (a [`Change`] as JSON), `GET|DELETE
+//! /_sim/stats`, `GET /_sim/requests` (the request log), `GET|POST /_sim/faults`.
 //!
 //! The Graph API (`_apis/graph/users`) lives on `vssps.dev.azure.com` in Services; the
 //! simulator serves it under the same organization URL as everything else.
@@ -57,10 +61,12 @@
 //! Module map (all private): `data` generates the org and `model` holds it with its indexes;
 //! `boards` holds (and generates, serializes, mutates, queries) the work item side; `json` is
 //! the one place the other entities become JSON; `routes` is the HTTP surface (`core`, `git`,
-//! `teams`, `graph`, `wit`, `admin`, `children`, `build`); `children` holds (and generates,
-//! serializes, mutates) the inside of PRs; `builds` holds (and generates, serializes,
-//! queries, mutates) definitions and builds, deriving timelines (`builds::timeline`) and
-//! changes on read, and offers `builds::of_project` to other areas that refer to builds; `history` folds branch histories (merge commits
+//! `teams`, `graph`, `wit`, `admin`, `children`, `build`, `release`, `environments`);
+//! `children` holds (and generates, serializes, mutates) the inside of PRs; `builds` holds
+//! (and generates, serializes, queries, mutates) definitions and builds, deriving timelines
+//! (`builds::timeline`) and changes on read, and offers `builds::of_project` to other areas
+//! that refer to builds; `releases` holds (and generates, serializes, mutates) classic
+//! releases and YAML environments; `history` folds branch histories (merge commits
 //! of completed PRs, as force-pushes left them); `auth`, `budget`, `faults` and `stats` are the
 //! behaviours applied to every request; `truth` and `mutate` back the admin API; `rng` and
 //! `time` are the deterministic PRNG and ADO's timestamp format; `script` holds the precise
@@ -77,6 +83,7 @@ mod history;
 mod json;
 mod model;
 mod mutate;
+mod releases;
 mod rng;
 mod routes;
 mod script;
@@ -173,6 +180,17 @@ pub struct SimConfig {
     /// again (same items, same next token); `None` = tokens always work. Changeable at runtime
     /// with [`Sim::set_build_token_repeats_first_page`].
     pub build_token_repeats_first_page: Option<u32>,
+    /// Classic release definitions per project (2–4 stages each); 0 = no classic releases.
+    pub release_definitions_per_project: usize,
+    /// Releases per release definition, spread over the history, with their deployments.
+    pub releases_per_definition: usize,
+    /// YAML pipeline environments per project (named for pipeline stages: `staging`,
+    /// `production`…); 0 = none.
+    pub environments_per_project: usize,
+    /// Runs of each project's YAML pipelines over the history: the first environment of a
+    /// project gets about this many deployment records, later stages fewer (a run stops at a
+    /// stage that does not succeed).
+    pub deployment_records_per_environment: usize,
 }
 
 impl Default for SimConfig {
@@ -199,6 +217,10 @@ impl Default for SimConfig {
             builds_per_definition: 20,
             build_compile_failure_share: 0.02,
             build_token_repeats_first_page: None,
+            release_definitions_per_project: 2,
+            releases_per_definition: 10,
+            environments_per_project: 2,
+            deployment_records_per_environment: 15,
         }
     }
 }
@@ -251,6 +273,14 @@ impl Sim {
             work_items_per_project: cfg.work_items_per_project,
         };
         let mut org = data::generate(&cfg.org, cfg.seed, &sizes, start);
+        // The release side comes last, from streams of its own: nothing above depends on it.
+        let release_sizes = releases::generate::Sizes {
+            definitions_per_project: cfg.release_definitions_per_project,
+            releases_per_definition: cfg.releases_per_definition,
+            environments_per_project: cfg.environments_per_project,
+            records_per_environment: cfg.deployment_records_per_environment,
+        };
+        releases::generate::generate(&mut org, cfg.seed, &release_sizes, start, cfg.server_mode);
         org.child_settings.big_pr_files = cfg.big_pr_files;
         org.child_settings.big_thread_comments = cfg.big_thread_comments;
         // Builds come last, from streams of their own: nothing generated before depends on them.
@@ -328,6 +358,25 @@ impl Sim {
         read(&self.inner.base_url).clone()
     }
 
+    /// The release host's URL, where `_apis/release/*` is served: `http://127.0.0.1:PORT/vsrm/ORG`
+    /// (standing in for `https://vsrm.dev.azure.com/ORG`), or [`Sim::base_url`] itself in
+    /// [`SimConfig::server_mode`] (Azure DevOps Server serves releases under the collection).
+    pub fn release_base_url(&self) -> String {
+        releases::release_base(&self.base_url(), self.inner.server_mode)
+    }
+
+    /// Applies `changes` random release-side changes drawn from `seed` — new releases, new
+    /// deployments of old releases, deployments finishing, releases abandoned, new and
+    /// finishing environment deployment records — with real current timestamps; never part of
+    /// [`Sim::mutate`]. Same as `POST /_sim/mutate_releases` with `{"seed", "changes"}`.
+    /// Answers `{"changed": {"releases_created", "releases_redeployed",
+    /// "deployments_finished", "releases_abandoned", "environment_records_created",
+    /// "environment_records_finished"}, "touched_releases": [{"projectId", "id"}],
+    /// "touched_deployments": [{"projectId", "id"}], "touched_environment_records": [id]}`.
+    pub fn mutate_releases(&self, seed: u64, changes: usize) -> serde_json::Value {
+        releases::mutate::mutate(&mut write(&self.inner.state), seed, changes)
+    }
+
     /// Every kind of the ground truth, same as `GET /_sim/truth`: `{"projects":[…],
     /// "repositories":[…], "pull_requests":[…], "work_items":[…], "work_item_revisions":[…],
     /// "work_item_links":[…], "teams":[…], "team_members":[…], "users":[…],
@@ -335,7 +384,9 @@ impl Sim {
     /// "pull_request_iterations":[…], "pull_request_changes":[…], "pull_request_threads":[…],
     /// "pull_request_work_items":[…], "pull_request_statuses":[…],
     /// "pull_request_policy_evaluations":[…], "pull_request_commits":[…], "commits":[…],
-    /// "pipelines":[…], "builds":[…], "build_timeline_records":[…], "build_changes":[…]}`
+    /// "pipelines":[…], "builds":[…], "build_timeline_records":[…], "build_changes":[…],
+    /// "releases":[…], "release_environments":[…], "release_deployments":[…],
+    /// "environments":[…], "environment_deployments":[…]}`
     /// (see the `truth` module for each element's shape and identity representation).
     pub fn truth(&self) -> serde_json::Value {
         self.truth_kinds(&[])
@@ -381,7 +432,8 @@ impl Sim {
     }
 
     /// How big the org is now: `{"projects", "repositories", "pull_requests", "work_items",
-    /// "work_items_deleted", "work_item_revisions", "work_item_links", "teams", "users"}`
+    /// "work_items_deleted", "work_item_revisions", "work_item_links", "teams", "users",
+    /// "releases", "release_deployments", "environments", "environment_deployments"}`
     /// (live entities, except `work_items`, which counts the recycle bin too). Cheap at any
     /// size, unlike [`Sim::truth`].
     pub fn counts(&self) -> serde_json::Value {
@@ -397,6 +449,10 @@ impl Sim {
             "work_item_links": b.links.len(),
             "teams": b.projects.iter().map(|p| p.teams.len()).sum::<usize>(),
             "users": org.user_count,
+            "releases": org.releases.projects.iter().map(|p| p.releases.len()).sum::<usize>(),
+            "release_deployments": org.releases.projects.iter().map(|p| p.deployments.len()).sum::<usize>(),
+            "environments": org.releases.environments.len(),
+            "environment_deployments": org.releases.records.len(),
         })
     }
 
@@ -521,6 +577,12 @@ impl RunningSim {
     /// The organization URL, e.g. `http://127.0.0.1:PORT/contoso`.
     pub fn base_url(&self) -> String {
         self.sim.base_url()
+    }
+
+    /// The release host's URL, e.g. `http://127.0.0.1:PORT/vsrm/contoso` (see
+    /// [`Sim::release_base_url`]).
+    pub fn release_base_url(&self) -> String {
+        self.sim.release_base_url()
     }
 
     /// Stops accepting connections and waits (up to 5 s) for in-flight requests to finish.

@@ -96,6 +96,18 @@ struct Cli {
     /// continuation-token bug); off when absent.
     #[arg(long)]
     build_token_repeats_first_page: Option<u32>,
+    /// Classic release definitions per project.
+    #[arg(long, default_value_t = 2)]
+    release_definitions_per_project: usize,
+    /// Releases per release definition.
+    #[arg(long, default_value_t = 10)]
+    releases_per_definition: usize,
+    /// YAML pipeline environments per project.
+    #[arg(long, default_value_t = 2)]
+    environments_per_project: usize,
+    /// Runs of the YAML pipelines per project (≈ deployment records of its first environment).
+    #[arg(long, default_value_t = 15)]
+    deployment_records_per_environment: usize,
 }
 
 impl Cli {
@@ -140,6 +152,10 @@ impl Cli {
             builds_per_definition: self.builds_per_definition,
             build_compile_failure_share: self.build_compile_failure_share,
             build_token_repeats_first_page: self.build_token_repeats_first_page,
+            release_definitions_per_project: self.release_definitions_per_project,
+            releases_per_definition: self.releases_per_definition,
+            environments_per_project: self.environments_per_project,
+            deployment_records_per_environment: self.deployment_records_per_environment,
         }
     }
 }

@@ -229,6 +229,8 @@ pub(crate) struct Org {
     pub child_settings: crate::children::ChildSettings,
     /// Build definitions and builds (see [`crate::builds`]).
     pub builds: crate::builds::Builds,
+    /// Classic releases and YAML environments (see [`crate::releases`]).
+    pub releases: crate::releases::Releases,
 }
 
 impl Org {
@@ -255,6 +257,7 @@ impl Org {
             clock_offset: 0,
             child_settings: crate::children::ChildSettings::default(),
             builds: crate::builds::Builds::default(),
+            releases: crate::releases::Releases::default(),
         }
     }
 

@@ -66,6 +66,36 @@ pub enum Change {
     /// Retention deletes a completed build now: `deleted: true`, listed only with
     /// `deletedFilter`, its timeline 404.
     DeleteBuild { build: u32 },
+    /// A new active release of release definition `definition` (its id) of `project` (id or
+    /// name), created now; its first stage starts deploying (a deployment in progress).
+    CreateRelease { project: String, definition: u32 },
+    /// Deploys release environment `environment` (its id) of release `release` now — a new
+    /// deployment with the next attempt, in progress (its approval given at once). The
+    /// release's `modifiedOn` and the environment's status move, its `createdOn` does not.
+    /// An error when the release is not active or the environment is still deploying.
+    DeployRelease {
+        project: String,
+        release: u32,
+        environment: u32,
+    },
+    /// Finishes a pending or in-progress deployment now with `status`: succeeded,
+    /// partiallySucceeded, failed or canceled.
+    FinishDeployment {
+        project: String,
+        deployment: u32,
+        status: String,
+    },
+    /// Abandons an active release that is not deploying.
+    AbandonRelease { project: String, release: u32 },
+    /// A new deployment record of YAML environment `environment` (its id), queued and started
+    /// now by a new run: finished (`succeeded`) at once, or still running (no `finishTime`, no
+    /// `result`).
+    AddEnvironmentRecord { environment: u32, finished: bool },
+    /// Finishes an unfinished deployment record now with `result` (succeeded,
+    /// succeededWithIssues, failed, canceled, skipped, abandoned).
+    FinishEnvironmentRecord { record: u64, result: String },
+    /// `changes` random release-side changes drawn from `seed`, as [`Sim::mutate_releases`].
+    MutateReleases { seed: u64, changes: usize },
 }
 
 /// `Ok` when PR `id` is visible and active.
@@ -91,7 +121,12 @@ impl Sim {
     /// `{"pull_request", "merge_commit"}` (completion), `{"repository", "default_branch"}`,
     /// `{"repository", "rewritten": [{"old", "new"}], "dropped": [sha]}` (force-push, shas
     /// newest first), `{"build", "status", "result", "deleted", "lastChangedDate"}` (the
-    /// build changes), or an error naming what was not found.
+    /// build changes); for the release side `{"projectId", "release", "deployment"}` (create),
+    /// `{"projectId", "release", "environment", "deployment", "attempt"}` (deploy),
+    /// `{"projectId", "release", "deployment", "deploymentStatus"}` (finish),
+    /// `{"projectId", "release", "status"}` (abandon), `{"environment", "record"}` (new
+    /// record), `{"record", "result"}` (finished record), or what
+    /// [`Sim::mutate_releases`] answers; or an error naming what was not found.
     pub fn apply(&self, change: &Change) -> Result<Value, String> {
         let mut org = write(&self.inner.state);
         match change {
@@ -190,6 +225,13 @@ impl Sim {
             | Change::RetryBuild { .. }
             | Change::CancelBuild { .. }
             | Change::DeleteBuild { .. } => crate::builds::mutate::apply_change(&mut org, change),
+            Change::CreateRelease { .. }
+            | Change::DeployRelease { .. }
+            | Change::FinishDeployment { .. }
+            | Change::AbandonRelease { .. }
+            | Change::AddEnvironmentRecord { .. }
+            | Change::FinishEnvironmentRecord { .. }
+            | Change::MutateReleases { .. } => crate::releases::mutate::apply(&mut org, change),
             Change::MutateWorkItems { seed, changes } => {
                 let counts = crate::boards::mutate::mutate(&mut org, *seed, *changes);
                 org.change_id += 1;

@@ -26,6 +26,7 @@
 //! | `pull_request_commits` | as `…/pullRequests/{id}/commits` pages them (newest first per PR), plus `pullRequestId`, `repositoryId` |
 //! | `commits` | every live repository's default-branch history, whole, as `…/repositories/{r}/commits` serves it without date filters (force-pushes applied, newest first), plus `repositoryId`; by repository id, then history order |
 //! | `pipelines`, `builds`, `build_timeline_records`, `build_changes` | the Build side: definitions, builds (deleted included), main-timeline records and changes — see `builds::truth` |
+//! | `releases`, `release_environments`, `release_deployments`, `environments`, `environment_deployments` | the release side; see `releases::truth` |
 //!
 //! The `pull_request_*` kinds cover exactly the PRs of `pull_requests` (deleted repositories'
 //! PRs are absent) and generate any children not generated yet (`children`), so asking for
@@ -46,8 +47,8 @@ use crate::boards::process::{FieldId, Kind, TYPES};
 use crate::json;
 use crate::model::Org;
 
-/// Every kind, in export order.
-pub(crate) const KINDS: [&str; 25] = [
+/// Every kind, in export order (the release side's are in `releases::truth`).
+pub(crate) const KINDS: [&str; 30] = [
     "projects",
     "repositories",
     "pull_requests",
@@ -73,6 +74,11 @@ pub(crate) const KINDS: [&str; 25] = [
     "builds",
     "build_timeline_records",
     "build_changes",
+    "releases",
+    "release_environments",
+    "release_deployments",
+    "environments",
+    "environment_deployments",
 ];
 
 /// Parses `a,b,c`; `Err(kind)` names the first unknown one.
@@ -314,6 +320,10 @@ impl Serialize for Truth<'_> {
                 }
                 k if crate::builds::truth::KINDS.contains(&k) => {
                     m.serialize_entry(kind, &crate::builds::truth::Kind { base, org, kind })?;
+                }
+                k if crate::releases::truth::KINDS.contains(&k) => {
+                    let v = crate::releases::truth::Kind { base, org, kind: k };
+                    m.serialize_entry(kind, &v)?;
                 }
                 k if k.starts_with("pull_request_") => {
                     m.serialize_entry(kind, &PrChildren { base, org, kind })?;

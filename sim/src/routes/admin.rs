@@ -68,11 +68,32 @@ pub(crate) async fn mutate(State(sim): State<Sim>, body: Bytes) -> Response {
     }
 }
 
+#[derive(Deserialize)]
+struct MutateReleasesBody {
+    seed: u64,
+    changes: usize,
+}
+
+/// `POST /_sim/mutate_releases` with `{"seed": S, "changes": N}`: [`Sim::mutate_releases`].
+pub(crate) async fn mutate_releases(State(sim): State<Sim>, body: Bytes) -> Response {
+    match serde_json::from_slice::<MutateReleasesBody>(&body) {
+        Ok(b) => json_response(StatusCode::OK, &sim.mutate_releases(b.seed, b.changes)),
+        Err(e) => bad_request(format!(
+            "expected {{\"seed\": u64, \"changes\": usize}}: {e}"
+        )),
+    }
+}
+
 /// `POST /_sim/change` with one [`Change`], e.g. `{"delete_repository": {"repository": ID}}`,
 /// `{"create_pull_requests": {"repository": ID, "count": N}}` or `{"push_to_pull_request":
 /// {"pr": N}}` (also `comment_on_pull_request`, `post_pull_request_status`,
 /// `vote_pull_request`, `complete_pull_request`, `set_default_branch` with `{"repository",
-/// "branch"}`, `force_push_default_branch` with `{"repository", "rewrite", "drop"}`).
+/// "branch"}`, `force_push_default_branch` with `{"repository", "rewrite", "drop"}`, and on
+/// the release side `create_release` `{"project", "definition"}`, `deploy_release`
+/// `{"project", "release", "environment"}`, `finish_deployment` `{"project", "deployment",
+/// "status"}`, `abandon_release` `{"project", "release"}`, `add_environment_record`
+/// `{"environment", "finished"}`, `finish_environment_record` `{"record", "result"}`,
+/// `mutate_releases` `{"seed", "changes"}`).
 pub(crate) async fn change(State(sim): State<Sim>, body: Bytes) -> Response {
     match serde_json::from_slice::<Change>(&body) {
         Ok(c) => match sim.apply(&c) {

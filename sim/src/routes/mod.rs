@@ -12,7 +12,9 @@
 //! Discovery (`OPTIONS`, `ResourceAreas`) skips all of them: clients call it unauthenticated.
 //! So do routes the simulated server does not have: the Graph API in server mode (Azure
 //! DevOps Server has none, API_FACTS §5) and the reporting streams with `refuse_reporting`
-//! (an older Server), which answer 404 exactly like any unknown route.
+//! (an older Server), which answer 404 exactly like any unknown route; and the release API
+//! asked on the wrong host (`release`): on Services it is served only under `/vsrm/{org}`,
+//! and the organization URL answers its routes with ADO's HTML 404 page.
 //!
 //! POST is accepted only where ADO reads a body (WIQL, `workitemsbatch`, the reporting
 //! revisions filter); everything else is GET.
@@ -21,8 +23,10 @@ pub(crate) mod admin;
 mod build;
 mod children;
 mod core;
+mod environments;
 mod git;
 mod graph;
+mod release;
 mod teams;
 mod wit;
 
@@ -43,6 +47,7 @@ pub(crate) fn router(sim: Sim) -> Router {
         .route("/_sim/truth", get(admin::truth))
         .route("/_sim/mutate", post(admin::mutate))
         .route("/_sim/mutate_builds", post(build::mutate_builds))
+        .route("/_sim/mutate_releases", post(admin::mutate_releases))
         .route("/_sim/change", post(admin::change))
         .route("/_sim/stats", get(admin::stats).delete(admin::reset_stats))
         .route("/_sim/requests", get(admin::requests))
@@ -133,6 +138,10 @@ fn type_name(type_key: &str) -> String {
             "Microsoft.TeamFoundation.WorkItemTracking.Server"
         }
         "TeamNotFoundException" => "Microsoft.TeamFoundation.Core.WebApi",
+        "ReleaseNotFoundException" | "ReleaseEnvironmentNotFoundException" => {
+            "Microsoft.VisualStudio.Services.ReleaseManagement.WebApi.Exceptions"
+        }
+        "EnvironmentNotFoundException" => "Microsoft.TeamFoundation.DistributedTask.WebApi",
         _ => "Microsoft.TeamFoundation.Framework.Server",
     };
     format!("{ns}.{type_key}, {ns}")
@@ -306,6 +315,16 @@ pub(crate) enum Api {
         project: String,
         route: build::Route,
     },
+    /// Classic release management, on the release host (`release`).
+    Release {
+        project: String,
+        route: release::ReleaseRoute,
+    },
+    /// YAML environments and their deployment records (`environments`).
+    Environments {
+        project: String,
+        route: environments::EnvRoute,
+    },
 }
 
 impl Api {
@@ -347,6 +366,8 @@ impl Api {
             Api::RecycleBin { id: Some(_), .. } => "recyclebin_item",
             Api::Comments { .. } => "comments",
             Api::Build { route, .. } => route.label(),
+            Api::Release { route, .. } => route.label(),
+            Api::Environments { route, .. } => route.label(),
         }
     }
 
@@ -369,6 +390,9 @@ impl Api {
             | Api::PullRequestChild { .. }
             | Api::PolicyEvaluations { .. }
             | Api::Commits { .. } => &["vso.code"],
+            // API_FACTS §3; environments list only `vso.environment_manage` in 7.1 (§8.1).
+            Api::Release { .. } => &["vso.release"],
+            Api::Environments { .. } => &["vso.environment_manage"],
             _ => &["vso.work"],
         }
     }
@@ -408,6 +432,8 @@ enum Route {
     Api(Api),
     NotFound,
     MethodNotAllowed,
+    /// A release route on the organization host of Services (`release::host_rule`).
+    WrongHost,
 }
 
 impl Route {
@@ -417,6 +443,7 @@ impl Route {
             Route::ResourceAreas => "resourceAreas",
             Route::Api(a) => a.label(),
             Route::NotFound | Route::MethodNotAllowed => "unknown",
+            Route::WrongHost => "release_wrong_host",
         }
     }
 }
@@ -574,6 +601,22 @@ fn match_route(method: &Method, path: &str, org: &str) -> Route {
             }),
             None => Route::NotFound,
         },
+        (true, ["release", tail @ ..]) => match release::route(tail, &rest[1..]) {
+            Some(route) => Route::Api(Api::Release {
+                project: p(),
+                route,
+            }),
+            None => Route::NotFound,
+        },
+        (true, ["distributedtask", "environments", tail @ ..]) => {
+            match environments::route(tail, &rest[2..]) {
+                Some(route) => Route::Api(Api::Environments {
+                    project: p(),
+                    route,
+                }),
+                None => Route::NotFound,
+            }
+        }
         _ => Route::NotFound,
     };
     match &route {
@@ -732,7 +775,9 @@ async fn dispatch(State(sim): State<Sim>, req: Request) -> Response {
 
 async fn serve(sim: Sim, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let mut route = match_route(&parts.method, parts.uri.path(), &sim.inner.org_name);
+    let (on_release_host, path) = release::split_host(parts.uri.path());
+    let route = match_route(&parts.method, path, &sim.inner.org_name);
+    let mut route = release::host_rule(route, on_release_host, sim.inner.server_mode);
     let refused = match &route {
         Route::Api(Api::GraphUsers) => sim.inner.server_mode,
         Route::Api(a) if a.is_reporting() => sim.refuses_reporting(),
@@ -756,6 +801,9 @@ async fn serve(sim: Sim, req: Request) -> Response {
         }
         Route::ResourceAreas => {
             return finish(&sim, label, None, core::resource_areas(), &[], false);
+        }
+        Route::WrongHost => {
+            return finish(&sim, label, None, release::wrong_host(), &[], false);
         }
         Route::NotFound => {
             let r = Reply::error(
@@ -953,6 +1001,8 @@ async fn serve(sim: Sim, req: Request) -> Response {
         Api::RecycleBin { project, id } => wit::recycle_bin(&sim, project, id.as_deref()),
         Api::Comments { project, id } => wit::comments(&sim, project, id, &query),
         Api::Build { project, route } => build::serve(&sim, project, route, &query),
+        Api::Release { project, route } => release::serve(&sim, project, route, &query),
+        Api::Environments { project, route } => environments::serve(&sim, project, route, &query),
     };
     if reply.status == StatusCode::OK && reply.content_type == JSON {
         reply.content_type = format!("{JSON}; api-version={version}");
