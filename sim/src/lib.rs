@@ -273,17 +273,11 @@ impl Sim {
             work_items_per_project: cfg.work_items_per_project,
         };
         let mut org = data::generate(&cfg.org, cfg.seed, &sizes, start);
-        // The release side comes last, from streams of its own: nothing above depends on it.
-        let release_sizes = releases::generate::Sizes {
-            definitions_per_project: cfg.release_definitions_per_project,
-            releases_per_definition: cfg.releases_per_definition,
-            environments_per_project: cfg.environments_per_project,
-            records_per_environment: cfg.deployment_records_per_environment,
-        };
-        releases::generate::generate(&mut org, cfg.seed, &release_sizes, start, cfg.server_mode);
         org.child_settings.big_pr_files = cfg.big_pr_files;
         org.child_settings.big_thread_comments = cfg.big_thread_comments;
-        // Builds come last, from streams of their own: nothing generated before depends on them.
+        // Builds and then the release side come last, each from streams of its own: nothing
+        // generated before depends on them, builds read nothing of the release side, and the
+        // release side names real builds (see `releases::builds`), so it needs them first.
         let build_sizes = builds::generate::Sizes {
             definitions_per_project: cfg.definitions_per_project,
             builds_per_definition: cfg.builds_per_definition,
@@ -291,6 +285,13 @@ impl Sim {
         };
         org.builds = builds::generate::generate(&org, cfg.seed, &build_sizes, start);
         org.builds.token_repeats = cfg.build_token_repeats_first_page.filter(|n| *n > 0);
+        let release_sizes = releases::generate::Sizes {
+            definitions_per_project: cfg.release_definitions_per_project,
+            releases_per_definition: cfg.releases_per_definition,
+            environments_per_project: cfg.environments_per_project,
+            records_per_environment: cfg.deployment_records_per_environment,
+        };
+        releases::generate::generate(&mut org, cfg.seed, &release_sizes, start, cfg.server_mode);
         let clock = cfg.clock_offset.num_microseconds().unwrap_or(0) * 10;
         org.clock_offset = clock;
         let base = format!("http://localhost/{}", cfg.org);

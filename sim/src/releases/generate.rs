@@ -186,7 +186,7 @@ pub(crate) fn new_release(
     let number = def.releases;
     let pipeline = def.pipeline;
     let stage_count = def.stages.len();
-    let artifact = builds::build_ref(org, p, pipeline, created - rng.range(MINUTE, 2 * HOUR));
+    let artifact = builds::artifact(org, p, pipeline, created - rng.range(MINUTE, 2 * HOUR));
     let environments = (0..stage_count)
         .map(|_| {
             pr.next_environment_id += 1;

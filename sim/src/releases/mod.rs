@@ -22,8 +22,8 @@
 //!   records with `queueTime`. ADO orders all three lists by id.
 //!
 //! Builds are referred to (a release's build artifact, a record's run and pipeline) through
-//! [`builds::build_ref`] alone, which makes up consistent synthetic builds until the Build
-//! side of the simulator exists; pointing that one function at real builds is all it takes.
+//! [`builds`] alone, which names real builds of the Build side (so the org generates builds
+//! first) and makes up synthetic ones only for projects without builds.
 //!
 //! This module owns the data; JSON shapes are in `json`, `stage_json` and `yaml_json`, changes in `mutate`,
 //! the ground truth in `truth`, HTTP in `routes::release` and `routes::environments`.
@@ -74,7 +74,7 @@ pub(crate) struct Definition {
     pub created_by: usize,
     pub revision: u32,
     pub stages: Vec<Stage>,
-    /// Which of the project's build pipelines feeds it (see [`builds::build_ref`]).
+    /// Which of the project's build pipelines feeds it (a slot, see [`builds`]).
     pub pipeline: u32,
     /// Releases created so far: the next one is named `Release-{releases + 1}`.
     pub releases: u32,

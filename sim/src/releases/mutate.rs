@@ -385,16 +385,32 @@ fn abandon(org: &mut Org, p: usize, r: u32, by: usize) {
     release.modified_by = by;
 }
 
-/// A new run of a YAML pipeline deploying to environment `env` now: one record, finished
-/// (succeeded) or still running; answers its id.
+/// A YAML run deploying to environment `env` now: one record, finished (succeeded) or still
+/// running, of the project's newest suitable build (a running one for a running record; see
+/// `releases::builds`); answers its id.
 fn add_record(org: &mut Org, rng: &mut Rng, env: u32, finished: bool) -> u64 {
     let last = org.releases.records.last().map_or(0, |r| r.queued);
     let now = now_after(org, last);
     let e = org.releases.environments[env as usize - 1].clone();
     let slot = builds::YAML_SLOT + u32::from(rng.chance(0.25));
-    let run = builds::build_ref(org, e.project, slot, now);
+    let run = builds::run(org, e.project, slot, now, !finished, &|_| false);
     let plan = rng.guid();
     let mut record = yaml::record(rng, &e, &run, &plan, 1, now, i64::MAX);
+    if builds::has_builds(org, e.project) {
+        // The newest build may already have deployed: the run goes on, with its plan and
+        // the next attempt of a stage it ran.
+        let earlier = org.releases.records.iter().filter(|r| {
+            r.run.build_id == run.build_id
+                && org.releases.environments[r.environment as usize - 1].project == e.project
+        });
+        for r in earlier {
+            record.plan.clone_from(&r.plan);
+            if r.stage == record.stage {
+                record.stage_attempt = record.stage_attempt.max(r.stage_attempt + 1);
+                record.job_attempt = record.stage_attempt;
+            }
+        }
+    }
     let id = org.releases.records.len() as u64 + 1;
     record.id = id;
     record.started = Some(now);

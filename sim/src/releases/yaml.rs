@@ -3,8 +3,9 @@
 //!
 //! Each project has `environments_per_project` environments named for the stages of its
 //! pipelines (`dev`, `test`, `staging`, `production`…), in pipeline order, some with a
-//! Kubernetes or virtual-machine resource. Its YAML pipelines (`{project}-deploy`,
-//! `{project}-infra`) run `deployment_records_per_environment` times over the history; a run
+//! Kubernetes or virtual-machine resource. Its YAML pipelines (the project's YAML build
+//! definitions; see `releases::builds` for which build a run is) run
+//! `deployment_records_per_environment` times over the history; a run
 //! deploys to the environments in order — one record per deployment job — until a stage does
 //! not succeed, and a failed stage is sometimes re-run (`stageAttempt` 2, same run). So the
 //! first environment gets exactly that many records and later ones fewer, records of one run
@@ -13,7 +14,9 @@
 //! record without `finishTime` and `result` (and without `startTime` while queued).
 
 use super::generate::Sizes;
-use super::{Record, Resource, YamlEnv, builds};
+use std::collections::HashMap;
+
+use super::{BuildRef, Record, Resource, YamlEnv, builds};
 use crate::data::HISTORY_TICKS;
 use crate::model::Org;
 use crate::rng::Rng;
@@ -109,6 +112,9 @@ pub(crate) fn generate(org: &mut Org, seed: u64, sizes: &Sizes, start: i64) {
             .unwrap_or(first.created)
             + HOUR;
         let step = (start - from) / runs.max(1);
+        // Build id → the plan of the run it is, for runs of real builds.
+        let mut owners: HashMap<u32, String> = HashMap::new();
+        let real = builds::has_builds(org, p);
         for k in 0..runs {
             // The newest run was queued less than a minute before the end of the history,
             // so its first deployment is still queued or running there.
@@ -118,8 +124,28 @@ pub(crate) fn generate(org: &mut Org, seed: u64, sizes: &Sizes, start: i64) {
                 from + k * step + rng.range(0, (step - 1).max(0))
             };
             let slot = builds::YAML_SLOT + u32::from(rng.chance(0.25));
-            let run = builds::build_ref(org, p, slot, queued);
-            run_stages(&mut rng, &project_envs, run, queued, start, &mut planned);
+            let first = planned.len();
+            run_stages(&mut rng, &project_envs, queued, start, &mut planned);
+            // The run's build, known once its records are: a running one if one of them is.
+            let records = &mut planned[first..];
+            let unfinished = records.iter().any(|x| x.record.finished.is_none());
+            let taken = |id: u32| owners.contains_key(&id);
+            let run = builds::run(org, p, slot, queued, unfinished, &taken);
+            if real {
+                // A build shared with an earlier run (too few builds): that run's plan.
+                let plan = owners.entry(run.build_id).or_insert_with(|| {
+                    records
+                        .first()
+                        .map(|x| x.record.plan.clone())
+                        .unwrap_or_default()
+                });
+                for x in records.iter_mut() {
+                    x.record.plan.clone_from(plan);
+                }
+            }
+            for x in records {
+                x.record.run = run.clone();
+            }
         }
     }
     planned.sort_by_key(|x| (x.record.queued, x.env));
@@ -134,21 +160,24 @@ pub(crate) fn generate(org: &mut Org, seed: u64, sizes: &Sizes, start: i64) {
     org.releases.next_resource_id = next_resource;
 }
 
-/// The records of one run over `envs` (in stage order), as far as it got before `end`.
-fn run_stages(
-    rng: &mut Rng,
-    envs: &[&YamlEnv],
-    run: super::BuildRef,
-    queued: i64,
-    end: i64,
-    out: &mut Vec<Planned>,
-) {
+/// The run of records not yet linked to their build (set once the run's records are known).
+const UNLINKED: BuildRef = BuildRef {
+    definition_id: 0,
+    definition_name: String::new(),
+    build_id: 0,
+    build_number: String::new(),
+    branch: String::new(),
+};
+
+/// The records of one run over `envs` (in stage order), as far as it got before `end`; their
+/// `run` is left [`UNLINKED`].
+fn run_stages(rng: &mut Rng, envs: &[&YamlEnv], queued: i64, end: i64, out: &mut Vec<Planned>) {
     let plan = rng.guid();
     let mut t = queued;
     for env in envs {
         let mut attempt = 1;
         loop {
-            let record = record(rng, env, &run, &plan, attempt, t, end);
+            let record = record(rng, env, &UNLINKED, &plan, attempt, t, end);
             let (result, last) = (record.result, record.finished);
             if record.queued >= end {
                 return;
@@ -177,7 +206,7 @@ fn run_stages(
 pub(crate) fn record(
     rng: &mut Rng,
     env: &YamlEnv,
-    run: &super::BuildRef,
+    run: &BuildRef,
     plan: &str,
     attempt: u32,
     queued: i64,
