@@ -11,6 +11,7 @@ mod commits;
 mod crash;
 mod deploy;
 mod faults;
+mod pipelines;
 mod pr_depth;
 mod service;
 mod shifting;

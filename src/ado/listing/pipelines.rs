@@ -160,8 +160,8 @@ impl Listing for BuildChanges {
 }
 
 /// `GET {release}/{project}/_apis/release/releases?queryOrder=ascending`: releases created
-/// from `min_created` on, oldest first, with their environments (`$expand=environments`), by
-/// continuation token (API_FACTS §4.5).
+/// from `min_created` on, oldest first, with their environments and artifacts (the builds
+/// they deploy: `$expand=environments,artifacts`), by continuation token (API_FACTS §4.5).
 #[derive(Debug, Clone)]
 pub struct Releases {
     pub project: String,
@@ -181,7 +181,7 @@ impl Listing for Releases {
     fn query(&self) -> Vec<(&'static str, String)> {
         let mut q = vec![
             ("queryOrder", "ascending".to_string()),
-            ("$expand", "environments".into()),
+            ("$expand", "environments,artifacts".into()),
         ];
         if let Some(t) = self.min_created {
             q.push(("minCreatedTime", ado_time(t)));
@@ -401,7 +401,7 @@ mod tests {
         assert_eq!(
             url(&|| (releases.endpoint(), releases.query())),
             "https://vsrm.dev.azure.com/org/P/_apis/release/releases?queryOrder=ascending\
-             &%24expand=environments&minCreatedTime=2026-01-02T00%3A00%3A00Z&api-version=7.1"
+             &%24expand=environments%2Cartifacts&minCreatedTime=2026-01-02T00%3A00%3A00Z&api-version=7.1"
         );
         let deployments = ReleaseDeployments {
             project: "P".into(),

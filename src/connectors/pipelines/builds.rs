@@ -12,9 +12,8 @@
 //!   by id with deleted ones included: finished long ago, or removed — none stays "in
 //!   progress";
 //! - deleted builds (`deletedFilter=onlyDeleted`), every `sync.reconcile_every` and in every
-//!   backfill (`builds_deleted:{project}` holds when it last ran): retention removes old
-//!   builds, whose finish time is long past any window, and ADO has no filter on the
-//!   deletion date.
+//!   backfill: retention removes old builds, whose finish time is long past the finished
+//!   walk's window, and ADO has no filter on the deletion date; see [`sync_deleted`].
 
 use std::collections::HashSet;
 
@@ -108,31 +107,45 @@ pub(super) async fn sync_builds(
     let listed = unfinished.run(client, ctx, project, None, summary).await?;
     sweep_unfinished(client, ctx, project, &listed, summary).await?;
 
-    let deleted_scope = format!("builds_deleted:{}", project.id);
-    let last: Option<Watermark> = load_cursor(ctx, NAME, &deleted_scope).await?;
+    sync_deleted(client, ctx, project, summary).await
+}
+
+/// Deleted builds, every `sync.reconcile_every` and in every backfill
+/// (`builds_deleted:{project}` holds when the last walk ran): a full walk by queue time,
+/// which also reaches a build deleted before it finished. Retention policies differ per
+/// pipeline and branch, and builds are deleted by hand too, so there is no order to keep a
+/// cheaper watermark on; like the recycle bin for work items, this is the second deletion
+/// signal of the reconciliation (a build read by id in the unfinished sweep shows its own).
+async fn sync_deleted(
+    client: &Client,
+    ctx: &SyncContext,
+    project: &TeamProject,
+    summary: &mut Summary,
+) -> Result<(), Error> {
+    let scope = format!("builds_deleted:{}", project.id);
+    let last: Option<Watermark> = load_cursor(ctx, NAME, &scope).await?;
     let now = client.now();
-    if reconcile_due(ctx, last.map(Watermark::pair), now) {
-        let deleted = Walk {
-            order: BuildOrder::QueueTimeAscending,
-            statuses: &[],
-            deleted: DeletedFilter::Only,
-            cursor: None,
-        };
-        let seen = deleted
-            .run(client, ctx, project, ctx.since, summary)
-            .await?;
-        summary.add("builds_deleted_listed", seen.len() as u64);
-        let mut batch = Batch::new(now);
-        batch.with_cursor(cursor_update(
-            NAME,
-            &deleted_scope,
-            &Watermark {
-                run: ctx.run_id,
-                at: now,
-            },
-        )?);
-        commit(client, ctx, &batch, summary).await?;
+    if !reconcile_due(ctx, last.map(Watermark::pair), now) {
+        return Ok(());
     }
+    let walk = Walk {
+        order: BuildOrder::QueueTimeAscending,
+        statuses: &[],
+        deleted: DeletedFilter::Only,
+        cursor: None,
+    };
+    let seen = walk.run(client, ctx, project, ctx.since, summary).await?;
+    summary.add("builds_deleted_listed", seen.len() as u64);
+    let mut batch = Batch::new(now);
+    batch.with_cursor(cursor_update(
+        NAME,
+        &scope,
+        &Watermark {
+            run: ctx.run_id,
+            at: now,
+        },
+    )?);
+    commit(client, ctx, &batch, summary).await?;
     Ok(())
 }
 

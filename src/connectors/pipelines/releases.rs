@@ -1,23 +1,27 @@
 //! Classic releases and deployments of one project, on the release host (API_FACTS §4.5).
 //!
 //! - Releases by creation time, oldest first (`minCreatedTime`, `queryOrder=ascending`,
-//!   `$expand=environments`), the newest creation time committed with each page
-//!   (`releases:{project}`).
+//!   `$expand=environments,artifacts`), the newest creation time committed with each page
+//!   (`releases:{project}`); from the start every `sync.reconcile_every` and in every
+//!   backfill, since a release can change without a deployment (abandoned).
 //! - Deployments by modification time (`minModifiedTime`): a release's environments change
 //!   long after it was created, and a deployment of an old release is new; this listing is
 //!   what finds both. Its order is not documented by time, so its watermark
-//!   (`release_deployments:{project}`) is committed once the walk is complete.
+//!   (`release_deployments:{project}`) is committed once the walk is complete — and once
+//!   the releases it touched are read.
 //! - The releases a deployment touched are read again by id, for their environments'
-//!   statuses (on a backfill, only those touched since the release walk began).
+//!   statuses (on a backfill, only those touched since the release walk began); a deployment
+//!   listed again by the overlap, unchanged since the last pass, touches nothing.
 
 use std::collections::BTreeSet;
 use std::pin::pin;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use serde::{Deserialize, Serialize};
 
 use super::builds::Watermark;
-use super::{NAME, people, start_from};
+use super::{NAME, people, reconcile_due, start_from};
 use crate::ado::endpoint::Endpoint;
 use crate::ado::listing::{ReleaseDeployments, Releases};
 use crate::ado::models::WithRaw;
@@ -41,8 +45,16 @@ pub(super) async fn sync(
 ) -> Result<(), Error> {
     let walk_started = client.now();
     sync_releases(client, ctx, project, summary).await?;
-    let touched = sync_deployments(client, ctx, project, walk_started, summary).await?;
-    refresh_releases(client, ctx, project, touched, summary).await
+    let walk = sync_deployments(client, ctx, project, walk_started, summary).await?;
+    refresh_releases(client, ctx, project, walk.touched, summary).await?;
+    // Only now: a run killed before its touched releases were read lists the deployments,
+    // and reads the releases, again.
+    if let Some(cursor) = walk.cursor {
+        let mut batch = Batch::new(client.now());
+        batch.with_cursor(cursor_update(NAME, &deployments_scope(project), &cursor)?);
+        commit(client, ctx, &batch, summary).await?;
+    }
+    Ok(())
 }
 
 async fn sync_releases(
@@ -54,9 +66,19 @@ async fn sync_releases(
     let scope = format!("releases:{}", project.id);
     let stored: Option<Watermark> = load_cursor(ctx, NAME, &scope).await?;
     let mut mark = continued(ctx, stored);
+    // A release can change without a deployment (abandoned, kept forever) and the list has
+    // no modification filter: every `sync.reconcile_every` the walk starts from the start.
+    let reconcile_scope = format!("releases_reconciled:{}", project.id);
+    let reconciled: Option<Watermark> = load_cursor(ctx, NAME, &reconcile_scope).await?;
+    let now = client.now();
+    let full = reconcile_due(ctx, reconciled.map(|w| (w.run, w.at)), now);
     let listing = Releases {
         project: project.id.clone(),
-        min_created: start_from(ctx, stored.map(|w| (w.run, w.at))),
+        min_created: if full {
+            ctx.since
+        } else {
+            start_from(ctx, stored.map(|w| (w.run, w.at)))
+        },
     };
     let mut pages = pin!(client.pages(listing, None));
     while let Some(page) = pages.next().await {
@@ -76,6 +98,15 @@ async fn sync_releases(
         commit(client, ctx, &batch, summary).await?;
         client.metrics().items(page.items.len() as u64);
         summary.add("releases", page.items.len() as u64);
+    }
+    if full {
+        let mut batch = Batch::new(now);
+        let mark = Watermark {
+            run: ctx.run_id,
+            at: now,
+        };
+        batch.with_cursor(cursor_update(NAME, &reconcile_scope, &mark)?);
+        commit(client, ctx, &batch, summary).await?;
     }
     Ok(())
 }
@@ -119,20 +150,38 @@ fn release_batch(
     batch
 }
 
-/// Walks the deployments modified since the watermark; returns the releases they touched
-/// that need their environments read again.
+/// Where the deployment walk stands (`release_deployments:{project}`): the newest
+/// modification time seen, and the deployments modified within `sync.overlap` of it as they
+/// were seen, so the next pass, which lists them again, reads their releases again only if
+/// they changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentCursor {
+    pub run: i64,
+    pub at: DateTime<Utc>,
+    #[serde(default)]
+    pub recent: Vec<(i64, DateTime<Utc>)>,
+}
+
+/// What a deployment walk found: the releases to read again, and the cursor to commit once
+/// they are read.
+struct DeploymentWalk {
+    touched: BTreeSet<i64>,
+    cursor: Option<DeploymentCursor>,
+}
+
+/// Walks the deployments modified since the watermark.
 async fn sync_deployments(
     client: &Client,
     ctx: &SyncContext,
     project: &TeamProject,
     walk_started: DateTime<Utc>,
     summary: &mut Summary,
-) -> Result<BTreeSet<i64>, Error> {
-    let scope = format!("release_deployments:{}", project.id);
-    let stored: Option<Watermark> = load_cursor(ctx, NAME, &scope).await?;
+) -> Result<DeploymentWalk, Error> {
+    let scope = deployments_scope(project);
+    let stored: Option<DeploymentCursor> = load_cursor(ctx, NAME, &scope).await?;
     let listing = ReleaseDeployments {
         project: project.id.clone(),
-        min_modified: start_from(ctx, stored.map(|w| (w.run, w.at))),
+        min_modified: start_from(ctx, stored.as_ref().map(|c| (c.run, c.at))),
     };
     // On a backfill the release walk just read every environment; only what changed while
     // it ran needs another look.
@@ -140,7 +189,17 @@ async fn sync_deployments(
         Mode::Backfill => Some(walk_started - ctx.overlap()),
         Mode::Sync => None,
     };
-    let mut newest_modified = continued(ctx, stored);
+    let known: BTreeSet<(i64, DateTime<Utc>)> = stored
+        .as_ref()
+        .filter(|_| ctx.mode == Mode::Sync)
+        .map(|c| c.recent.iter().copied().collect())
+        .unwrap_or_default();
+    let mut newest_modified = match (ctx.mode, &stored) {
+        (Mode::Sync, Some(c)) => Some(c.at),
+        (Mode::Backfill, Some(c)) if c.run == ctx.run_id => Some(c.at),
+        _ => None,
+    };
+    let mut seen: Vec<(i64, DateTime<Utc>)> = Vec::new();
     let mut touched = BTreeSet::new();
     let mut pages = pin!(client.pages(listing, None));
     while let Some(page) = pages.next().await {
@@ -152,7 +211,12 @@ async fn sync_deployments(
             .collect();
         for d in &rows {
             newest_modified = newest_modified.max(d.last_modified_on);
+            let unchanged = d.last_modified_on.is_some_and(|m| known.contains(&(d.id, m)));
+            if let Some(m) = d.last_modified_on {
+                seen.push((d.id, m));
+            }
             if let Some(release) = d.release_id
+                && !unchanged
                 && touched_since.is_none_or(|t| d.last_modified_on.is_none_or(|m| m >= t))
             {
                 touched.insert(release);
@@ -172,19 +236,19 @@ async fn sync_deployments(
         client.metrics().items(listed);
         summary.add("release_deployments", listed);
     }
-    if let Some(at) = newest_modified {
-        let mut batch = Batch::new(client.now());
-        batch.with_cursor(cursor_update(
-            NAME,
-            &scope,
-            &Watermark {
-                run: ctx.run_id,
-                at,
-            },
-        )?);
-        commit(client, ctx, &batch, summary).await?;
-    }
-    Ok(touched)
+    let cursor = newest_modified.map(|at| {
+        let floor = at - ctx.overlap();
+        DeploymentCursor {
+            run: ctx.run_id,
+            at,
+            recent: seen.into_iter().filter(|(_, m)| *m >= floor).collect(),
+        }
+    });
+    Ok(DeploymentWalk { touched, cursor })
+}
+
+fn deployments_scope(project: &TeamProject) -> String {
+    format!("release_deployments:{}", project.id)
 }
 
 /// Reads the touched releases again by id, for their environments.

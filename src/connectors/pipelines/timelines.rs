@@ -46,6 +46,10 @@ pub(super) async fn sync(
         not_found: "builds_not_found",
     };
     let id_of: fn(&BuildToRefresh) -> i64 = |b| b.id;
+    let before = (
+        summary.count("build_timelines_no_content"),
+        summary.count("build_timelines_not_found"),
+    );
     let fetched = refresh_each(
         client,
         ctx,
@@ -57,6 +61,17 @@ pub(super) async fn sync(
     )
     .await?;
     summary.add("build_timelines", fetched);
+    // One line for the run's warnings, however many builds; each is named in the log.
+    let none = summary.count("build_timelines_no_content") - before.0;
+    let gone = summary.count("build_timelines_not_found") - before.1;
+    if none + gone > 0 {
+        summary.warn(format!(
+            "project {}: {} finished builds have no timeline: build_timeline answered 204 for {none} \
+             (YAML that failed to compile) and 404 for {gone} (cleaned up); their ids are in the log",
+            project.name,
+            none + gone
+        ));
+    }
     if ctx.pipelines.build_changes {
         let fetched = refresh_each(
             client,
@@ -79,11 +94,17 @@ pub(super) struct TimelineFetch {
     sync: BuildTimelineSyncRow,
     records: Vec<BuildTimelineRecordRow>,
     warning: Option<String>,
+    /// The summary count a missing timeline adds to (`build_timelines_no_content`, …).
+    missing: Option<&'static str>,
 }
 
 impl Fetched for TimelineFetch {
     fn counts(&self) -> Vec<(&'static str, u64)> {
-        vec![("build_timeline_records", self.records.len() as u64)]
+        let mut c = vec![("build_timeline_records", self.records.len() as u64)];
+        if let Some(kind) = self.missing {
+            c.push((kind, 1));
+        }
+        c
     }
 
     fn observed_at(&self) -> DateTime<Utc> {
@@ -124,16 +145,14 @@ async fn fetch_timeline(
         last_changed_date: due.last_changed_date,
         outcome: outcome.to_string(),
     };
-    let missing = |outcome: &str, status: u16, why: &str| {
+    let missing = |outcome: &str, kind: &'static str, status: u16, why: &str| {
         tracing::warn!(connector = NAME, project = %project.name, build = due.id, endpoint = "build_timeline", status, "{why}; recorded, the pass goes on");
         TimelineFetch {
             observed_at: client.now(),
             sync: sync(outcome),
             records: Vec::new(),
-            warning: Some(format!(
-                "project {}: build {}: build_timeline answered {status} ({why})",
-                project.name, due.id
-            )),
+            warning: None,
+            missing: Some(kind),
         }
     };
     match client.get::<Timeline>(&endpoint, &[]).await {
@@ -154,6 +173,7 @@ async fn fetch_timeline(
                 observed_at: r.sent_at,
                 sync: sync("stored"),
                 records,
+                missing: None,
                 warning: (skipped > 0).then(|| {
                     format!(
                         "project {}: build {}: {skipped} timeline records skipped (unexpected shape)",
@@ -164,12 +184,16 @@ async fn fetch_timeline(
         }
         Err(ado::Error::NoContent { .. }) => Ok(missing(
             "none",
+            "build_timelines_no_content",
             204,
             "no timeline (a YAML pipeline that failed to compile)",
         )),
-        Err(ado::Error::NotFound { .. }) => {
-            Ok(missing("not_found", 404, "no timeline (cleaned up)"))
-        }
+        Err(ado::Error::NotFound { .. }) => Ok(missing(
+            "not_found",
+            "build_timelines_not_found",
+            404,
+            "no timeline (cleaned up)",
+        )),
         Err(e) => Err(e.into()),
     }
 }

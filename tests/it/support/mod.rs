@@ -78,6 +78,8 @@ pub struct Setup<'a> {
     /// PRs, and the inside costs six requests and a transaction per PR (tests/it/pr_depth.rs
     /// covers it).
     pub pr_depth: bool,
+    /// `organization.release_url` (the simulator serves releases under its own base URL).
+    pub release_url: Option<&'a str>,
 }
 
 impl<'a> Setup<'a> {
@@ -97,6 +99,7 @@ impl<'a> Setup<'a> {
             tokens_for: Vec::new(),
             sync: "",
             pr_depth: false,
+            release_url: None,
         }
     }
 
@@ -115,6 +118,7 @@ url = "{db}"
 [organization]
 url = "{sim}"
 projects = [{projects}]
+{release_url}
 
 [sync]
 overlap = "2s"
@@ -130,6 +134,10 @@ max_retries = {retries}
             sim = self.sim_url,
             retries = self.max_retries,
             sync = self.sync,
+            release_url = self
+                .release_url
+                .map(|u| format!("release_url = \"{u}\""))
+                .unwrap_or_default(),
         );
         for c in &self.connectors {
             let tokens = self

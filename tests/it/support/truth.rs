@@ -8,7 +8,7 @@
 //! row ADO has must not.
 
 mod pipelines;
-pub use pipelines::compare_pipelines;
+pub use pipelines::{compare_pipelines, compare_releases};
 
 use ado_ingest::store::read::{Readable, StoreRead};
 use ado_ingest::store::{
