@@ -10,6 +10,9 @@
 #    (2 × 2,500 and 20 × 5,000 work items).
 # 3. `cargo bench --bench pr_depth`: the inside of 10,000 PRs, their commits and the default
 #    branches' histories; backfill, incremental and idle sync against a naive re-fetch.
+# 4. `cargo bench --bench pipelines`: the Pipelines connector over 20,000 builds (timelines and
+#    build changes), 2,000 releases and the environments' deployment records; backfill, sync
+#    after a mutation round and idle sync against the minimum the page caps allow.
 #
 # Extra arguments go to the backfill suite (e.g. `--no-large`, `--no-peer`, `--repeat 1`).
 # Without TEST_DATABASE_URL only SQLite is measured. Progress goes to stderr, tables to stdout.
@@ -36,3 +39,8 @@ echo
 echo "## Pull request depth, Pull Commits and Commits: 10,000 PRs"
 echo
 cargo bench --locked --bench pr_depth
+
+echo
+echo "## Pipelines: 20,000 builds, 2,000 releases, environments"
+echo
+cargo bench --locked --bench pipelines

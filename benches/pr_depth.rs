@@ -22,14 +22,19 @@
 //! Knobs: `BENCH_PROJECTS` (default 4), `BENCH_REPOS_PER_PROJECT` (5), `BENCH_PRS_PER_REPO`
 //! (500), `BENCH_LATENCY_MS` (0: the simulator's latency added to every request).
 
-use ado_ingest::store::{AnyStore, Store};
+#[path = "support/ingest_run.rs"]
+mod ingest_run;
+
 use ado_sim::{FaultConfig, Sim, SimConfig};
+use ingest_run::{
+    Run, Target, connector_section, db_env_shown, env_num, limits_shown, print_resources, ratio,
+    run_binary, table_counts, targets,
+};
 use serde_json::Value;
 use sqlx::Connection;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The endpoints of a PR's inside the Repos connector calls, as the simulator labels them.
 const CHILD_ENDPOINTS: [&str; 6] = [
@@ -55,41 +60,20 @@ const CHILD_TABLES: [&str; 7] = [
     "pull_request_policy_evaluations",
 ];
 
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// One child run of `ado-ingest`.
-#[derive(Default)]
-struct Run {
-    wall: Duration,
-    ok: bool,
-    peak_rss_kb: u64,
-    /// The child's user + system CPU seconds (last sample before it exited).
-    cpu_secs: f64,
-    /// This process's CPU seconds during the run: the in-process simulator's.
-    sim_cpu_secs: f64,
-    /// The PostgreSQL server's CPU seconds during the run (`None` for SQLite, which runs
-    /// inside ado-ingest).
-    db_cpu_secs: Option<f64>,
-    requests: u64,
-    by_endpoint: BTreeMap<String, u64>,
-    /// Rows the binary says it wrote, summed over its connectors' summary lines.
-    rows_reported: u64,
-    /// The load average when the run started.
-    load1: String,
-}
-
-impl Run {
-    fn sum(&self, endpoints: &[&str]) -> u64 {
-        endpoints
-            .iter()
-            .map(|e| self.by_endpoint.get(*e).copied().unwrap_or(0))
-            .sum()
+/// What a [`Run`]'s requests were for, by the PR-side endpoint groups.
+trait PrRequests {
+    fn children(&self) -> u64;
+    fn pr_commits(&self) -> u64;
+    fn branch_commits(&self) -> u64;
+    fn listing(&self) -> u64;
+    /// Requests for what is inside or behind a PR and the branches: what PR depth,
+    /// Pull Commits and Commits decide to skip or send.
+    fn depth(&self) -> u64 {
+        self.children() + self.pr_commits() + self.branch_commits()
     }
+}
+
+impl PrRequests for Run {
     fn children(&self) -> u64 {
         self.sum(&CHILD_ENDPOINTS)
     }
@@ -101,156 +85,6 @@ impl Run {
     }
     fn listing(&self) -> u64 {
         self.sum(&LIST_ENDPOINTS)
-    }
-    /// Requests for what is inside or behind a PR and the branches: what PR depth,
-    /// Pull Commits and Commits decide to skip or send.
-    fn depth(&self) -> u64 {
-        self.children() + self.pr_commits() + self.branch_commits()
-    }
-}
-
-/// User + system CPU seconds of a process from its `/proc/…/stat`.
-fn cpu_secs(stat_path: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(stat_path).ok()?;
-    // Fields after the parenthesized command name; utime and stime are the 12th and 13th.
-    let rest = stat.rsplit_once(')')?.1;
-    let ticks: u64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|v| v.parse::<u64>().ok())
-        .sum();
-    // USER_HZ is 100 on Linux.
-    Some(ticks as f64 / 100.0)
-}
-
-/// CPU seconds of every `postgres` process on this host: user + system of the live ones plus
-/// the reaped children's of each (the postmaster's `cutime` + `cstime` hold the backends that
-/// served a connection and exited). A server on another host, or other clients of this one
-/// during the run, make it meaningless; the bench's own statements are few.
-fn postgres_server_cpu() -> f64 {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0.0;
-    };
-    let mut ticks = 0u64;
-    for entry in dir.flatten() {
-        let path = entry.path();
-        if std::fs::read_to_string(path.join("comm")).map_or(true, |c| c.trim() != "postgres") {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
-            continue;
-        };
-        if let Some((_, rest)) = stat.rsplit_once(')') {
-            // utime, stime, cutime, cstime.
-            ticks += rest
-                .split_whitespace()
-                .skip(11)
-                .take(4)
-                .filter_map(|v| v.parse::<u64>().ok())
-                .sum::<u64>();
-        }
-    }
-    ticks as f64 / 100.0
-}
-
-fn peak_rss_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-}
-
-/// `repos: sync ok — …, N rows, N requests, …` for every connector: the sum of the rows.
-fn reported_rows(out: &str) -> u64 {
-    out.lines()
-        .filter(|l| l.contains(" ok — "))
-        .flat_map(|l| l.split(", "))
-        .filter_map(|p| p.trim().strip_suffix(" rows")?.parse::<u64>().ok())
-        .sum()
-}
-
-async fn run_binary(sim: &Sim, config: &Path, command: &str, postgres: bool) -> Run {
-    sim.reset_stats();
-    let load = load1();
-    let sim_cpu0 = cpu_secs("/proc/self/stat").unwrap_or(0.0);
-    let db_cpu0 = postgres.then(postgres_server_cpu);
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ado-ingest"))
-        .args([command, "--config"])
-        .arg(config)
-        // sqlx's slow-statement warnings are expected when PRs queue for the store.
-        .env("RUST_LOG", "warn,sqlx=error")
-        .env("BENCH_PR_DEPTH_PAT", "demo-pat")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn ado-ingest");
-    let pid = child.id();
-    let mut peak = 0;
-    let mut cpu = 0.0;
-    let status = loop {
-        if let Some(kb) = peak_rss_kb(pid) {
-            peak = peak.max(kb);
-        }
-        if let Some(c) = cpu_secs(&format!("/proc/{pid}/stat")) {
-            cpu = c;
-        }
-        match child.try_wait().expect("wait for ado-ingest") {
-            Some(s) => break s,
-            None => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    };
-    let wall = start.elapsed();
-    let sim_cpu = cpu_secs("/proc/self/stat").unwrap_or(0.0) - sim_cpu0;
-    // The backends exit with the child; give the postmaster a moment to reap them.
-    if db_cpu0.is_some() {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let db_cpu = db_cpu0.map(|c0| postgres_server_cpu() - c0);
-    let mut out = String::new();
-    if let Some(mut stdout) = child.stdout.take() {
-        use std::io::Read;
-        let _ = stdout.read_to_string(&mut out);
-    }
-    if !status.success() {
-        eprintln!("ado-ingest {command} failed ({status}); stdout: {out}");
-    }
-    let stats = sim.stats();
-    Run {
-        wall,
-        ok: status.success(),
-        peak_rss_kb: peak,
-        cpu_secs: cpu,
-        sim_cpu_secs: sim_cpu,
-        db_cpu_secs: db_cpu,
-        requests: stats["requests"].as_u64().unwrap_or(0),
-        by_endpoint: stats["by_endpoint"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        rows_reported: reported_rows(&out),
-        load1: load,
-    }
-}
-
-async fn table_counts(db_url: &str) -> BTreeMap<String, i64> {
-    match AnyStore::connect(db_url).await {
-        Ok(store) => {
-            let counts = store.table_counts().await.unwrap_or_default();
-            store.close().await;
-            counts.into_iter().collect()
-        }
-        Err(e) => {
-            eprintln!("cannot read the table counts: {e}");
-            BTreeMap::new()
-        }
     }
 }
 
@@ -295,14 +129,6 @@ fn source_commits(truth: &Value) -> BTreeMap<u64, String> {
         .unwrap_or_default()
 }
 
-fn ratio(n: u64, d: u64) -> String {
-    if d == 0 {
-        "–".to_string()
-    } else {
-        format!("{:.2}", n as f64 / d as f64)
-    }
-}
-
 /// `n / d` as a factor with two significant digits (`0.013×`, `0.00024×`).
 fn times(n: u64, d: u64) -> String {
     if d == 0 {
@@ -315,25 +141,6 @@ fn times(n: u64, d: u64) -> String {
         2
     };
     format!("{r:.decimals$}×")
-}
-
-/// The 1-minute load average: the machine may be busy with other work.
-fn load1() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
-}
-
-/// The URL with its password (if any) hidden, for the printed command line.
-fn shown_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
 }
 
 /// What one phase is measured against.
@@ -378,30 +185,6 @@ fn print_requests(phases: &[Phase]) {
     }
 }
 
-fn print_resources(phases: &[Phase]) {
-    println!(
-        "| phase | wall s | rows written | rows/s | ado-ingest CPU s | CPU / wall | simulator CPU s | PostgreSQL server CPU s | peak RSS MB | load1 before |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for p in phases {
-        let r = p.run;
-        let secs = r.wall.as_secs_f64().max(1e-9);
-        println!(
-            "| {} | {secs:.1} | {} | {:.0} | {:.1} | {:.2} | {:.1} | {} | {:.1} | {} |",
-            p.name,
-            r.rows_reported,
-            r.rows_reported as f64 / secs,
-            r.cpu_secs,
-            r.cpu_secs / secs,
-            r.sim_cpu_secs,
-            r.db_cpu_secs
-                .map_or_else(|| "– (in ado-ingest)".to_string(), |c| format!("{c:.1}")),
-            r.peak_rss_kb as f64 / 1024.0,
-            r.load1,
-        );
-    }
-}
-
 fn print_tables(counts: &BTreeMap<String, i64>, wall: Duration) {
     let get = |t: &str| counts.get(t).copied().unwrap_or(0);
     let total: i64 = counts.values().sum();
@@ -422,65 +205,25 @@ fn print_tables(counts: &BTreeMap<String, i64>, wall: Duration) {
     );
 }
 
-struct Target {
-    label: &'static str,
-    url: String,
-    /// The Postgres database to drop at the end: (admin URL, name).
-    pg: Option<(String, String)>,
-}
-
-async fn targets(dir: &Path) -> Vec<Target> {
-    let mut out = vec![Target {
-        label: "SQLite",
-        url: format!("sqlite://{}", dir.join("pr_depth.db").display()),
-        pg: None,
-    }];
-    if let Ok(admin) = std::env::var("TEST_DATABASE_URL") {
-        let name = format!("ado_ingest_pr_depth_bench_{}", std::process::id());
-        match sqlx::PgConnection::connect(&admin).await {
-            Ok(mut c) => {
-                let created = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut c)
-                    .await;
-                match (created, url::Url::parse(&admin)) {
-                    (Ok(_), Ok(mut u)) => {
-                        u.set_path(&format!("/{name}"));
-                        out.push(Target {
-                            label: "PostgreSQL",
-                            url: u.to_string(),
-                            pg: Some((admin.clone(), name)),
-                        });
-                    }
-                    (Err(e), _) => eprintln!("PostgreSQL skipped: cannot create {name}: {e}"),
-                    (_, Err(e)) => eprintln!("PostgreSQL skipped: TEST_DATABASE_URL: {e}"),
-                }
-            }
-            Err(e) => eprintln!("PostgreSQL skipped: cannot connect: {e}"),
-        }
-    }
-    out
-}
-
 #[tokio::main]
 async fn main() {
     let projects = env_num("BENCH_PROJECTS", 4) as usize;
     let repos_per_project = env_num("BENCH_REPOS_PER_PROJECT", 5) as usize;
     let prs_per_repo = env_num("BENCH_PRS_PER_REPO", 500) as usize;
     let latency_ms = env_num("BENCH_LATENCY_MS", 0);
-    let db_env = std::env::var("TEST_DATABASE_URL")
-        .map(|u| format!("TEST_DATABASE_URL={} ", shown_url(&u)))
-        .unwrap_or_default();
+    let db_env = db_env_shown();
     println!(
         "`{db_env}BENCH_PROJECTS={projects} BENCH_REPOS_PER_PROJECT={repos_per_project} \
          BENCH_PRS_PER_REPO={prs_per_repo} BENCH_LATENCY_MS={latency_ms} cargo bench --bench pr_depth`\n"
     );
     println!(
-        "Connectors repos (pull_request_depth on), pull_commits and commits; each 5,000 requests/s \
-         (burst 5,000), concurrency 8, one token; simulator latency {latency_ms} ms; machine: {} CPUs.\n",
+        "Connectors repos (pull_request_depth on), pull_commits and commits; {}; simulator \
+         latency {latency_ms} ms; machine: {} CPUs.\n",
+        limits_shown(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let dir = tempfile::tempdir().expect("temp dir");
-    for target in targets(dir.path()).await {
+    for target in targets(dir.path(), "pr_depth").await {
         run_target(
             &target,
             dir.path(),
@@ -490,15 +233,7 @@ async fn main() {
             latency_ms,
         )
         .await;
-        if let Some((admin, name)) = &target.pg
-            && let Ok(mut c) = sqlx::PgConnection::connect(admin).await
-        {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut c)
-            .await;
-        }
+        target.drop_database().await;
     }
 }
 
@@ -540,26 +275,20 @@ async fn run_target(
     );
 
     let config = dir.join(format!("{}.toml", target.label));
-    let section = |name: &str| {
-        format!(
-            "\n[connectors.{name}]\ntokens = [\"env:BENCH_PR_DEPTH_PAT\"]\n\
-             requests_per_second = 5000\nburst = 5000\nconcurrency = 8\n"
-        )
-    };
     std::fs::write(
         &config,
         format!(
             "[database]\nurl = \"{}\"\n\n[organization]\nurl = \"{}\"\n{}{}{}",
             target.url,
             running.base_url(),
-            section("repos"),
-            section("pull_commits"),
-            section("commits"),
+            connector_section("repos", ""),
+            connector_section("pull_commits", ""),
+            connector_section("commits", ""),
         ),
     )
     .expect("write config");
 
-    let postgres = target.pg.is_some();
+    let postgres = target.postgres();
     let backfill = run_binary(&sim, &config, "backfill", postgres).await;
     let tables = table_counts(&target.url).await;
 
@@ -623,7 +352,8 @@ async fn run_target(
     println!("Requests (the simulator's count):\n");
     print_requests(&phases);
     println!("\nRows and resources (rows: the binary's summary lines):\n");
-    print_resources(&phases);
+    let resources: Vec<(&str, &Run)> = phases.iter().map(|p| (p.name.as_str(), p.run)).collect();
+    print_resources(&resources);
     println!();
     print_tables(&tables, backfill.wall);
     if let Some(naive) = &naive {
