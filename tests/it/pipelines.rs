@@ -142,7 +142,12 @@ async fn pipelines_backfill_and_sync_equal_the_ground_truth() {
         let touched_deployments = released["touched_deployments"].as_array().unwrap().len() as u64;
         sim.sim.reset_stats();
         support::run_ok(&settings, &store, Mode::Sync).await;
-        let t1 = assert_equal(&store, &sim.sim, &format!("{label} after mutations and sync")).await;
+        let t1 = assert_equal(
+            &store,
+            &sim.sim,
+            &format!("{label} after mutations and sync"),
+        )
+        .await;
         assert!(
             stuck_builds(&store, &t1).await.is_empty(),
             "{label}: a finished build stays unfinished"
@@ -209,15 +214,28 @@ async fn deleted_builds_are_marked_and_late_finishes_are_caught() {
         let label = db.label();
         let with_changes: Vec<&str> = KINDS.iter().copied().chain(["build_changes"]).collect();
         support::run_ok(&settings, &store, Mode::Backfill).await;
-        assert_equal_kinds(&store, &sim.sim, &with_changes, &format!("{label} after backfill")).await;
+        assert_equal_kinds(
+            &store,
+            &sim.sim,
+            &with_changes,
+            &format!("{label} after backfill"),
+        )
+        .await;
         for round in 0..3 {
             sim.sim.mutate_builds(100 + round, 40);
             sim.sim.mutate_releases(100 + round, 20);
             support::run_ok(&settings, &store, Mode::Sync).await;
-            let t =
-                assert_equal_kinds(&store, &sim.sim, &with_changes, &format!("{label} after round {round}"))
-                    .await;
-            assert!(stuck_builds(&store, &t).await.is_empty(), "{label}: round {round}");
+            let t = assert_equal_kinds(
+                &store,
+                &sim.sim,
+                &with_changes,
+                &format!("{label} after round {round}"),
+            )
+            .await;
+            assert!(
+                stuck_builds(&store, &t).await.is_empty(),
+                "{label}: round {round}"
+            );
         }
         let deleted = store
             .rows_with_deleted::<BuildRow>(ORG)
@@ -226,7 +244,10 @@ async fn deleted_builds_are_marked_and_late_finishes_are_caught() {
             .into_iter()
             .filter(|(b, at)| b.deleted && at.is_some())
             .count();
-        assert!(deleted > 0, "{label}: retention deleted builds, and they are marked");
+        assert!(
+            deleted > 0,
+            "{label}: retention deleted builds, and they are marked"
+        );
         sim.shutdown().await;
     }
 }
@@ -280,7 +301,8 @@ async fn refused_optional_parts_are_warnings_and_the_rest_is_synced() {
         "{warnings}"
     );
     assert!(
-        warnings.contains("environments answered 403") && warnings.contains("vso.environment_manage"),
+        warnings.contains("environments answered 403")
+            && warnings.contains("vso.environment_manage"),
         "{warnings}"
     );
     assert!(
@@ -308,11 +330,18 @@ async fn refused_optional_parts_are_warnings_and_the_rest_is_synced() {
     support::run_ok(&setup.settings(), &store, Mode::Sync).await;
     let stats = sim.sim.stats();
     assert_eq!(
-        requests(&stats, &["release_releases", "release_deployments", "environments"]),
+        requests(
+            &stats,
+            &["release_releases", "release_deployments", "environments"]
+        ),
         0,
         "switched off, not asked: {stats}"
     );
-    let run = store.last_run(ORG, "pipelines", "sync").await.unwrap().unwrap();
+    let run = store
+        .last_run(ORG, "pipelines", "sync")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         !run.warnings.unwrap_or_default().contains("403"),
         "switched off quietly"

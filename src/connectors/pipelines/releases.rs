@@ -211,7 +211,9 @@ async fn sync_deployments(
             .collect();
         for d in &rows {
             newest_modified = newest_modified.max(d.last_modified_on);
-            let unchanged = d.last_modified_on.is_some_and(|m| known.contains(&(d.id, m)));
+            let unchanged = d
+                .last_modified_on
+                .is_some_and(|m| known.contains(&(d.id, m)));
             if let Some(m) = d.last_modified_on {
                 seen.push((d.id, m));
             }
