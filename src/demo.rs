@@ -55,6 +55,7 @@ pub async fn run(db: &Path, cancel: CancellationToken) -> Result<DemoOutcome, Er
         .await
         .map_err(Error::Sim)?;
     let sim_url = running.base_url();
+    let release_url = running.release_base_url();
     for suffix in ["", "-wal", "-shm"] {
         let p = format!("{}{suffix}", db.display());
         match std::fs::remove_file(&p) {
@@ -66,6 +67,7 @@ pub async fn run(db: &Path, cancel: CancellationToken) -> Result<DemoOutcome, Er
     let db_url = format!("sqlite://{}", db.display());
     let text = DEMO_TOML
         .replace("sqlite://ado-ingest-demo.db", &db_url)
+        .replace("http://127.0.0.1:0/vsrm/contoso", &release_url)
         .replace("http://127.0.0.1:0/contoso", &sim_url);
     let settings = Settings::from_toml(Some(&text), "config/demo.toml", std::iter::empty())?;
     let store = AnyStore::connect(&settings.database.url).await?;

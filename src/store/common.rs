@@ -3,7 +3,7 @@
 use chrono::{DateTime, Timelike, Utc};
 
 /// The fixed order of [`super::Store::table_counts`].
-pub(crate) const COUNTED_TABLES: [&str; 26] = [
+pub(crate) const COUNTED_TABLES: [&str; 35] = [
     "projects",
     "repositories",
     "pull_requests",
@@ -17,6 +17,15 @@ pub(crate) const COUNTED_TABLES: [&str; 26] = [
     "pull_request_policy_evaluations",
     "pull_request_commits",
     "commits",
+    "pipelines",
+    "builds",
+    "build_timeline_records",
+    "build_changes",
+    "releases",
+    "release_environments",
+    "release_deployments",
+    "environments",
+    "environment_deployments",
     "users",
     "teams",
     "team_members",

@@ -154,6 +154,11 @@ fn demo_backfills_the_bundled_simulator() {
     assert!(count("pull_request_threads") > 0);
     assert!(count("pull_request_commits") > 0);
     assert!(count("commits") > 0);
+    // Pipelines: builds with their timelines, releases, YAML environments' deployments.
+    assert!(count("builds") > 0);
+    assert!(count("build_timeline_records") > 0);
+    assert!(count("release_deployments") > 0);
+    assert!(count("environment_deployments") > 0);
     assert!(
         stdout.contains("sqlite3"),
         "the demo shows how to query: {stdout}"
