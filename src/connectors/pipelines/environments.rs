@@ -112,15 +112,22 @@ async fn sync_records(
         let ids: Vec<i64> = page.items.iter().map(|r| r.value.id).collect();
         order.see(&ids);
         newest = newest.max(ids.iter().copied().max());
+        // A record stored as finished never changes: the page that reaches back to it (every
+        // walk's last) writes only what is new or was unfinished, so an idle pass writes none.
+        let finished_before =
+            |id: i64| stored.is_some_and(|c| id <= c.newest_id) && open.binary_search(&id).is_err();
         let rows: Vec<_> = page
             .items
             .iter()
+            .filter(|r| !finished_before(r.value.id))
             .map(|r| environment_deployment_row(&project.id, environment, r))
             .collect();
-        let listed = rows.len() as u64;
-        let mut batch = Batch::new(page.sent_at);
-        batch.upsert(rows);
-        commit(client, ctx, &batch, summary).await?;
+        let listed = page.items.len() as u64;
+        if !rows.is_empty() {
+            let mut batch = Batch::new(page.sent_at);
+            batch.upsert(rows);
+            commit(client, ctx, &batch, summary).await?;
+        }
         client.metrics().items(listed);
         summary.add("environment_deployments", listed);
         if floor.is_some_and(|f| order.reached(f)) {
