@@ -136,9 +136,20 @@ fn example_config_loads() {
         .replace("env:ADO_REPOS_PAT_1", &format!("file:{secret}"))
         .replace("file:/run/secrets/ado_pat_2", &format!("file:{secret}"))
         .replace("env:ADO_BOARDS_PAT", &format!("file:{secret}"))
-        .replace("env:ADO_COMMITS_PAT", &format!("file:{secret}"));
+        .replace("env:ADO_COMMITS_PAT", &format!("file:{secret}"))
+        .replace("env:ADO_PIPELINES_PAT", &format!("file:{secret}"));
     let s = Settings::from_toml(Some(&text), "example.toml", std::iter::empty()).unwrap();
     assert!(s.connectors.pull_commits.is_some());
+    let pipelines = s
+        .connectors
+        .pipelines
+        .as_ref()
+        .expect("[connectors.pipelines]");
+    assert_eq!(
+        pipelines.pipelines(),
+        crate::config::PipelinesSettings::default(),
+        "the example shows the defaults"
+    );
     let commits = s.connectors.commits.as_ref().expect("[connectors.commits]");
     assert!(!commits.enabled, "the Commits connector ships disabled");
     let depth = s
