@@ -1,6 +1,7 @@
 //! Loading, validation and redaction of the settings.
 
 use super::*;
+use secrecy::SecretString;
 
 fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, Error> {
     let dir = tempfile::tempdir().unwrap();

@@ -8,9 +8,12 @@ use crate::ado::models::WithRaw;
 use crate::ado::models::build::{Build, BuildChange, BuildDefinition, TimelineRecord};
 use crate::ado::models::environment::{EnvironmentDeploymentRecord, EnvironmentInstance};
 use crate::ado::models::release::{Deployment, Release, ReleaseEnvironment};
+use crate::store::schema::deployments::{
+    EnvironmentDeploymentRow, EnvironmentRow, ReleaseDeploymentRow, ReleaseEnvironmentRow,
+    ReleaseRow,
+};
 use crate::store::schema::pipelines::{
-    BuildChangeRow, BuildRow, BuildTimelineRecordRow, EnvironmentDeploymentRow, EnvironmentRow,
-    PipelineRow, ReleaseDeploymentRow, ReleaseEnvironmentRow, ReleaseRow,
+    BuildChangeRow, BuildRow, BuildTimelineRecordRow, PipelineRow,
 };
 
 fn raw_text(raw: &RawValue) -> String {

@@ -20,7 +20,7 @@ use crate::ado::models::core::TeamProject;
 use crate::connectors::map::pipelines::{environment_deployment_row, environment_row};
 use crate::connectors::{Error, Summary, SyncContext, commit, cursor_update, load_cursor};
 use crate::store::schema::core::write_users;
-use crate::store::schema::pipelines::EnvironmentRow;
+use crate::store::schema::deployments::EnvironmentRow;
 use crate::store::{Batch, Record, Store};
 
 /// How far an environment's records are stored.

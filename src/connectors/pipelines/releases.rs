@@ -31,7 +31,7 @@ use crate::ado::{self, Client};
 use crate::connectors::map::pipelines::{deployment_row, newest, release_rows};
 use crate::connectors::{Error, Mode, Summary, SyncContext, commit, cursor_update, load_cursor};
 use crate::store::schema::core::write_users;
-use crate::store::schema::pipelines::ReleaseRow;
+use crate::store::schema::deployments::ReleaseRow;
 use crate::store::{Batch, Record};
 
 /// Releases read again by id per transaction.

@@ -1,6 +1,6 @@
 //! The table description language: what a table is (key, typed columns, conflict policy), what
 //! a row of it gives the store ([`Record`]), and the tables themselves, one module per domain
-//! (`core`, `repos`, `pr`, `commits`, `boards`, `pipelines`).
+//! (`core`, `repos`, `pr`, `commits`, `boards`, `pipelines`, `deployments`).
 //!
 //! A table is described once, here; the SQL of both backends (column lists, `ON CONFLICT … DO
 //! UPDATE SET … WHERE <guard>`, SQLite's multi-row `VALUES`, Postgres' `UNNEST` arrays) is
@@ -14,6 +14,7 @@
 pub mod boards;
 pub mod commits;
 pub mod core;
+pub mod deployments;
 pub mod pipelines;
 pub mod pr;
 pub mod repos;
@@ -332,6 +333,7 @@ pub fn all_tables() -> Vec<&'static Table> {
     v.extend_from_slice(commits::TABLES);
     v.extend_from_slice(boards::TABLES);
     v.extend_from_slice(pipelines::TABLES);
+    v.extend_from_slice(deployments::TABLES);
     v
 }
 

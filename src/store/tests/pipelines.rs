@@ -4,6 +4,7 @@
 //! release environments as children of their release.
 
 use super::*;
+use crate::store::schema::deployments::*;
 use crate::store::schema::pipelines::*;
 
 contract_tests! {

@@ -4,6 +4,7 @@
 //! records.
 
 use super::*;
+use ado_ingest::store::schema::deployments::*;
 use ado_ingest::store::schema::pipelines::*;
 
 /// Rows with their deletion mark as a field, for tables whose truth lists deleted rows too.

@@ -1,0 +1,125 @@
+//! Token references and their resolution: what a `tokens` entry says (`env:VAR`,
+//! `file:/path`, a literal, optionally with a display name) and the secret it resolves to.
+//! Nothing here prints a secret: Debug redacts, errors name the variable or file.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::ConnectorSettings;
+
+/// A token as written in the config: a reference, optionally with a display name.
+#[derive(Clone, Deserialize)]
+#[serde(untagged)]
+pub enum TokenRef {
+    Plain(String),
+    Named { name: String, secret: String },
+}
+
+impl fmt::Debug for TokenRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenRef::Plain(r) => f
+                .debug_tuple("Plain")
+                .field(&crate::redact::reference(r))
+                .finish(),
+            TokenRef::Named { name, secret } => f
+                .debug_struct("Named")
+                .field("name", name)
+                .field("secret", &crate::redact::reference(secret))
+                .finish(),
+        }
+    }
+}
+
+/// A resolved token: its display name (for logs) and its secret value.
+#[derive(Clone)]
+pub struct Token {
+    /// What logs and errors show: the configured name or the reference (`env:VAR`), never
+    /// the value.
+    pub name: String,
+    pub secret: SecretString,
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("name", &self.name)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+impl TokenRef {
+    pub(super) fn reference(&self) -> &str {
+        match self {
+            TokenRef::Plain(s) => s,
+            TokenRef::Named { secret, .. } => secret,
+        }
+    }
+
+    /// The name logs show for this token.
+    pub fn display_name(&self, index: usize) -> String {
+        match self {
+            TokenRef::Named { name, .. } => name.clone(),
+            TokenRef::Plain(s) if s.starts_with("env:") || s.starts_with("cred:") => s.clone(),
+            TokenRef::Plain(s) if s.starts_with("file:") => s.clone(),
+            TokenRef::Plain(_) => format!("tokens[{index}]"),
+        }
+    }
+}
+
+impl ConnectorSettings {
+    /// Resolves every token reference (already checked by validation).
+    pub fn resolve_tokens(&self) -> Result<Vec<Token>, String> {
+        self.tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                Ok(Token {
+                    name: t.display_name(i),
+                    secret: resolve_secret(t.reference())?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Resolves `env:VAR`, `file:/path` or a literal value. Error messages name the variable or
+/// file, never a secret value.
+pub fn resolve_secret(reference: &str) -> Result<SecretString, String> {
+    if let Some(var) = reference.strip_prefix("env:") {
+        match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_string())),
+            Ok(_) => Err(format!("environment variable {var} is empty")),
+            Err(_) => Err(format!("environment variable {var} is not set")),
+        }
+    } else if let Some(path) = reference.strip_prefix("file:") {
+        let p = PathBuf::from(path);
+        match std::fs::read_to_string(&p) {
+            Ok(v) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_string())),
+            Ok(_) => Err(format!("secret file {path} is empty")),
+            Err(e) => Err(format!("cannot read secret file {path}: {e}")),
+        }
+    } else if reference.starts_with("cred:") {
+        Err("cred: references need the credentials store, which this version does not have yet; use env: or file:".into())
+    } else if reference.trim().is_empty() {
+        Err("empty token".into())
+    } else {
+        Ok(SecretString::from(reference.to_string()))
+    }
+}
+
+/// True when a resolved token came from a literal in the file (logged as a warning).
+pub fn is_literal(t: &TokenRef) -> bool {
+    let r = t.reference();
+    !(r.starts_with("env:") || r.starts_with("file:") || r.starts_with("cred:"))
+}
+
+/// Exposes a secret for building an auth header; the only place outside `ado::pool` that
+/// reads a token's value is the credentials check in tests.
+pub fn expose(s: &SecretString) -> &str {
+    s.expose_secret()
+}
