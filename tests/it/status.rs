@@ -110,6 +110,16 @@ fn assert_pass_is(pass: &Value, run: &RunRecord, label: &str) {
             assert_eq!(pass["error_message"], message, "{label}: {pass}");
         }
     }
+    let warnings: Vec<&str> = run
+        .warnings
+        .as_deref()
+        .map(|w| w.lines().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        pass["warnings"],
+        serde_json::json!(warnings),
+        "{label}: {pass}"
+    );
 }
 
 async fn cursors_of(db: &TestDb, connector: &str) -> i64 {
@@ -184,7 +194,8 @@ async fn status_after_a_backfill_matches_the_database_without_tokens() {
                     "requests",
                     "rows",
                     "run_id",
-                    "started_at"
+                    "started_at",
+                    "warnings"
                 ],
                 "{label}"
             );
