@@ -33,6 +33,14 @@
 //! - Server behaviour can be imitated: [`SimConfig::server_mode`] removes the Graph API,
 //!   [`SimConfig::refuse_reporting`] the reporting streams (an older Server), so a client's
 //!   fallbacks can be tested.
+//! - Service hooks (`hooks`): web hook subscriptions under `_apis/hooks/subscriptions`
+//!   (create, list, get, replace, delete, notifications) and their deliveries — every
+//!   mutation entry point ([`Sim::apply`], [`Sim::mutate`], [`Sim::mutate_builds`], work item
+//!   deletion and restore) POSTs ADO-shaped `git.pullrequest.*`, PR comment, `workitem.*` and
+//!   `build.complete` events to the matching subscriptions on background tasks, with ADO's
+//!   retries, probation and 410 rule (API_FACTS §6). [`Sim::deliveries`] logs what was sent,
+//!   [`Sim::wait_deliveries_idle`] waits for it, [`SimConfig::webhook_retry_scale`] and
+//!   [`SimConfig::webhook_delivery`] speed it up or turn it off.
 //! - Faults ([`FaultConfig`]), a usage budget ([`BudgetConfig`]) and token revocation can be
 //!   changed while the server runs; [`Sim::stats`] counts requests per endpoint and token.
 //!
@@ -40,7 +48,8 @@
 //! `GET /_sim/truth[?kinds=a,b]`, `POST /_sim/mutate` (`{"seed", "changes",
 //! "work_item_changes"?}`), `POST /_sim/mutate_builds` and `POST /_sim/mutate_releases`
 //! (`{"seed", "changes"}`), `POST /_sim/change` (a [`Change`] as JSON), `GET|DELETE
-//! /_sim/stats`, `GET /_sim/requests` (the request log), `GET|POST /_sim/faults`.
+//! /_sim/stats`, `GET /_sim/requests` (the request log), `GET|POST /_sim/faults`, `GET
+//! /_sim/deliveries` (the service hook delivery log).
 //!
 //! The Graph API (`_apis/graph/users`) lives on `vssps.dev.azure.com` in Services; the
 //! simulator serves it under the same organization URL as everything else.
@@ -61,7 +70,7 @@
 //! Module map (all private): `data` generates the org and `model` holds it with its indexes;
 //! `boards` holds (and generates, serializes, mutates, queries) the work item side; `json` is
 //! the one place the other entities become JSON; `routes` is the HTTP surface (`core`, `git`,
-//! `teams`, `graph`, `wit`, `admin`, `children`, `build`, `release`, `environments`);
+//! `teams`, `graph`, `wit`, `admin`, `children`, `build`, `release`, `environments`, `hooks`);
 //! `children` holds (and generates, serializes, mutates) the inside of PRs; `builds` holds
 //! (and generates, serializes, queries, mutates) definitions and builds, deriving timelines
 //! (`builds::timeline`) and changes on read, and offers `builds::of_project` to other areas
@@ -70,7 +79,8 @@
 //! of completed PRs, as force-pushes left them); `auth`, `budget`, `faults` and `stats` are the
 //! behaviours applied to every request; `truth` and `mutate` back the admin API; `rng` and
 //! `time` are the deterministic PRNG and ADO's timestamp format; `script` holds the precise
-//! changes.
+//! changes; `hooks` holds service hook subscriptions (`subscriptions`), turns what mutations
+//! recorded into events (`payload`) and delivers them (`deliver`).
 
 mod auth;
 mod boards;
@@ -80,6 +90,7 @@ mod children;
 mod data;
 mod faults;
 mod history;
+mod hooks;
 mod json;
 mod model;
 mod mutate;
@@ -103,6 +114,7 @@ use tokio::task::JoinHandle;
 pub use auth::Pat;
 pub use budget::BudgetConfig;
 pub use faults::FaultConfig;
+pub use hooks::{Delivery, SubscriptionStatus};
 pub use script::Change;
 
 /// Requests the request log keeps.
@@ -191,6 +203,12 @@ pub struct SimConfig {
     /// project gets about this many deployment records, later stages fewer (a run stops at a
     /// stage that does not succeed).
     pub deployment_records_per_environment: usize,
+    /// Multiplies the service hooks' retry delays (ADO: ~1, 2, 4 … 60 s, API_FACTS §6), so
+    /// a test can use 0.001. Changeable at runtime with [`Sim::set_webhook_retry_scale`].
+    pub webhook_retry_scale: f64,
+    /// Whether service hook events are delivered at all (see the `hooks` module); off, no
+    /// event is sent or recorded. Changeable at runtime with [`Sim::set_webhook_delivery`].
+    pub webhook_delivery: bool,
 }
 
 impl Default for SimConfig {
@@ -221,6 +239,8 @@ impl Default for SimConfig {
             releases_per_definition: 10,
             environments_per_project: 2,
             deployment_records_per_environment: 15,
+            webhook_retry_scale: 1.0,
+            webhook_delivery: true,
         }
     }
 }
@@ -257,6 +277,8 @@ pub(crate) struct Inner {
     pub(crate) scripted: AtomicU64,
     /// Scripted changes waiting for a PR-list request ([`Sim::apply_before_pr_listing`]).
     pub(crate) scheduled: Mutex<Vec<script::Scheduled>>,
+    /// Service hook subscriptions and their deliveries.
+    pub(crate) hooks: hooks::Hooks,
 }
 
 impl Sim {
@@ -294,6 +316,8 @@ impl Sim {
         releases::generate::generate(&mut org, cfg.seed, &release_sizes, start, cfg.server_mode);
         let clock = cfg.clock_offset.num_microseconds().unwrap_or(0) * 10;
         org.clock_offset = clock;
+        // Generated history is not news: service hooks only see what changes from now on.
+        org.hook_stream_mark = org.boards.stream.len();
         let base = format!("http://localhost/{}", cfg.org);
         Sim {
             inner: Arc::new(Inner {
@@ -314,6 +338,7 @@ impl Sim {
                 clock_offset: std::sync::atomic::AtomicI64::new(clock),
                 scripted: AtomicU64::new(0),
                 scheduled: Mutex::new(Vec::new()),
+                hooks: hooks::Hooks::new(cfg.webhook_delivery, cfg.webhook_retry_scale),
             }),
         }
     }
@@ -329,6 +354,9 @@ impl Sim {
             local
         };
         *write(&self.inner.base_url) = format!("http://{reachable}/{}", self.inner.org_name);
+        self.inner
+            .hooks
+            .set_runtime(tokio::runtime::Handle::current());
         let (tx, rx) = oneshot::channel::<()>();
         let app = routes::router(self.clone());
         let task = tokio::spawn(async move {
@@ -424,12 +452,10 @@ impl Sim {
         changes: usize,
         work_item_changes: usize,
     ) -> serde_json::Value {
-        mutate::mutate(
-            &mut write(&self.inner.state),
-            seed,
-            changes,
-            work_item_changes,
-        )
+        let mut org = write(&self.inner.state);
+        let answer = mutate::mutate(&mut org, seed, changes, work_item_changes);
+        self.publish(&mut org);
+        answer
     }
 
     /// How big the org is now: `{"projects", "repositories", "pull_requests", "work_items",
@@ -464,13 +490,19 @@ impl Sim {
 
     /// Moves live work item `id` to the recycle bin (false when it is not live).
     pub fn delete_work_item(&self, id: u32) -> bool {
-        crate::boards::mutate::delete(&mut write(&self.inner.state), id)
+        let mut org = write(&self.inner.state);
+        let done = crate::boards::mutate::delete(&mut org, id);
+        self.publish(&mut org);
+        done
     }
 
     /// Restores work item `id` with the deletion's `ChangedDate`; only right after
     /// [`Sim::delete_work_item`] with no change since (false otherwise).
     pub fn restore_work_item_at_deletion_time(&self, id: u32) -> bool {
-        crate::boards::mutate::restore_at_deletion_time(&mut write(&self.inner.state), id)
+        let mut org = write(&self.inner.state);
+        let done = crate::boards::mutate::restore_at_deletion_time(&mut org, id);
+        self.publish(&mut org);
+        done
     }
 
     /// Moves the simulated service's clock (see [`SimConfig::clock_offset`]).

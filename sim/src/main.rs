@@ -108,6 +108,12 @@ struct Cli {
     /// Runs of the YAML pipelines per project (≈ deployment records of its first environment).
     #[arg(long, default_value_t = 15)]
     deployment_records_per_environment: usize,
+    /// Multiplies the service hooks' retry delays (ADO: ~1 s to 60 s).
+    #[arg(long, default_value_t = 1.0)]
+    webhook_retry_scale: f64,
+    /// Send no service hook events.
+    #[arg(long)]
+    no_webhooks: bool,
 }
 
 impl Cli {
@@ -156,6 +162,8 @@ impl Cli {
             releases_per_definition: self.releases_per_definition,
             environments_per_project: self.environments_per_project,
             deployment_records_per_environment: self.deployment_records_per_environment,
+            webhook_retry_scale: self.webhook_retry_scale,
+            webhook_delivery: !self.no_webhooks,
         }
     }
 }

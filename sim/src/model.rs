@@ -231,6 +231,11 @@ pub(crate) struct Org {
     pub builds: crate::builds::Builds,
     /// Classic releases and YAML environments (see [`crate::releases`]).
     pub releases: crate::releases::Releases,
+    /// What mutations did, for the service hooks (`hooks`): drained after every mutation call.
+    pub hook_events: Vec<crate::hooks::Event>,
+    /// How much of `boards.stream` the service hooks have seen (work item events are read
+    /// from the stream rather than recorded, since every work item change is a revision).
+    pub hook_stream_mark: usize,
 }
 
 impl Org {
@@ -258,6 +263,8 @@ impl Org {
             child_settings: crate::children::ChildSettings::default(),
             builds: crate::builds::Builds::default(),
             releases: crate::releases::Releases::default(),
+            hook_events: Vec::new(),
+            hook_stream_mark: 0,
         }
     }
 

@@ -35,6 +35,7 @@ use serde_json::{Value, json};
 
 use crate::children;
 use crate::data;
+use crate::hooks::{Event, Update};
 use crate::model::{Org, PrStatus, Repo};
 use crate::rng::Rng;
 
@@ -180,6 +181,8 @@ fn apply(org: &mut Org, rng: &mut Rng, kind: Kind, c: &mut Counts) -> bool {
             let pr = &mut org.prs[id as usize - 1];
             pr.closed = None;
             pr.closed_by = None;
+            org.hook_events
+                .push(Event::PrUpdated(id, Update::Reactivated));
             c.reactivated += 1;
             c.touched.push(id);
             true
@@ -235,6 +238,8 @@ fn change_active(org: &mut Org, rng: &mut Rng, id: u32, kind: Kind, c: &mut Coun
             org.prs[i].reviewers.push(reviewer);
             let by = org.prs[i].created_by;
             children::mutate::reviewer_added(org, id, by, u);
+            org.hook_events
+                .push(Event::PrUpdated(id, Update::Reviewers));
             c.reviewers += 1;
             true
         }
@@ -244,6 +249,7 @@ fn change_active(org: &mut Org, rng: &mut Rng, id: u32, kind: Kind, c: &mut Coun
                 t.push_str(" (revised)");
             }
             org.prs[i].title = t;
+            org.hook_events.push(Event::PrUpdated(id, Update::Title));
             c.retitled += 1;
             true
         }
@@ -279,6 +285,15 @@ pub(crate) fn close(org: &mut Org, rng: &mut Rng, id: u32, completed: bool) {
         pr.merge_commit = Some(merge_commit);
     }
     children::mutate::close(org, id, completed, closed);
+    // ADO sends `git.pullrequest.updated` for every completion as well as the merge event.
+    if completed {
+        org.hook_events
+            .push(Event::PrUpdated(id, Update::Completed));
+        org.hook_events.push(Event::PrMerged(id));
+    } else {
+        org.hook_events
+            .push(Event::PrUpdated(id, Update::Abandoned));
+    }
 }
 
 /// A reviewer of active PR `id` changes their vote (false when it has no reviewers); a
@@ -301,6 +316,7 @@ pub(crate) fn vote(org: &mut Org, rng: &mut Rng, id: u32) -> bool {
     rv.has_declined = false;
     let (voter, vote) = (rv.identity, rv.vote);
     children::mutate::vote(org, id, voter, vote);
+    org.hook_events.push(Event::PrUpdated(id, Update::Vote));
     true
 }
 
@@ -316,6 +332,7 @@ pub(crate) fn push(org: &mut Org, rng: &mut Rng, id: u32) {
     pr.merge_id = merge_id;
     pr.merge_status = status;
     children::mutate::push(org, id, sha);
+    org.hook_events.push(Event::PrUpdated(id, Update::Push));
 }
 
 fn create_pr(org: &mut Org, rng: &mut Rng) -> Option<u32> {
@@ -339,6 +356,7 @@ pub(crate) fn create_pr_in(org: &mut Org, rng: &mut Rng, repo: usize) -> u32 {
         r.has_declined = false;
     }
     org.add_pr(pr);
+    org.hook_events.push(Event::PrCreated(id));
     id
 }
 

@@ -23,6 +23,9 @@ pub enum Change {
     /// `changes` random work item changes drawn from `seed`, as [`Sim::mutate_split`] makes
     /// them: edits, creations, deletions to the recycle bin, restores, link changes.
     MutateWorkItems { seed: u64, changes: usize },
+    /// One edit of a live work item now, as the random round's edits: a new revision that
+    /// changes its title, priority, tags, remaining work or a custom field.
+    EditWorkItem { id: u32 },
     /// A push to an active PR, as `mutate`'s pushes: a new source commit (the PR list shows
     /// it), a new iteration with 1–10 commits, a RefUpdate thread, maybe a pending status.
     PushToPullRequest { pr: u32 },
@@ -118,7 +121,8 @@ impl Sim {
     /// Applies one change; answers `{"deleted": id}`, `{"created": [ids]}`, `{"pull_request",
     /// "iteration"}` (push), `{"pull_request", "comment": "thread_created" | "replied" |
     /// "edited" | "deleted", "thread", "comment_id"}`, `{"pull_request", "status"}`,
-    /// `{"pull_request", "merge_commit"}` (completion), `{"repository", "default_branch"}`,
+    /// `{"pull_request", "merge_commit"}` (completion), `{"work_item", "rev"}` (a work item
+    /// edit), `{"repository", "default_branch"}`,
     /// `{"repository", "rewritten": [{"old", "new"}], "dropped": [sha]}` (force-push, shas
     /// newest first), `{"build", "status", "result", "deleted", "lastChangedDate"}` (the
     /// build changes); for the release side `{"projectId", "release", "deployment"}` (create),
@@ -129,6 +133,13 @@ impl Sim {
     /// [`Sim::mutate_releases`] answers; or an error naming what was not found.
     pub fn apply(&self, change: &Change) -> Result<Value, String> {
         let mut org = write(&self.inner.state);
+        let answer = self.apply_to(&mut org, change);
+        // Even a failed change may have done part of its work (a round of several).
+        self.publish(&mut org);
+        answer
+    }
+
+    fn apply_to(&self, org: &mut crate::model::Org, change: &Change) -> Result<Value, String> {
         match change {
             Change::DeleteRepository { repository } => {
                 let r = org
@@ -146,7 +157,7 @@ impl Sim {
                 let ids: Vec<u32> = (0..*count)
                     .map(|_| {
                         org.change_id += 1;
-                        mutate::create_pr_in(&mut org, &mut rng, r)
+                        mutate::create_pr_in(org, &mut rng, r)
                     })
                     .collect();
                 debug_assert!(
@@ -156,17 +167,17 @@ impl Sim {
                 Ok(json!({ "created": ids }))
             }
             Change::PushToPullRequest { pr } => {
-                active(&org, *pr)?;
+                active(org, *pr)?;
                 let mut rng = self.script_rng();
-                mutate::push(&mut org, &mut rng, *pr);
+                mutate::push(org, &mut rng, *pr);
                 org.change_id += 1;
-                let c = crate::children::of_mut(&mut org, *pr);
+                let c = crate::children::of_mut(org, *pr);
                 Ok(json!({ "pull_request": pr, "iteration": c.last_iteration() }))
             }
             Change::VotePullRequest { pr } => {
-                active(&org, *pr)?;
+                active(org, *pr)?;
                 let mut rng = self.script_rng();
-                if !mutate::vote(&mut org, &mut rng, *pr) {
+                if !mutate::vote(org, &mut rng, *pr) {
                     return Err(format!("pull request {pr} has no reviewers"));
                 }
                 org.change_id += 1;
@@ -176,19 +187,32 @@ impl Sim {
                 org.pr(*pr)
                     .ok_or_else(|| format!("no visible pull request {pr}"))?;
                 org.change_id += 1;
-                Ok(crate::children::mutate::comment(&mut org, *pr))
+                let answer = crate::children::mutate::comment(org, *pr);
+                let ids = (answer["thread"].as_u64(), answer["comment_id"].as_u64());
+                if let (Some(thread), Some(comment)) = ids {
+                    org.hook_events.push(crate::hooks::Event::PrComment {
+                        pr: *pr,
+                        thread: thread as u32,
+                        comment: comment as u32,
+                    });
+                }
+                Ok(answer)
             }
             Change::PostPullRequestStatus { pr } => {
                 org.pr(*pr)
                     .ok_or_else(|| format!("no visible pull request {pr}"))?;
                 org.change_id += 1;
-                let id = crate::children::mutate::post_status(&mut org, *pr);
+                let id = crate::children::mutate::post_status(org, *pr);
+                org.hook_events.push(crate::hooks::Event::PrUpdated(
+                    *pr,
+                    crate::hooks::Update::Status,
+                ));
                 Ok(json!({ "pull_request": pr, "status": id }))
             }
             Change::CompletePullRequest { pr } => {
-                active(&org, *pr)?;
+                active(org, *pr)?;
                 let mut rng = self.script_rng();
-                mutate::close(&mut org, &mut rng, *pr, true);
+                mutate::close(org, &mut rng, *pr, true);
                 org.change_id += 1;
                 let sha = org.prs[*pr as usize - 1].merge_commit.clone();
                 Ok(json!({ "pull_request": pr, "merge_commit": sha }))
@@ -215,7 +239,7 @@ impl Sim {
                     .find_repo(repository, None)
                     .ok_or_else(|| format!("no live repository {repository}"))?;
                 let mut rng = self.script_rng();
-                let answer = history::force_push(&mut org, &mut rng, r, *rewrite, *drop)?;
+                let answer = history::force_push(org, &mut rng, r, *rewrite, *drop)?;
                 org.change_id += 1;
                 Ok(answer)
             }
@@ -224,16 +248,16 @@ impl Sim {
             | Change::FinishBuild { .. }
             | Change::RetryBuild { .. }
             | Change::CancelBuild { .. }
-            | Change::DeleteBuild { .. } => crate::builds::mutate::apply_change(&mut org, change),
+            | Change::DeleteBuild { .. } => crate::builds::mutate::apply_change(org, change),
             Change::CreateRelease { .. }
             | Change::DeployRelease { .. }
             | Change::FinishDeployment { .. }
             | Change::AbandonRelease { .. }
             | Change::AddEnvironmentRecord { .. }
             | Change::FinishEnvironmentRecord { .. }
-            | Change::MutateReleases { .. } => crate::releases::mutate::apply(&mut org, change),
+            | Change::MutateReleases { .. } => crate::releases::mutate::apply(org, change),
             Change::MutateWorkItems { seed, changes } => {
-                let counts = crate::boards::mutate::mutate(&mut org, *seed, *changes);
+                let counts = crate::boards::mutate::mutate(org, *seed, *changes);
                 org.change_id += 1;
                 let map: serde_json::Map<String, Value> = counts
                     .entries()
@@ -241,6 +265,12 @@ impl Sim {
                     .map(|(k, v)| (k.to_string(), json!(v)))
                     .collect();
                 Ok(Value::Object(map))
+            }
+            Change::EditWorkItem { id } => {
+                let mut rng = self.script_rng();
+                let rev = crate::boards::mutate::edit(org, &mut rng, *id)
+                    .ok_or_else(|| format!("no live work item {id}"))?;
+                Ok(json!({ "work_item": id, "rev": rev }))
             }
         }
     }

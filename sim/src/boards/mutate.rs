@@ -449,6 +449,29 @@ fn change_link(b: &mut Boards, rng: &mut Rng, users: usize, clock: i64, c: &mut 
     true
 }
 
+/// One edit of live work item `id` now, as the random round's edits (title, priority, tags,
+/// remaining work or a custom field): a new revision. Answers the new rev; `None` when the
+/// item is not live.
+pub(crate) fn edit(org: &mut Org, rng: &mut Rng, id: u32) -> Option<u32> {
+    let users = org.user_count;
+    let clock = org.clock_offset;
+    let b = &mut org.boards;
+    match b.items.get((id as usize).wrapping_sub(1)) {
+        Some(item) if !item.deleted => {}
+        _ => return None,
+    }
+    let mut c = Counts::default();
+    // An edit can find nothing to change (no remaining work to burn…): draw again; a title
+    // edit always applies, so this ends.
+    for _ in 0..30 {
+        if change_item(b, rng, users, clock, id, Kindof::Edit, &mut c) {
+            org.change_id += 1;
+            return Some(org.boards.items[id as usize - 1].rev());
+        }
+    }
+    None
+}
+
 /// Destroys a work item that is in the recycle bin (ADO: `DELETE recyclebin/{id}`): it
 /// leaves the bin and no endpoint returns it any more. False when it is not in the bin.
 pub(crate) fn destroy(org: &mut Org, id: u32) -> bool {

@@ -64,7 +64,10 @@ impl Sim {
     /// "builds_finished": n, "builds_retried": n, "builds_canceled": n, "builds_deleted": n},
     /// "touched_builds": [ids]}` (ascending), same as `POST /_sim/mutate_builds`.
     pub fn mutate_builds(&self, seed: u64, changes: usize) -> Value {
-        mutate(&mut write(&self.inner.state), seed, changes)
+        let mut org = write(&self.inner.state);
+        let answer = mutate(&mut org, seed, changes);
+        self.publish(&mut org);
+        answer
     }
 
     /// Turns the continuation-token quirk on (`Some(n)`: every n-th continued builds-list
@@ -253,6 +256,7 @@ pub(crate) fn finish(org: &mut Org, id: u32, result: Outcome, now: i64) {
     b.status = Status::Completed;
     b.result = Some(result);
     touch(b, now, Who::Service);
+    org.hook_events.push(crate::hooks::Event::BuildComplete(id));
 }
 
 fn retryable(org: &Org, b: &Build) -> bool {
@@ -292,6 +296,9 @@ pub(crate) fn cancel(org: &mut Org, id: u32, by: Who, now: i64) {
         }
     }
     touch(b, now, by);
+    if b.status == Status::Completed {
+        org.hook_events.push(crate::hooks::Event::BuildComplete(id));
+    }
 }
 
 fn deletable(b: &Build) -> bool {

@@ -87,7 +87,8 @@ pub(crate) async fn mutate_releases(State(sim): State<Sim>, body: Bytes) -> Resp
 /// `POST /_sim/change` with one [`Change`], e.g. `{"delete_repository": {"repository": ID}}`,
 /// `{"create_pull_requests": {"repository": ID, "count": N}}` or `{"push_to_pull_request":
 /// {"pr": N}}` (also `comment_on_pull_request`, `post_pull_request_status`,
-/// `vote_pull_request`, `complete_pull_request`, `set_default_branch` with `{"repository",
+/// `vote_pull_request`, `complete_pull_request`, `edit_work_item` with `{"id"}`,
+/// `set_default_branch` with `{"repository",
 /// "branch"}`, `force_push_default_branch` with `{"repository", "rewrite", "drop"}`, and on
 /// the release side `create_release` `{"project", "definition"}`, `deploy_release`
 /// `{"project", "release", "environment"}`, `finish_deployment` `{"project", "deployment",
@@ -110,6 +111,12 @@ pub(crate) async fn change(State(sim): State<Sim>, body: Bytes) -> Response {
 /// `GET /_sim/stats`.
 pub(crate) async fn stats(State(sim): State<Sim>) -> Response {
     json_response(StatusCode::OK, &sim.stats())
+}
+
+/// `GET /_sim/deliveries`: the service hook delivery log, oldest first
+/// ([`Sim::deliveries`]; bodies as text).
+pub(crate) async fn deliveries(State(sim): State<Sim>) -> Response {
+    json_response(StatusCode::OK, &json!(sim.deliveries()))
 }
 
 /// `GET /_sim/requests`: the request log, oldest first.

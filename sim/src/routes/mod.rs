@@ -17,7 +17,8 @@
 //! and the organization URL answers its routes with ADO's HTML 404 page.
 //!
 //! POST is accepted only where ADO reads a body (WIQL, `workitemsbatch`, the reporting
-//! revisions filter); everything else is GET.
+//! revisions filter, service hook subscriptions, which also take PUT and DELETE); everything
+//! else is GET.
 
 pub(crate) mod admin;
 mod build;
@@ -26,6 +27,7 @@ mod core;
 mod environments;
 mod git;
 mod graph;
+mod hooks;
 mod release;
 mod teams;
 mod wit;
@@ -52,6 +54,7 @@ pub(crate) fn router(sim: Sim) -> Router {
         .route("/_sim/stats", get(admin::stats).delete(admin::reset_stats))
         .route("/_sim/requests", get(admin::requests))
         .route("/_sim/faults", get(admin::faults).post(admin::set_faults))
+        .route("/_sim/deliveries", get(admin::deliveries))
         .fallback(dispatch)
         .with_state(sim)
 }
@@ -142,6 +145,7 @@ fn type_name(type_key: &str) -> String {
             "Microsoft.VisualStudio.Services.ReleaseManagement.WebApi.Exceptions"
         }
         "EnvironmentNotFoundException" => "Microsoft.TeamFoundation.DistributedTask.WebApi",
+        "SubscriptionNotFoundException" => "Microsoft.VisualStudio.Services.ServiceHooks.WebApi",
         _ => "Microsoft.TeamFoundation.Framework.Server",
     };
     format!("{ns}.{type_key}, {ns}")
@@ -325,6 +329,8 @@ pub(crate) enum Api {
         project: String,
         route: environments::EnvRoute,
     },
+    /// Service hook subscriptions and their notifications, organization level (`hooks`).
+    Hooks(hooks::Route),
 }
 
 impl Api {
@@ -368,6 +374,7 @@ impl Api {
             Api::Build { route, .. } => route.label(),
             Api::Release { route, .. } => route.label(),
             Api::Environments { route, .. } => route.label(),
+            Api::Hooks(route) => route.label(),
         }
     }
 
@@ -393,6 +400,8 @@ impl Api {
             // API_FACTS §3; environments list only `vso.environment_manage` in 7.1 (§8.1).
             Api::Release { .. } => &["vso.release"],
             Api::Environments { .. } => &["vso.environment_manage"],
+            // The spec's list; the handler then wants the one of the event's area (§13).
+            Api::Hooks(_) => &["vso.code", "vso.work", "vso.build"],
             _ => &["vso.work"],
         }
     }
@@ -413,6 +422,7 @@ impl Api {
             Api::ReportingRevisions { .. } => {
                 m == Method::GET || m == Method::HEAD || m == Method::POST
             }
+            Api::Hooks(route) => route.allows(m),
             _ => m == Method::GET || m == Method::HEAD,
         }
     }
@@ -541,6 +551,10 @@ fn match_route(method: &Method, path: &str, org: &str) -> Route {
         }),
         (false, ["teams"]) => Route::Api(Api::AllTeams),
         (false, ["graph", "users"]) => Route::Api(Api::GraphUsers),
+        (false, ["hooks", tail @ ..]) => match hooks::Route::parse(tail, &rest[1..]) {
+            Some(route) => Route::Api(Api::Hooks(route)),
+            None => Route::NotFound,
+        },
         (true, ["wit", "classificationnodes"]) => {
             Route::Api(Api::ClassificationRoots { project: p() })
         }
@@ -924,7 +938,7 @@ async fn serve(sim: Sim, req: Request) -> Response {
         return finish(&sim, label, who, reply, &rate_headers, false);
     }
 
-    let body = if parts.method == Method::POST {
+    let body = if parts.method == Method::POST || parts.method == Method::PUT {
         match axum::body::to_bytes(body, MAX_BODY).await {
             Ok(b) => Some(b),
             Err(_) => {
@@ -1003,6 +1017,16 @@ async fn serve(sim: Sim, req: Request) -> Response {
         Api::Build { project, route } => build::serve(&sim, project, route, &query),
         Api::Release { project, route } => release::serve(&sim, project, route, &query),
         Api::Environments { project, route } => environments::serve(&sim, project, route, &query),
+        Api::Hooks(route) => {
+            let call = hooks::Call {
+                method: &parts.method,
+                query: &query,
+                body,
+                token: &token,
+                scopes: &scopes,
+            };
+            hooks::serve(&sim, route, &call)
+        }
     };
     if reply.status == StatusCode::OK && reply.content_type == JSON {
         reply.content_type = format!("{JSON}; api-version={version}");
