@@ -36,6 +36,9 @@ pub enum Endpoint {
     WorkItems { project: String },
     /// `GET {org}/{project}/_apis/wit/reporting/workitemlinks`
     ReportingLinks { project: String },
+    /// `GET {org}/{project}/_apis/git/repositories/{repo}/pullRequests/{id}`: one pull
+    /// request (a webhook's re-fetch).
+    PullRequest(PullRequestPath),
     /// `GET {org}/{project}/_apis/git/repositories/{repo}/pullRequests/{id}/iterations`
     PullRequestIterations(PullRequestPath),
     /// `GET …/pullRequests/{id}/iterations/{iteration}/changes`
@@ -58,6 +61,8 @@ pub enum Endpoint {
     BuildDefinitions { project: String },
     /// `GET {org}/{project}/_apis/build/builds`
     Builds { project: String },
+    /// `GET {org}/{project}/_apis/build/builds/{id}`: one build (a webhook's re-fetch).
+    Build { project: String, build: i64 },
     /// `GET {org}/{project}/_apis/build/builds/{id}/timeline`
     BuildTimeline { project: String, build: i64 },
     /// `GET {org}/{project}/_apis/build/builds/{id}/changes`
@@ -74,6 +79,14 @@ pub enum Endpoint {
     Environments { project: String },
     /// `GET {org}/{project}/_apis/distributedtask/environments/{id}/environmentdeploymentrecords`
     EnvironmentDeploymentRecords { project: String, environment: i64 },
+    /// `GET|POST {org}/_apis/hooks/subscriptions`: the organization's service-hook
+    /// subscriptions, every project's (API_FACTS §6).
+    HooksSubscriptions,
+    /// `GET|PUT|DELETE {org}/_apis/hooks/subscriptions/{id}`
+    HooksSubscription { id: String },
+    /// `GET {org}/_apis/hooks/subscriptions/{id}/notifications`: a subscription's recent
+    /// deliveries, with their results.
+    HooksNotifications { id: String },
 }
 
 /// The pull request an endpoint of a PR's children is below.
@@ -165,6 +178,9 @@ impl Endpoint {
                 vec![project, "_apis", "build", "definitions"]
             }
             Endpoint::Builds { project } => vec![project, "_apis", "build", "builds"],
+            Endpoint::Build { project, build } => {
+                return with_id(&[project, "_apis", "build", "builds"], *build, &[]);
+            }
             Endpoint::BuildTimeline { project, build } => {
                 return with_id(
                     &[project, "_apis", "build", "builds"],
@@ -198,6 +214,12 @@ impl Endpoint {
                     &["environmentdeploymentrecords"],
                 );
             }
+            Endpoint::HooksSubscriptions => vec!["_apis", "hooks", "subscriptions"],
+            Endpoint::HooksSubscription { id } => vec!["_apis", "hooks", "subscriptions", id],
+            Endpoint::HooksNotifications { id } => {
+                vec!["_apis", "hooks", "subscriptions", id, "notifications"]
+            }
+            Endpoint::PullRequest(pr) => return pr.segments(&[]),
             Endpoint::PullRequestIterations(pr) => return pr.segments(&["iterations"]),
             Endpoint::PullRequestThreads(pr) => return pr.segments(&["threads"]),
             Endpoint::PullRequestWorkItems(pr) => return pr.segments(&["workitems"]),
@@ -252,6 +274,7 @@ impl Endpoint {
             Endpoint::ReportingLinks { .. } => "reporting_work_item_links",
             Endpoint::RecycleBin { .. } => "recycle_bin",
             Endpoint::WorkItems { .. } => "work_items",
+            Endpoint::PullRequest(_) => "pull_request",
             Endpoint::PullRequestIterations(_) => "pull_request_iterations",
             Endpoint::PullRequestIterationChanges { .. } => "pull_request_iteration_changes",
             Endpoint::PullRequestThreads(_) => "pull_request_threads",
@@ -263,6 +286,7 @@ impl Endpoint {
             Endpoint::Commits { .. } => "commits",
             Endpoint::BuildDefinitions { .. } => "build_definitions",
             Endpoint::Builds { .. } => "builds",
+            Endpoint::Build { .. } => "build",
             Endpoint::BuildTimeline { .. } => "build_timeline",
             Endpoint::BuildChanges { .. } => "build_changes",
             Endpoint::Releases { .. } => "releases",
@@ -271,6 +295,9 @@ impl Endpoint {
             Endpoint::ReleaseDefinitions { .. } => "release_definitions",
             Endpoint::Environments { .. } => "environments",
             Endpoint::EnvironmentDeploymentRecords { .. } => "environment_deployment_records",
+            Endpoint::HooksSubscriptions => "hooks_subscriptions",
+            Endpoint::HooksSubscription { .. } => "hooks_subscription",
+            Endpoint::HooksNotifications { .. } => "hooks_notifications",
         }
     }
 }

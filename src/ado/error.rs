@@ -80,7 +80,8 @@ pub enum Error {
         endpoint: &'static str,
         reason: String,
     },
-    /// The URL for a request could not be built (bad organization URL).
+    /// The request could not be built: a bad organization URL, or a body that does not
+    /// encode as JSON.
     #[error("cannot build a URL for {endpoint}: {detail}")]
     Url {
         endpoint: &'static str,

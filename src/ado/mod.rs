@@ -5,6 +5,8 @@
 //! into [`Error`] and retries what is worth retrying (429 / 5xx / timeouts / resets) with
 //! exponential, jittered backoff that honours the server's `Retry-After`. A run's
 //! cancellation token stops every request in flight, backoff sleep and pool wait at once.
+//! Writes ([`Client::send`]: the service-hook subscriptions of `ado-ingest webhooks`) take the
+//! same path; a POST is sent again only when it cannot have run ([`Method`]).
 //!
 //! [`listing`] holds the typed requests and [`Client::pages`] (`pages`) walks any of them.
 
@@ -12,6 +14,7 @@ pub mod clock;
 pub mod endpoint;
 pub mod error;
 pub mod listing;
+mod method;
 pub mod models;
 mod pages;
 pub mod paging;
@@ -19,6 +22,8 @@ pub mod pool;
 
 pub use endpoint::Endpoint;
 pub use error::Error;
+pub use method::Method;
+use method::{Failed, Resend};
 pub use pages::{Page, Resume};
 use pool::Lease;
 pub use pool::TokenPool;
@@ -28,6 +33,7 @@ use crate::metrics::Metrics;
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, DATE, HeaderMap};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
@@ -207,18 +213,97 @@ impl Client {
         endpoint: &Endpoint,
         query: &[(&str, String)],
     ) -> Result<Response<T>, Error> {
-        tokio::select! {
-            biased;
-            _ = self.inner.cancel.cancelled() => Err(Error::Cancelled),
-            r = self.get_retrying(endpoint, query) => r,
+        let r = self
+            .request::<T>(Method::Get, endpoint, query, None)
+            .await?;
+        match r.body {
+            Some(body) => Ok(Response {
+                body,
+                continuation: r.continuation,
+                sent_at: r.sent_at,
+            }),
+            // An empty 204 is an answer, not a proxy's page: neither parsed nor retried.
+            None => Err(Error::NoContent {
+                endpoint: endpoint.label(),
+            }),
         }
     }
 
-    async fn get_retrying<T: DeserializeOwned>(
+    /// Sends `method` to `endpoint` with `body` as JSON (when there is one) and decodes the
+    /// JSON answer; `None` when the answer is empty (ADO's 204 for a DELETE). Goes through the
+    /// same token pool, concurrency limit, auth and redirect handling, rate-limit observation,
+    /// metrics and cancellation as [`Client::get`]. Retries: GET, PUT and DELETE are
+    /// idempotent and retry like a GET; a POST is sent again only when it cannot have run on
+    /// the server ([`Resend`]).
+    pub async fn send<B, T>(
         &self,
+        method: Method,
         endpoint: &Endpoint,
         query: &[(&str, String)],
-    ) -> Result<Response<T>, Error> {
+        body: Option<&B>,
+    ) -> Result<Response<Option<T>>, Error>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| Error::Url {
+                endpoint: endpoint.label(),
+                detail: format!("cannot encode the request body: {e}"),
+            })?;
+        self.request(method, endpoint, query, body).await
+    }
+
+    /// POSTs `body` and decodes the created object.
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+        body: &B,
+    ) -> Result<T, Error> {
+        let r = self.send(Method::Post, endpoint, &[], Some(body)).await?;
+        r.body.ok_or_else(|| empty_answer(endpoint))
+    }
+
+    /// PUTs `body` (a replacement) and decodes the stored object.
+    pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+        body: &B,
+    ) -> Result<T, Error> {
+        let r = self.send(Method::Put, endpoint, &[], Some(body)).await?;
+        r.body.ok_or_else(|| empty_answer(endpoint))
+    }
+
+    /// DELETEs `endpoint`; whatever the answer's body says is ignored.
+    pub async fn delete(&self, endpoint: &Endpoint) -> Result<(), Error> {
+        self.send::<(), serde::de::IgnoredAny>(Method::Delete, endpoint, &[], None)
+            .await
+            .map(|_| ())
+    }
+
+    async fn request<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        endpoint: &Endpoint,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Response<Option<T>>, Error> {
+        tokio::select! {
+            biased;
+            _ = self.inner.cancel.cancelled() => Err(Error::Cancelled),
+            r = self.request_retrying(method, endpoint, query, body.as_deref()) => r,
+        }
+    }
+
+    async fn request_retrying<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        endpoint: &Endpoint,
+        query: &[(&str, String)],
+        body: Option<&[u8]>,
+    ) -> Result<Response<Option<T>>, Error> {
         let url = self.url(endpoint, query)?;
         let label = endpoint.label();
         let s = &self.inner.http_settings;
@@ -227,66 +312,82 @@ impl Client {
             .with_max_delay(s.max_backoff)
             .with_max_times(s.max_retries)
             .with_jitter();
-        (|| self.attempt::<T>(label, &url))
+        (|| self.attempt::<T>(method, label, &url, body))
             .retry(backoff)
-            .when(Error::is_retryable)
-            .adjust(|e, dur| match e {
+            .when(|f: &Failed| f.resend.allows(method))
+            .adjust(|f, dur| match f.error {
                 // The pool already holds the token back until the server's Retry-After has
                 // passed (and sends the retry to another token if one is ready), so the retry
                 // itself need not wait again.
                 Error::Throttled { .. } => dur.map(|_| Duration::from_millis(10)),
                 _ => dur,
             })
-            .notify(|e, dur| {
+            .notify(|f, dur| {
                 self.inner.metrics.retry();
                 tracing::warn!(
                     connector = %self.inner.connector,
                     endpoint = label,
-                    error = %e,
+                    method = method.as_str(),
+                    error = %f.error,
                     retry_in_ms = dur.as_millis() as u64,
                     "request failed; retrying"
                 );
             })
             .await
+            .map_err(|f| f.error)
     }
 
     /// One attempt: moves on to another token when one is refused, so an auth failure is
-    /// never a retry of the same token.
+    /// never a retry of the same token (a refused request did not run, whatever its method).
     async fn attempt<T: DeserializeOwned>(
         &self,
+        method: Method,
         label: &'static str,
         url: &Url,
-    ) -> Result<Response<T>, Error> {
+        payload: Option<&[u8]>,
+    ) -> Result<Response<Option<T>>, Failed> {
         let inner = &self.inner;
         let _permit = inner
             .inflight
             .acquire()
             .await
-            .map_err(|_| Error::Cancelled)?;
+            .map_err(|_| Failed::never(Error::Cancelled))?;
         loop {
-            let lease = inner.pool.acquire().await?;
+            let lease = inner.pool.acquire().await.map_err(Failed::never)?;
             // Observed exactly once, even when this future is dropped mid-request (a
             // cancelled run): the pool counts the lease as in flight until then.
             let mut outstanding = Outstanding(Some((&inner.pool, lease)));
             let sent_at = Utc::now();
             let started = std::time::Instant::now();
-            let result = inner
+            let mut request = inner
                 .http
-                .get(url.clone())
+                .request(method.http(), url.clone())
                 .header(AUTHORIZATION, inner.pool.auth_header(lease))
                 .header(SUPPRESS_REDIRECT.0, SUPPRESS_REDIRECT.1)
-                .header(ACCEPT, "application/json")
-                .send()
-                .await;
-            let response = match result {
+                .header(ACCEPT, "application/json");
+            if let Some(payload) = payload {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(payload.to_vec());
+            }
+            let response = match request.send().await {
                 Ok(r) => r,
                 Err(e) => {
                     inner.metrics.request(label, 0);
                     outstanding.observe(0, &HeaderMap::new());
-                    return Err(Error::Transient {
-                        endpoint: label,
-                        status: None,
-                        detail: describe_reqwest(&e),
+                    // No connection, no request: safe to send again whatever the method.
+                    let resend = if e.is_connect() {
+                        Resend::Always
+                    } else {
+                        Resend::IfIdempotent
+                    };
+                    return Err(Failed {
+                        error: Error::Transient {
+                            endpoint: label,
+                            status: None,
+                            detail: describe_reqwest(&e),
+                        },
+                        resend,
                     });
                 }
             };
@@ -309,6 +410,7 @@ impl Client {
             tracing::debug!(
                 connector = %inner.connector,
                 endpoint = label,
+                method = method.as_str(),
                 status,
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "response"
@@ -326,17 +428,29 @@ impl Client {
             let body = if status == 401 || status == 203 {
                 None
             } else {
-                Some(read_capped(label, status, response, body_limit(&inner.http_settings)).await?)
+                Some(
+                    read_capped(label, status, response, body_limit(&inner.http_settings))
+                        .await
+                        .map_err(Failed::classified)?,
+                )
             };
-            // An empty 204 is an answer, not a proxy's page: it is neither parsed nor retried.
-            if status == 204 && body.as_ref().is_some_and(|b| b.is_empty()) {
-                return Err(Error::NoContent { endpoint: label });
+            // An empty answer: a 204 (a GET reads it as `NoContent`), or a write's 2xx with
+            // nothing to say.
+            if let Some(b) = &body
+                && b.is_empty()
+                && (status == 204 || (method != Method::Get && (200..300).contains(&status)))
+            {
+                return Ok(Response {
+                    body: None,
+                    continuation: None,
+                    sent_at: inner.clock.to_server(sent_at),
+                });
             }
             let refused = match &body {
                 None => true,
                 Some(body) if (200..300).contains(&status) && !is_json => {
                     if !is_sign_in_page(body) {
-                        return Err(Error::Transient {
+                        return Err(Failed::classified(Error::Transient {
                             endpoint: label,
                             status: Some(status),
                             detail: format!(
@@ -348,7 +462,7 @@ impl Client {
                                     .unwrap_or("none"),
                                 snippet(body)
                             ),
-                        });
+                        }));
                     }
                     true
                 }
@@ -366,16 +480,42 @@ impl Client {
                 continue;
             }
             let bytes = body.unwrap_or_default();
-            return classify(label, status, &headers, &bytes).map(|body| Response {
-                body,
-                continuation: headers
-                    .get(CONTINUATION_HEADER)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string)
-                    .filter(|t| !t.is_empty()),
-                sent_at: inner.clock.to_server(sent_at),
-            });
+            return match classify(label, status, &headers, &bytes) {
+                Ok(body) => Ok(Response {
+                    body: Some(body),
+                    continuation: headers
+                        .get(CONTINUATION_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                        .filter(|t| !t.is_empty()),
+                    sent_at: inner.clock.to_server(sent_at),
+                }),
+                Err(error) => {
+                    // 429 is refused before it runs (API_FACTS §2: "the request has been
+                    // canceled"); a 503 that names a Retry-After is the service turning work
+                    // away, not failing half-way through it.
+                    let refused_before_running = status == 429
+                        || (status == 503 && headers.contains_key(reqwest::header::RETRY_AFTER));
+                    Err(if refused_before_running {
+                        Failed {
+                            error,
+                            resend: Resend::Always,
+                        }
+                    } else {
+                        Failed::classified(error)
+                    })
+                }
+            };
         }
+    }
+}
+
+/// A POST or PUT answered with no body where ADO sends the stored object.
+fn empty_answer(endpoint: &Endpoint) -> Error {
+    Error::BadResponse {
+        endpoint: endpoint.label(),
+        reason: "empty answer where the stored object was expected".into(),
+        snippet: String::new(),
     }
 }
 
@@ -566,213 +706,4 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn envelope_extracts_type_key_and_message() {
-        let body = br#"{"$id":"1","innerException":null,"message":"VS402337: too many","typeName":"x","typeKey":"WorkItemTrackingQueryResultSizeLimitExceededException","errorCode":0,"eventId":3200}"#;
-        let (k, m) = envelope(body);
-        assert_eq!(k, "WorkItemTrackingQueryResultSizeLimitExceededException");
-        assert_eq!(m, "VS402337: too many");
-        assert_eq!(envelope(b"<html>\n<body>").1, "<html> <body>");
-    }
-
-    #[test]
-    fn classify_maps_statuses_to_variants() {
-        let h = HeaderMap::new();
-        assert!(matches!(
-            classify::<serde_json::Value>("projects", 503, &h, b"{}"),
-            Err(Error::Transient { .. })
-        ));
-        assert!(matches!(
-            classify::<serde_json::Value>("projects", 403, &h, b"{}"),
-            Err(Error::Permission { .. })
-        ));
-        assert!(matches!(
-            classify::<serde_json::Value>("projects", 404, &h, b"{}"),
-            Err(Error::NotFound { .. })
-        ));
-        assert!(matches!(
-            classify::<serde_json::Value>(
-                "projects",
-                400,
-                &h,
-                b"{\"typeKey\":\"K\",\"message\":\"M\"}"
-            ),
-            Err(Error::Api { status: 400, .. })
-        ));
-        assert!(matches!(
-            classify::<Vec<u32>>("projects", 200, &h, b"{\"not\":\"a list\"}"),
-            Err(Error::BadResponse { .. })
-        ));
-    }
-
-    #[test]
-    fn url_appends_segments_and_api_version() {
-        let pool = Arc::new(TokenPool::new("repos", vec![], 1.0, 1, Default::default()));
-        let c = Client::new(
-            "repos",
-            &Hosts::single("https://ado.corp.example/tfs/DefaultCollection/"),
-            "7.1",
-            &HttpSettings::default(),
-            1,
-            pool,
-            Default::default(),
-            CancellationToken::new(),
-        )
-        .unwrap();
-        let u = c
-            .url(
-                &Endpoint::ProjectPullRequests {
-                    project: "My Project".into(),
-                },
-                &[("$top", "1000".into())],
-            )
-            .unwrap();
-        assert_eq!(
-            u.as_str(),
-            "https://ado.corp.example/tfs/DefaultCollection/My%20Project/_apis/git/pullrequests?%24top=1000&api-version=7.1"
-        );
-    }
-
-    #[test]
-    fn only_the_sign_in_page_counts_as_a_refused_token() {
-        let sign_in = br#"<html><head><title>Azure DevOps Services | Sign In</title></head>
-            <body><a href="https://app.vssps.visualstudio.com/_signin?realm=dev.azure.com">
-            </a></body></html>"#;
-        assert!(is_sign_in_page(sign_in));
-        let maintenance = b"<!DOCTYPE html><html><body><h1>Down for maintenance</h1></body></html>";
-        assert!(!is_sign_in_page(maintenance));
-        assert!(!is_sign_in_page(b""));
-    }
-
-    /// Serves `body` (with `headers`) to every connection on a local port; returns the base URL.
-    pub(crate) async fn one_response_server(headers: String, body: Vec<u8>) -> String {
-        status_response_server(
-            "200 OK",
-            format!("content-type: application/json\r\n{headers}"),
-            body,
-        )
-        .await
-    }
-
-    /// Serves `status` with `headers` and `body` to every connection; returns the base URL.
-    pub(crate) async fn status_response_server(
-        status: &'static str,
-        headers: String,
-        body: Vec<u8>,
-    ) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((mut sock, _)) = listener.accept().await {
-                let (headers, body) = (headers.clone(), body.clone());
-                tokio::spawn(async move {
-                    let mut buf = [0u8; 4096];
-                    let _ = sock.read(&mut buf).await;
-                    let head = format!(
-                        "HTTP/1.1 {status}\r\n{headers}\
-                         content-length: {}\r\nconnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = sock.write_all(head.as_bytes()).await;
-                    let _ = sock.write_all(&body).await;
-                });
-            }
-        });
-        format!("http://{addr}/org")
-    }
-
-    pub(crate) fn capped_client(base: &str, max_body_mib: u64) -> Client {
-        let token = crate::config::Token {
-            name: "t".into(),
-            secret: secrecy::SecretString::from("s".to_string()),
-        };
-        let pool = Arc::new(TokenPool::new(
-            "repos",
-            vec![token],
-            1000.0,
-            10,
-            Default::default(),
-        ));
-        let settings = HttpSettings {
-            max_body_mib,
-            max_retries: 0,
-            ..HttpSettings::default()
-        };
-        Client::new(
-            "repos",
-            &Hosts::single(base),
-            "7.1",
-            &settings,
-            1,
-            pool,
-            Default::default(),
-            CancellationToken::new(),
-        )
-        .unwrap()
-    }
-
-    fn gzip(data: &[u8]) -> Vec<u8> {
-        use std::io::Write;
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    }
-
-    #[tokio::test]
-    async fn an_empty_204_is_no_content_not_a_transient_page() {
-        // What a build whose YAML failed to compile answers for its timeline.
-        let base = status_response_server("204 No Content", String::new(), Vec::new()).await;
-        let err = capped_client(&base, 1)
-            .get::<serde_json::Value>(&Endpoint::Projects, &[])
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::NoContent { .. }), "{err:?}");
-        assert_eq!(err.kind(), "no_content");
-    }
-
-    #[tokio::test]
-    async fn a_gzip_bomb_is_refused_at_the_body_limit() {
-        // 1 MiB limit; 8 MiB of JSON that compresses to a few KiB.
-        let mut json = b"[".to_vec();
-        json.extend(std::iter::repeat_n(b' ', 8 * 1024 * 1024));
-        json.push(b']');
-        let bomb = gzip(&json);
-        assert!(bomb.len() < 64 * 1024, "the bomb is small on the wire");
-        let base = one_response_server("content-encoding: gzip\r\n".into(), bomb).await;
-        let err = capped_client(&base, 1)
-            .get::<Vec<u32>>(&Endpoint::Projects, &[])
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, Error::BodyTooLarge { limit_mib: 1, .. }),
-            "{err}"
-        );
-        assert!(!err.is_retryable());
-        assert!(err.to_string().contains("http.max_body_mib"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn bodies_under_the_limit_are_read_compressed_or_not() {
-        let json = b"[1, 2, 3]".to_vec();
-        let base = one_response_server("content-encoding: gzip\r\n".into(), gzip(&json)).await;
-        let got = capped_client(&base, 1)
-            .get::<Vec<u32>>(&Endpoint::Projects, &[])
-            .await
-            .unwrap();
-        assert_eq!(got.body, vec![1, 2, 3]);
-        // A plain body over the limit is refused from its Content-Length, before it is read.
-        let mut big = b"[".to_vec();
-        big.extend(std::iter::repeat_n(b' ', 2 * 1024 * 1024));
-        big.push(b']');
-        let base = one_response_server(String::new(), big).await;
-        let err = capped_client(&base, 1)
-            .get::<Vec<u32>>(&Endpoint::Projects, &[])
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::BodyTooLarge { .. }), "{err}");
-    }
-}
+mod tests;

@@ -9,6 +9,7 @@ pub mod git;
 pub mod git_commits;
 pub mod git_pr;
 pub mod graph;
+pub mod hooks;
 pub mod policy;
 pub mod release;
 pub mod wit;
