@@ -30,6 +30,7 @@ mod sql;
 mod sqlite;
 #[cfg(test)]
 mod tests;
+mod webhook_events;
 
 pub use batch::{Batch, CursorUpdate, Mark, Missing, Rows, Scope, Template, Write};
 pub use coordination::{Coordination, KnownProject, REPLICA};
@@ -47,6 +48,7 @@ pub use schema::core::{
 pub use schema::repos::{PullRequestRow, RepositoryRow, ReviewerRow};
 pub use schema::{Key, KeyPart, Record};
 pub use sqlite::{SqliteStore, SqliteWriter};
+pub use webhook_events::{StoredWebhookEvent, WebhookEvent, WebhookLog, WebhookOutcome};
 
 use chrono::{DateTime, Utc};
 use std::future::Future;

@@ -56,6 +56,7 @@ mod planning;
 mod pr;
 mod repos;
 mod schema;
+mod webhooks;
 
 use fixtures::*;
 
