@@ -65,4 +65,67 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
         url: String,
     },
+    /// Manage the Azure DevOps service hook subscriptions that send pull request, work item
+    /// and build events to `run`'s receiver (POST /webhooks/ado).
+    ///
+    /// Each enabled connector manages its own events with its own tokens: repos (pull request
+    /// events) needs scope vso.code, boards (work item events) vso.work, pipelines
+    /// (build.complete) vso.build; the tokens' user also needs the "Edit subscriptions"
+    /// service hooks permission in each project (Project Collection Administrators have it by
+    /// default). `--connector` narrows the connectors.
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
+}
+
+/// `ado-ingest webhooks …`
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Subscribe every enabled connector's events in every project (or --project).
+    ///
+    /// One subscription per event and project (organization.projects, or --project), each
+    /// sending
+    /// `X-ADO-Signature: <server.webhook_secret>`. Idempotent: an identical subscription is
+    /// kept (its secret header replaced when it differs), a missing one created; prints one
+    /// line per subscription (created / kept / updated). Needs server.webhook_secret.
+    Subscribe {
+        /// The receiver's public URL, e.g. https://ingest.example.com/webhooks/ado. Must be
+        /// https (ADO refuses localhost targets and sends the secret header as given); plain
+        /// http is accepted only for a loopback host, for the simulator.
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// Only this project (name or id, case-insensitive; repeatable).
+        #[arg(long = "project", value_name = "NAME")]
+        projects: Vec<String>,
+        /// Show what would be created or updated; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show the web hook subscriptions with their state and last failure.
+    ///
+    /// States: enabled, "Enabled (restricted)" (ADO's probation after failed deliveries),
+    /// disabled by system or by user; a restricted or system-disabled one comes with its last
+    /// failed delivery. With --url, only ours for that receiver; without, every web hook subscription of the
+    /// enabled connectors' events, whatever its URL (to find an old receiver).
+    List {
+        /// Only the subscriptions that deliver to this URL.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// `table` for people, `json` (pretty-printed, stable field names) for scripts.
+        #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+        format: StatusFormat,
+    },
+    /// Delete our subscriptions for --url.
+    ///
+    /// Ours are web hooks posting to that URL; others' (another URL, another consumer) are
+    /// never touched. Prints each one deleted.
+    Delete {
+        /// The receiver URL the subscriptions deliver to.
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// Only in this project (name or id, case-insensitive; repeatable).
+        #[arg(long = "project", value_name = "NAME")]
+        projects: Vec<String>,
+    },
 }

@@ -3,7 +3,7 @@
 //! service stopped on an error, or `healthcheck` found it unhealthy), 2 bad configuration or
 //! usage, 3 another process holds the SQLite writer lock.
 
-use ado_ingest::cli::{Cli, Command, LogFormat, StatusFormat};
+use ado_ingest::cli::{Cli, Command, LogFormat, StatusFormat, WebhooksCommand};
 use ado_ingest::config::{self, Settings};
 use ado_ingest::connectors::Mode;
 #[cfg(feature = "demo")]
@@ -14,6 +14,7 @@ use ado_ingest::service;
 use ado_ingest::status;
 use ado_ingest::store::{AnyStore, Store};
 use ado_ingest::sync;
+use ado_ingest::webhooks::subscriptions;
 use anyhow::Context;
 use clap::Parser;
 use std::path::PathBuf;
@@ -124,6 +125,7 @@ async fn async_main(cli: Cli) -> ExitCode {
         },
         Command::Healthcheck { url } => healthcheck(url).await,
         Command::Status { format } => status(&cli, *format).await,
+        Command::Webhooks { command } => webhooks(&cli, command, &cancel).await,
         Command::Migrate | Command::Backfill | Command::Sync | Command::Run => {
             let settings = match load_settings(&cli) {
                 Ok(s) => s,
@@ -216,6 +218,78 @@ async fn status(cli: &Cli, format: StatusFormat) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(EXIT_SYNC_FAILED)
+        }
+    }
+}
+
+/// `webhooks subscribe|list|delete`: ADO's service hook subscriptions for `run`'s receiver.
+/// Exit 2 for a bad URL or configuration, 1 when ADO refused or failed.
+async fn webhooks(cli: &Cli, command: &WebhooksCommand, cancel: &CancellationToken) -> ExitCode {
+    let settings = match load_settings(cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let only = &cli.connectors;
+    let print = |c: &subscriptions::Change| println!("{c}");
+    let result = match command {
+        WebhooksCommand::Subscribe {
+            url,
+            projects,
+            dry_run,
+        } => {
+            let args = subscriptions::SubscribeArgs {
+                url,
+                projects,
+                dry_run: *dry_run,
+            };
+            subscriptions::subscribe(&settings, only, args, cancel, print)
+                .await
+                .map(|changes| {
+                    let created = changes
+                        .iter()
+                        .filter(|c| c.action == subscriptions::Action::Created)
+                        .count();
+                    eprintln!("{} subscriptions, {created} created", changes.len());
+                })
+        }
+        WebhooksCommand::List { url, format } => {
+            match subscriptions::list(&settings, only, url.as_deref(), cancel).await {
+                Ok(rows) => {
+                    match format {
+                        StatusFormat::Table => {
+                            print!("{}", subscriptions::table(&rows, url.is_none()))
+                        }
+                        StatusFormat::Json => match serde_json::to_string_pretty(&rows) {
+                            Ok(json) => println!("{json}"),
+                            Err(e) => {
+                                eprintln!("error: cannot serialize the listing: {e}");
+                                return ExitCode::from(EXIT_SYNC_FAILED);
+                            }
+                        },
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        WebhooksCommand::Delete { url, projects } => {
+            subscriptions::delete(&settings, only, url, projects, cancel, print)
+                .await
+                .map(|changes| eprintln!("{} subscriptions deleted", changes.len()))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", ado_ingest::error_chain(&e));
+            ExitCode::from(if e.is_usage() {
+                EXIT_USAGE
+            } else {
+                EXIT_SYNC_FAILED
+            })
         }
     }
 }

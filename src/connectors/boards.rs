@@ -489,6 +489,45 @@ fn stream_cursor(
     Ok(())
 }
 
+/// A webhook's re-fetch (issue 13): the revisions and links streams read on from their
+/// stored positions to their ends, like a pass does, with each page committed with its
+/// token under the run that wrote the position (so a backfill resumed later still takes the
+/// position as its own). Not the per-item `workItems/{id}/revisions` endpoint: it returns
+/// identities as objects where the stream returns strings (API_FACTS §7), and rows from both
+/// would flip between representations. A project whose streams were never read is left to
+/// its pass. Returns whether a stream was read.
+pub(super) async fn refetch_streams(
+    client: &Client,
+    ctx: &SyncContext,
+    project: &TeamProject,
+    summary: &mut Summary,
+) -> Result<bool, Error> {
+    let mut read = false;
+    let revisions = revisions_scope(&project.id);
+    if let Some(c) = load_cursor::<StreamCursor>(ctx, NAME, &revisions).await?
+        && c.long_text
+    {
+        let ctx = SyncContext {
+            run_id: c.run,
+            mode: Mode::Sync,
+            ..ctx.clone()
+        };
+        sync_revisions(client, &ctx, project, summary).await?;
+        read = true;
+    }
+    let links = links_scope(&project.id);
+    if let Some(c) = load_cursor::<StreamCursor>(ctx, NAME, &links).await? {
+        let ctx = SyncContext {
+            run_id: c.run,
+            mode: Mode::Sync,
+            ..ctx.clone()
+        };
+        sync_links(client, &ctx, project, summary).await?;
+        read = true;
+    }
+    Ok(read)
+}
+
 /// Follows the reporting revisions stream from the cursor to its last batch, committing each
 /// page with the token that resumes after it.
 async fn sync_revisions(

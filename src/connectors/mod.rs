@@ -17,6 +17,7 @@ pub mod pr_window;
 pub mod projects;
 pub mod pull_commits;
 pub mod repos;
+pub mod targeted;
 
 use crate::ado::{self, Client};
 use crate::engine::lease::{self, Work};

@@ -142,7 +142,7 @@ impl Fetched for Inside {
 
 /// Everything inside one PR. The listings that do not depend on each other are asked at
 /// once; only an iteration's changes wait for the iteration list.
-async fn fetch(
+pub(super) async fn fetch(
     client: &Client,
     project: &TeamProject,
     due: PrToRefresh,

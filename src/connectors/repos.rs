@@ -430,7 +430,7 @@ async fn incremental_pull_requests(
 /// Maps a page and writes it with its cursor in one transaction. Takes the page by value: its
 /// JSON moves into the rows rather than being copied, so a page waiting for the store holds
 /// it once.
-async fn commit_prs(
+pub(super) async fn commit_prs(
     client: &Client,
     ctx: &SyncContext,
     project: &TeamProject,

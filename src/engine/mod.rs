@@ -188,35 +188,7 @@ impl Prepared {
         if let Err(e) = store.own_run(run_id, work.holder()).await {
             tracing::warn!(connector = %name, error = %e, "could not record which process runs the run");
         }
-        let ctx = SyncContext {
-            org: org.clone(),
-            store: store.clone(),
-            mode,
-            run_id,
-            since: self.settings.since(),
-            overlap: self.settings.sync.overlap,
-            projects: self.settings.organization.projects.clone(),
-            concurrency: self.client_concurrency(),
-            allow_mass_deletion: self.settings.sync.allow_mass_deletion,
-            reconcile_every: self.settings.sync.reconcile_every,
-            work: work.clone(),
-            due_before,
-            cancel: self.cancel.clone(),
-            pr_depth: self
-                .settings
-                .connectors
-                .iter()
-                .find(|(n, _)| *n == self.name)
-                .and_then(|(_, c)| c.pull_request_depth)
-                .unwrap_or_default(),
-            pipelines: self
-                .settings
-                .connectors
-                .iter()
-                .find(|(n, _)| *n == self.name)
-                .map(|(_, c)| c.pipelines())
-                .unwrap_or_default(),
-        };
+        let ctx = self.context(store, work, mode, run_id, due_before);
         tracing::info!(connector = %name, mode = mode.as_str(), run_id, "connector pass started");
         // A task of its own: a panic inside the connector ends this pass, not the caller.
         let task = tokio::spawn(self.connector.run(self.client.clone(), ctx));
@@ -300,6 +272,54 @@ impl Prepared {
         }
     }
 
+    /// The context of a run of this connector.
+    fn context(
+        &self,
+        store: &AnyStore,
+        work: &Arc<Work>,
+        mode: Mode,
+        run_id: i64,
+        due_before: DateTime<Utc>,
+    ) -> SyncContext {
+        SyncContext {
+            org: self.settings.org_key(),
+            store: store.clone(),
+            mode,
+            run_id,
+            since: self.settings.since(),
+            overlap: self.settings.sync.overlap,
+            projects: self.settings.organization.projects.clone(),
+            concurrency: self.client_concurrency(),
+            allow_mass_deletion: self.settings.sync.allow_mass_deletion,
+            reconcile_every: self.settings.sync.reconcile_every,
+            work: work.clone(),
+            due_before,
+            cancel: self.cancel.clone(),
+            pr_depth: self
+                .settings
+                .connectors
+                .iter()
+                .find(|(n, _)| *n == self.name)
+                .and_then(|(_, c)| c.pull_request_depth)
+                .unwrap_or_default(),
+            pipelines: self
+                .settings
+                .connectors
+                .iter()
+                .find(|(n, _)| *n == self.name)
+                .map(|(_, c)| c.pipelines())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The client and context a webhook's re-fetch uses (issue 13): this connector's
+    /// client — its token pool and limiter, shared with its passes — and an incremental
+    /// context that belongs to no run.
+    pub fn refetch_context(&self, store: &AnyStore, work: &Arc<Work>) -> (Client, SyncContext) {
+        let ctx = self.context(store, work, Mode::Sync, 0, Utc::now());
+        (self.client.clone(), ctx)
+    }
+
     fn client_concurrency(&self) -> usize {
         self.settings
             .connectors
@@ -310,7 +330,7 @@ impl Prepared {
     }
 }
 
-fn build_client(
+pub(crate) fn build_client(
     settings: &Settings,
     name: &str,
     metrics: &Arc<Metrics>,

@@ -1,7 +1,7 @@
 //! `/metrics`: the Prometheus text exposition (format 0.0.4) of every connector's counters
 //! (requests by endpoint and status, retries, throttle pauses, rows by table) and of its
 //! loop (passes, last pass duration, last success and freshness, readiness, token pool by
-//! state). Never a token value: pools are counted, not named.
+//! state), and the webhook receiver's deliveries and re-fetches. Never a token value: pools are counted, not named.
 
 use crate::service::state::{Phase, ServiceState};
 use axum::extract::State;
@@ -265,6 +265,32 @@ pub(crate) fn render(state: &ServiceState) -> String {
         &[],
         state.started_at.timestamp_millis() as f64 / 1000.0,
     );
+    if let Some(w) = &state.webhooks {
+        e.family(
+            "ado_ingest_webhook_deliveries_total",
+            "counter",
+            "Webhook deliveries by outcome (accepted, duplicate, other_org, unauthorized, too_large, malformed, unrecorded).",
+        );
+        for (outcome, n) in w.stats.deliveries() {
+            e.sample(
+                "ado_ingest_webhook_deliveries_total",
+                &[("outcome", outcome)],
+                n as f64,
+            );
+        }
+        e.family(
+            "ado_ingest_webhook_refetches_total",
+            "counter",
+            "Re-fetches webhooks caused, by target kind and outcome (refetched, failed, skipped).",
+        );
+        for ((target, outcome), n) in w.stats.refetches() {
+            e.sample(
+                "ado_ingest_webhook_refetches_total",
+                &[("target", target), ("outcome", outcome)],
+                n as f64,
+            );
+        }
+    }
     e.out
 }
 

@@ -1,13 +1,15 @@
-//! The HTTP side of `run` (axum): `/healthz`, `/readyz`, `/metrics` and the status page `/`.
-//! Reads the service's state and the database; never calls ADO and never writes.
+//! The HTTP side of `run` (axum): `/healthz`, `/readyz`, `/metrics`, the status page `/`, and
+//! the webhook receiver `POST /webhooks/ado`. Reads the service's state and the database;
+//! never calls ADO, and writes only what the webhook receiver records (`webhooks`).
 
 mod health;
 mod metrics;
 mod page;
+mod webhooks;
 
 use crate::service::state::ServiceState;
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -30,6 +32,7 @@ pub fn router(state: Arc<ServiceState>) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
+        .route("/webhooks/ado", post(webhooks::receive))
         .with_state(state)
 }
 

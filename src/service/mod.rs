@@ -1,5 +1,6 @@
 //! `ado-ingest run`: the long-running service. Starts the HTTP server, one loop per enabled
-//! connector ([`scheduler`]), and the lease renewal; on shutdown (the cancellation token:
+//! connector ([`scheduler`]), the lease renewal and, with `server.webhook_secret` set, the
+//! webhook re-fetch queue (`webhooks::processor`); on shutdown (the cancellation token:
 //! SIGTERM / Ctrl-C) turns `/readyz` to 503 at once, cancels the passes in flight (what
 //! they fetched is committed, their runs recorded `cancelled`), releases the leases and
 //! returns — within [`SHUTDOWN_BUDGET`]. Owns the wiring only: passes are `engine`'s, HTTP
@@ -32,6 +33,9 @@ pub enum Error {
     /// The HTTP server could not start.
     #[error(transparent)]
     Server(#[from] crate::server::Error),
+    /// `server.webhook_secret` names a secret that cannot be read.
+    #[error("server.webhook_secret: {reason}")]
+    WebhookSecret { reason: String },
     /// The HTTP server stopped with an I/O error.
     #[error("the HTTP server stopped: {0}")]
     Serve(std::io::Error),
@@ -64,12 +68,44 @@ pub async fn run(
             ))
         })
         .collect();
+    let webhooks = match &settings.server.webhook_secret {
+        Some(reference) => {
+            let secret = crate::config::resolve_secret(reference)
+                .map_err(|reason| Error::WebhookSecret { reason })?;
+            let refetchers = prepared
+                .iter()
+                .map(|p| (p.name.clone(), p.refetch_context(store, &work)))
+                .collect();
+            let stats = Arc::new(crate::webhooks::Stats::default());
+            let (queue, _processor) = crate::webhooks::processor::spawn(
+                store.clone(),
+                org.clone(),
+                refetchers,
+                stats.clone(),
+                passes.clone(),
+            );
+            tracing::info!(path = "/webhooks/ado", "webhook receiver on");
+            Some(Arc::new(crate::webhooks::Receiver::new(
+                org.clone(),
+                settings.organization.url.clone(),
+                secret,
+                store.clone(),
+                queue,
+                stats,
+            )))
+        }
+        None => {
+            tracing::info!("webhook receiver off (server.webhook_secret is not set)");
+            None
+        }
+    };
     let state = Arc::new(ServiceState {
         org: org.clone(),
         store: store.clone(),
         started_at: Utc::now(),
         shutdown: shutdown.clone(),
         connectors: states.clone(),
+        webhooks,
     });
     let (listener, addr) = crate::server::bind(&settings.server.listen).await?;
     tracing::info!(listen = %addr, connectors = %connectors.join(","), "service started");

@@ -21,6 +21,8 @@ pub struct ServiceState {
     /// Cancelled when shutdown begins: `/readyz` answers 503 from then on.
     pub shutdown: CancellationToken,
     pub connectors: Vec<Arc<ConnectorState>>,
+    /// The webhook receiver, when `server.webhook_secret` is set.
+    pub webhooks: Option<Arc<crate::webhooks::Receiver>>,
 }
 
 /// What a connector loop is doing.

@@ -16,3 +16,5 @@ mod pr_depth;
 mod service;
 mod shifting;
 mod status;
+mod webhooks;
+mod webhooks_cli;

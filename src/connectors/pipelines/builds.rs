@@ -232,7 +232,7 @@ impl Walk<'_> {
 }
 
 /// Upserts builds and the people who asked for them, with what `extra` adds (a cursor).
-async fn write_builds(
+pub(super) async fn write_builds(
     client: &Client,
     ctx: &SyncContext,
     project: &TeamProject,

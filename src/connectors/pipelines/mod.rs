@@ -154,6 +154,44 @@ async fn sync_project(
     Ok(summary)
 }
 
+/// One build, read by id, with its timeline and changes when due: a webhook's re-fetch
+/// (issue 13). A 404 (deleted since) changes nothing; deletions are the reconciliation's.
+pub(crate) async fn refetch_build(
+    client: &Client,
+    ctx: &SyncContext,
+    project: &TeamProject,
+    id: i64,
+    summary: &mut Summary,
+) -> Result<(), Error> {
+    let endpoint = crate::ado::endpoint::Endpoint::Build {
+        project: project.id.clone(),
+        build: id,
+    };
+    let build = match client
+        .get::<crate::ado::models::WithRaw<crate::ado::models::build::Build>>(&endpoint, &[])
+        .await
+    {
+        Ok(r) => r,
+        Err(ado::Error::NotFound { .. }) => {
+            summary.add("builds_not_found", 1);
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    summary.add("builds", 1);
+    builds::write_builds(
+        client,
+        ctx,
+        project,
+        std::slice::from_ref(&build.body),
+        build.sent_at,
+        summary,
+        |_| Ok(()),
+    )
+    .await?;
+    timelines::refetch_one(client, ctx, project, id, summary).await
+}
+
 /// The outcome of an optional part: a 403 is a warning naming the endpoint and the scope it
 /// needs; anything else is the pass's error.
 fn optional(

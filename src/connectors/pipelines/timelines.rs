@@ -251,3 +251,54 @@ async fn fetch_changes(
             .collect(),
     })
 }
+
+/// One build's timeline and changes when they are due, as a pass would fetch them (a
+/// webhook's re-fetch, issue 13).
+pub(super) async fn refetch_one(
+    client: &Client,
+    ctx: &SyncContext,
+    project: &TeamProject,
+    id: i64,
+    summary: &mut Summary,
+) -> Result<(), Error> {
+    let due = |part| async move {
+        Ok::<_, Error>(
+            ctx.store
+                .builds_to_refresh(&ctx.org, &project.id, part, id - 1, 1)
+                .await?
+                .into_iter()
+                .find(|b| b.id == id),
+        )
+    };
+    if let Some(b) = due(BuildPart::Timeline).await? {
+        let fetched = fetch_timeline(client, project, b).await?;
+        write_one(client, ctx, fetched, summary).await?;
+        summary.add("build_timelines", 1);
+    }
+    if ctx.pipelines.build_changes
+        && let Some(b) = due(BuildPart::Changes).await?
+    {
+        let fetched = fetch_changes(client, project, b).await?;
+        write_one(client, ctx, fetched, summary).await?;
+        summary.add("build_changes_fetched", 1);
+    }
+    Ok(())
+}
+
+async fn write_one<T: Fetched>(
+    client: &Client,
+    ctx: &SyncContext,
+    fetched: T,
+    summary: &mut Summary,
+) -> Result<(), Error> {
+    for (kind, n) in fetched.counts() {
+        summary.add(kind, n);
+    }
+    if let Some(w) = fetched.warning() {
+        summary.warn(w);
+    }
+    let observed_at = fetched.observed_at();
+    let batch = T::batch(vec![fetched], observed_at);
+    crate::connectors::commit(client, ctx, &batch, summary).await?;
+    Ok(())
+}
