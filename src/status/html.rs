@@ -147,6 +147,31 @@ pub fn render(page: &Page<'_>) -> String {
             page.now,
         );
     }
+    if let Ok(Some(w)) = page.status.as_ref().map(|s| &s.webhooks) {
+        let _ = writeln!(
+            out,
+            "<section class=\"card webhooks\">\n<h2>Webhooks</h2>\n<p>{} received in 24 h, \
+             {} pending, {} failed in 24 h; last received {}</p>",
+            w.received_24h,
+            w.pending,
+            w.failed_24h,
+            escape(
+                &w.last_received_at
+                    .format("%Y-%m-%d %H:%M:%S UTC")
+                    .to_string()
+            ),
+        );
+        if let Some(f) = &w.last_failure {
+            let _ = writeln!(
+                out,
+                "<p>Last failure {} ({}): {}</p>",
+                escape(&f.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+                escape(&f.target),
+                escape(&f.error)
+            );
+        }
+        out.push_str("</section>\n");
+    }
     if let Ok(status) = &page.status {
         out.push_str(
             "<section class=\"card tables\">\n<h2>Rows per table</h2>\n<table>\n\
@@ -418,6 +443,17 @@ mod tests {
                 table: evil.into(),
                 rows: 1,
             }],
+            webhooks: Some(crate::status::WebhookStatus {
+                received_24h: 3,
+                pending: 1,
+                failed_24h: 1,
+                last_received_at: now,
+                last_failure: Some(crate::status::WebhookFailure {
+                    at: now,
+                    target: evil.into(),
+                    error: evil.into(),
+                }),
+            }),
         };
         let live = [Live {
             name: format!("repos{evil}"),

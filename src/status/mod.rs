@@ -1,6 +1,6 @@
 //! `status`: what the database says about each connector — its last pass, its last success
 //! and how fresh that is, how long ago its cursors moved, its recent failures — and how many
-//! rows each table holds. [`collect`] reads all of it through the [`Store`] at one instant;
+//! rows each table holds, and what the webhook receiver recorded. [`collect`] reads all of it through the [`Store`] at one instant;
 //! [`table`] renders it as aligned plain text for a terminal and [`html`] as the service's
 //! page `/`. The JSON form (`status --format json`) is [`Status`] serialized: its field names
 //! are part of the interface (README.md, "Status").
@@ -11,7 +11,7 @@
 pub mod html;
 pub mod table;
 
-use crate::store::{self, RunRecord, Store};
+use crate::store::{self, RunRecord, Store, WebhookLog};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -28,6 +28,32 @@ pub struct Status {
     pub connectors: Vec<ConnectorStatus>,
     /// Rows per table, in the store's fixed table order (every org of the database).
     pub tables: Vec<TableRows>,
+    /// Webhook deliveries (`webhook_events`); `null` when none was ever received.
+    pub webhooks: Option<WebhookStatus>,
+}
+
+/// What `run`'s webhook receiver recorded (issue 13).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WebhookStatus {
+    /// Deliveries received in the last 24 hours (a redelivery of one event counts once).
+    pub received_24h: i64,
+    /// Deliveries recorded and not re-fetched yet (a stopped service finishes them at its
+    /// next start).
+    pub pending: i64,
+    /// Deliveries of the last 24 hours whose re-fetch failed (the next poll catches up).
+    pub failed_24h: i64,
+    pub last_received_at: DateTime<Utc>,
+    /// The newest failed re-fetch.
+    pub last_failure: Option<WebhookFailure>,
+}
+
+/// A failed webhook re-fetch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WebhookFailure {
+    pub at: DateTime<Utc>,
+    /// What it re-fetched (`pull_request:{project}:{repository}:{id}`, …).
+    pub target: String,
+    pub error: String,
 }
 
 /// One connector.
@@ -111,7 +137,7 @@ pub struct TableRows {
 
 /// Reads the status of `org` at `now`: the connectors named in `enabled` (the configuration's
 /// enabled ones, in order) and every other connector with runs in the database.
-pub async fn collect<S: Store>(
+pub async fn collect<S: Store + WebhookLog>(
     store: &S,
     org: &str,
     enabled: &[String],
@@ -133,11 +159,26 @@ pub async fn collect<S: Store>(
         .into_iter()
         .map(|(table, rows)| TableRows { table, rows })
         .collect();
+    let webhooks = store
+        .webhook_summary(org, now - chrono::Duration::hours(24))
+        .await?
+        .map(|w| WebhookStatus {
+            received_24h: w.received_since,
+            pending: w.pending,
+            failed_24h: w.failed_since,
+            last_received_at: w.last_received_at,
+            last_failure: w.last_failure.map(|(at, target, error)| WebhookFailure {
+                at,
+                target,
+                error,
+            }),
+        });
     Ok(Status {
         org: org.to_string(),
         generated_at: now,
         connectors,
         tables,
+        webhooks,
     })
 }
 

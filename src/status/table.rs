@@ -119,6 +119,24 @@ pub fn render(status: &Status) -> String {
         ));
     }
 
+    if let Some(w) = &status.webhooks {
+        out.push_str(&format!(
+            "\nwebhooks: {} received in 24 h, {} pending, {} failed in 24 h; last received {}\n",
+            w.received_24h,
+            w.pending,
+            w.failed_24h,
+            w.last_received_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        ));
+        if let Some(f) = &w.last_failure {
+            out.push_str(&format!(
+                "  last failure {} ({}): {}\n",
+                f.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                f.target,
+                one_line(&f.error)
+            ));
+        }
+    }
+
     out.push('\n');
     let tables = status
         .tables

@@ -48,7 +48,9 @@ pub use schema::core::{
 pub use schema::repos::{PullRequestRow, RepositoryRow, ReviewerRow};
 pub use schema::{Key, KeyPart, Record};
 pub use sqlite::{SqliteStore, SqliteWriter};
-pub use webhook_events::{StoredWebhookEvent, WebhookEvent, WebhookLog, WebhookOutcome};
+pub use webhook_events::{
+    StoredWebhookEvent, WebhookEvent, WebhookLog, WebhookOutcome, WebhookSummary,
+};
 
 use chrono::{DateTime, Utc};
 use std::future::Future;

@@ -56,6 +56,20 @@ pub struct StoredWebhookEvent {
     pub error: Option<String>,
 }
 
+/// The delivery log at a glance, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSummary {
+    /// Deliveries recorded since the time asked about (each event id once).
+    pub received_since: i64,
+    /// Events recorded and not re-fetched yet.
+    pub pending: i64,
+    /// Events whose re-fetch failed, received since the time asked about.
+    pub failed_since: i64,
+    pub last_received_at: DateTime<Utc>,
+    /// The newest failed re-fetch: when it ended, its target and its error.
+    pub last_failure: Option<(DateTime<Utc>, String, String)>,
+}
+
 /// The delivery log's operations.
 pub trait WebhookLog: Send + Sync {
     /// Records a delivery unless its event id is already recorded. Returns whether it was new.
@@ -91,6 +105,14 @@ pub trait WebhookLog: Send + Sync {
         org: &str,
         before: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Counts since `since`, the pending ones, and the newest failure; `None` when `org` has
+    /// no event recorded.
+    fn webhook_summary(
+        &self,
+        org: &str,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<WebhookSummary>>> + Send;
 
     /// Every stored event of `org`, in the order received.
     fn webhook_events(
@@ -197,6 +219,69 @@ impl<B: Backend> WebhookLog for B {
         .await
     }
 
+    async fn webhook_summary(
+        &self,
+        org: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<WebhookSummary>> {
+        let mut c = self.reader().await?;
+        let d = c.dialect();
+        let rows = c
+            .fetch(
+                sql::query(
+                    d,
+                    "webhook_events",
+                    "SELECT COUNT(*), \
+                     SUM(CASE WHEN received_at >= {} THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN processed_at IS NULL THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN outcome = 'failed' AND received_at >= {} THEN 1 ELSE 0 END), \
+                     MAX(received_at) FROM webhook_events WHERE org = {}",
+                    vec![time(since), time(since), text(org)],
+                ),
+                &[Type::Int, Type::Int, Type::Int, Type::Int, Type::Time],
+            )
+            .await?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let int = |i: usize| row.get(i).and_then(Cell::as_int).unwrap_or(0);
+        if int(0) == 0 {
+            return Ok(None);
+        }
+        let Some(last_received_at) = row.get(4).and_then(Cell::as_time) else {
+            return Ok(None);
+        };
+        let failure = c
+            .fetch(
+                sql::query(
+                    d,
+                    "webhook_events",
+                    "SELECT processed_at, target, error FROM webhook_events \
+                     WHERE org = {} AND outcome = 'failed' \
+                     ORDER BY processed_at DESC, event_id LIMIT 1",
+                    vec![text(org)],
+                ),
+                &[Type::Time, Type::Text, Type::Text],
+            )
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|r| {
+                let mut r = r.into_iter();
+                let at = r.next()?.as_time()?;
+                let target = r.next()?.into_text()?;
+                let error = r.next()?.into_text().unwrap_or_default();
+                Some((at, target, error))
+            });
+        Ok(Some(WebhookSummary {
+            received_since: int(1),
+            pending: int(2),
+            failed_since: int(3),
+            last_received_at,
+            last_failure: failure,
+        }))
+    }
+
     async fn webhook_events(&self, org: &str) -> Result<Vec<StoredWebhookEvent>> {
         let mut c = self.reader().await?;
         let d = c.dialect();
@@ -265,6 +350,13 @@ impl WebhookLog for AnyStore {
     }
     async fn prune_webhook_events(&self, org: &str, before: DateTime<Utc>) -> Result<u64> {
         delegate!(self, s => s.prune_webhook_events(org, before))
+    }
+    async fn webhook_summary(
+        &self,
+        org: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<WebhookSummary>> {
+        delegate!(self, s => s.webhook_summary(org, since))
     }
     async fn webhook_events(&self, org: &str) -> Result<Vec<StoredWebhookEvent>> {
         delegate!(self, s => s.webhook_events(org))

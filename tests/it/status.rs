@@ -152,8 +152,12 @@ async fn status_after_a_backfill_matches_the_database_without_tokens() {
 
         assert_eq!(
             keys(&s),
-            ["connectors", "generated_at", "org", "tables"],
+            ["connectors", "generated_at", "org", "tables", "webhooks"],
             "{label}"
+        );
+        assert!(
+            s["webhooks"].is_null(),
+            "{label}: no delivery received: {s}"
         );
         assert_eq!(s["org"], ORG);
         assert!(time(&s["generated_at"]) >= before, "{label}: {s}");

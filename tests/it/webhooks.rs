@@ -429,6 +429,16 @@ async fn deliveries_land_within_two_seconds_and_refused_ones_write_nothing() {
                 .all(|e| e.outcome.as_deref() == Some("refetched")),
             "{label}: {events:?}"
         );
+        let status = ado_ingest::status::collect(&store, ORG, &[], chrono::Utc::now())
+            .await
+            .unwrap();
+        let w = status.webhooks.expect("status shows the deliveries");
+        assert_eq!(
+            (w.received_24h, w.pending, w.failed_24h),
+            (events.len() as i64, 0, 0),
+            "{label}: {w:?}"
+        );
+        assert!(w.last_failure.is_none(), "{label}: {w:?}");
         let metrics = svc.metrics().await;
         assert_eq!(
             metrics.value(

@@ -87,6 +87,36 @@ async fn case_webhook_log(s: &AnyStore) {
     assert_eq!(events[1].error.as_deref(), Some("503 after retries"));
     assert_eq!(events[2].processed_at, None);
 
+    let summary = s
+        .webhook_summary(ORG, at("2024-06-01T10:00:02Z"))
+        .await
+        .unwrap()
+        .expect("events recorded");
+    assert_eq!(
+        (
+            summary.received_since,
+            summary.pending,
+            summary.failed_since
+        ),
+        (2, 1, 1),
+        "e2 and e3 since :02, e3 pending, e2 failed"
+    );
+    assert_eq!(summary.last_received_at, at("2024-06-01T10:00:05Z"));
+    assert_eq!(
+        summary.last_failure,
+        Some((
+            at("2024-06-01T10:00:04Z"),
+            build.to_string(),
+            "503 after retries".to_string()
+        ))
+    );
+    assert_eq!(
+        s.webhook_summary("nobody", at("2024-06-01T00:00:00Z"))
+            .await
+            .unwrap(),
+        None
+    );
+
     // Pruning removes processed events before the bound, never a pending one.
     assert_eq!(
         s.prune_webhook_events(ORG, at("2024-06-02T00:00:00Z"))
