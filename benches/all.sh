@@ -13,6 +13,8 @@
 # 4. `cargo bench --bench pipelines`: the Pipelines connector over 20,000 builds (timelines and
 #    build changes), 2,000 releases and the environments' deployment records; backfill, sync
 #    after a mutation round and idle sync against the minimum the page caps allow.
+# 5. `cargo bench --bench webhooks`: what each webhook's re-fetch costs (requests by endpoint,
+#    receipt to re-fetched), a burst of 100 deliveries for one PR, a flood of 1,000.
 #
 # Extra arguments go to the backfill suite (e.g. `--no-large`, `--no-peer`, `--repeat 1`).
 # Without TEST_DATABASE_URL only SQLite is measured. Progress goes to stderr, tables to stdout.
@@ -44,3 +46,8 @@ echo
 echo "## Pipelines: 20,000 builds, 2,000 releases, environments"
 echo
 cargo bench --locked --bench pipelines
+
+echo
+echo "## Webhooks: re-fetch cost and latency, bursts, a flood of deliveries"
+echo
+cargo bench --locked --bench webhooks

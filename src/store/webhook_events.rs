@@ -51,6 +51,7 @@ pub struct StoredWebhookEvent {
     pub event_id: String,
     pub event_type: String,
     pub target: String,
+    pub received_at: DateTime<Utc>,
     pub processed_at: Option<DateTime<Utc>>,
     pub outcome: Option<String>,
     pub error: Option<String>,
@@ -290,14 +291,15 @@ impl<B: Backend> WebhookLog for B {
                 sql::query(
                     d,
                     "webhook_events",
-                    "SELECT event_id, event_type, target, processed_at, outcome, error \
-                     FROM webhook_events WHERE org = {} ORDER BY received_at, event_id",
+                    "SELECT event_id, event_type, target, received_at, processed_at, outcome, \
+                     error FROM webhook_events WHERE org = {} ORDER BY received_at, event_id",
                     vec![text(org)],
                 ),
                 &[
                     Type::Text,
                     Type::Text,
                     Type::Text,
+                    Type::Time,
                     Type::Time,
                     Type::Text,
                     Type::Text,
@@ -312,6 +314,7 @@ impl<B: Backend> WebhookLog for B {
                     event_id: r.next()?.into_text()?,
                     event_type: r.next()?.into_text()?,
                     target: r.next()?.into_text()?,
+                    received_at: r.next()?.as_time()?,
                     processed_at: r.next()?.as_time(),
                     outcome: r.next()?.into_text(),
                     error: r.next()?.into_text(),
