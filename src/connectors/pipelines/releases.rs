@@ -253,7 +253,8 @@ fn deployments_scope(project: &TeamProject) -> String {
     format!("release_deployments:{}", project.id)
 }
 
-/// Reads the touched releases again by id, for their environments.
+/// Reads the touched releases again by id, for their environments: `concurrency` at once
+/// (the client's limit still bounds what is in flight), each group written in one batch.
 async fn refresh_releases(
     client: &Client,
     ctx: &SyncContext,
@@ -265,12 +266,19 @@ async fn refresh_releases(
     for group in ids.chunks(REFRESH_GROUP) {
         let mut releases = Vec::with_capacity(group.len());
         let mut observed_at: Option<DateTime<Utc>> = None;
-        for id in group {
-            let endpoint = Endpoint::Release {
-                project: project.id.clone(),
-                release: *id,
-            };
-            match client.get::<WithRaw<Release>>(&endpoint, &[]).await {
+        let fetched: Vec<_> = futures::stream::iter(group.iter().copied())
+            .map(|id| async move {
+                let endpoint = Endpoint::Release {
+                    project: project.id.clone(),
+                    release: id,
+                };
+                (id, client.get::<WithRaw<Release>>(&endpoint, &[]).await)
+            })
+            .buffered(ctx.concurrency.max(1))
+            .collect()
+            .await;
+        for (id, fetched) in fetched {
+            match fetched {
                 Ok(r) => {
                     observed_at = Some(observed_at.map_or(r.sent_at, |t| t.min(r.sent_at)));
                     releases.push(r.body);
