@@ -180,25 +180,36 @@ async fn write_groups<T: Fetched>(
                 Err(_) => break,
             }
         }
-        let n = group.len() as u64;
-        let mut counts = Summary::default();
-        for item in &group {
-            for (kind, rows) in item.counts() {
-                counts.add(kind, rows);
-            }
-            if let Some(w) = item.warning() {
-                counts.warn(w);
-            }
-        }
-        let observed_at = group
-            .iter()
-            .map(Fetched::observed_at)
-            .min()
-            .unwrap_or_else(|| client.now());
-        let batch = T::batch(group, observed_at);
-        commit(client, ctx, &batch, summary).await?;
-        refreshed += n;
-        summary.merge(&counts);
+        refreshed += group.len() as u64;
+        commit_group(client, ctx, group, summary).await?;
     }
     Ok(refreshed)
+}
+
+/// Writes fetched items as one batch observed at the earliest of their times, and counts
+/// their rows and warnings into `summary` once it is committed.
+pub(crate) async fn commit_group<T: Fetched>(
+    client: &Client,
+    ctx: &SyncContext,
+    group: Vec<T>,
+    summary: &mut Summary,
+) -> Result<(), Error> {
+    let mut counts = Summary::default();
+    for item in &group {
+        for (kind, rows) in item.counts() {
+            counts.add(kind, rows);
+        }
+        if let Some(w) = item.warning() {
+            counts.warn(w);
+        }
+    }
+    let observed_at = group
+        .iter()
+        .map(Fetched::observed_at)
+        .min()
+        .unwrap_or_else(|| client.now());
+    let batch = T::batch(group, observed_at);
+    commit(client, ctx, &batch, summary).await?;
+    summary.merge(&counts);
+    Ok(())
 }

@@ -62,24 +62,27 @@ pub async fn sync(
         .filter(|p| allowed(ctx, p))
         .collect();
     for wanted in &ctx.projects {
-        if !selected
-            .iter()
-            .any(|p| wanted.eq_ignore_ascii_case(&p.name) || wanted.eq_ignore_ascii_case(&p.id))
-        {
+        if !selected.iter().any(|p| is_named(p, wanted)) {
             tracing::warn!(connector, project = %wanted, "project in organization.projects is not visible to the tokens");
         }
     }
     Ok(selected)
 }
 
-/// Whether `organization.projects` lets `p` be synced (names or ids, case-insensitive; empty
-/// allows every project).
+/// Whether `p` is the project `key` names (its name or id, case-insensitive).
+pub(crate) fn is_named(p: &TeamProject, key: &str) -> bool {
+    key.eq_ignore_ascii_case(&p.name) || key.eq_ignore_ascii_case(&p.id)
+}
+
+/// Whether the allow-list `organization.projects` lets `p` be synced (empty allows every
+/// project).
+pub(crate) fn in_allow_list(list: &[String], p: &TeamProject) -> bool {
+    list.is_empty() || list.iter().any(|a| is_named(p, a))
+}
+
+/// Whether `organization.projects` lets `p` be synced.
 pub(crate) fn allowed(ctx: &SyncContext, p: &TeamProject) -> bool {
-    ctx.projects.is_empty()
-        || ctx
-            .projects
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(&p.name) || a.eq_ignore_ascii_case(&p.id))
+    in_allow_list(&ctx.projects, p)
 }
 
 /// A project as a listing by another process stored it.

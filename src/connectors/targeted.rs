@@ -7,8 +7,8 @@
 
 use std::sync::atomic::AtomicBool;
 
-use super::due::Fetched;
-use super::{Error, Summary, SyncContext, boards, commit, pipelines, pr_depth, projects, repos};
+use super::due::commit_group;
+use super::{Error, Summary, SyncContext, boards, pipelines, pr_depth, projects, repos};
 use crate::ado::endpoint::{Endpoint, PullRequestPath};
 use crate::ado::models::WithRaw;
 use crate::ado::models::core::TeamProject;
@@ -27,7 +27,7 @@ pub async fn project(
     Ok(known
         .into_iter()
         .map(projects::from_known)
-        .find(|p| p.id.eq_ignore_ascii_case(wanted) || p.name.eq_ignore_ascii_case(wanted))
+        .find(|p| projects::is_named(p, wanted))
         .filter(|p| projects::allowed(ctx, p)))
 }
 
@@ -93,12 +93,7 @@ pub async fn pull_request(
     if let Some(due) = due {
         let refused = AtomicBool::new(!ctx.pr_depth.policy_evaluations);
         let inside = pr_depth::fetch(client, project, due, &refused).await?;
-        for (kind, n) in inside.counts() {
-            summary.add(kind, n);
-        }
-        let observed_at = inside.observed_at();
-        let batch = pr_depth::Inside::batch(vec![inside], observed_at);
-        commit(client, ctx, &batch, &mut summary).await?;
+        commit_group(client, ctx, vec![inside], &mut summary).await?;
         summary.add("pull_requests_refreshed", 1);
     }
     Ok(summary)

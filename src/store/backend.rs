@@ -38,11 +38,11 @@ pub(crate) async fn apply<B: Backend>(b: &B, org: &str, batch: &Batch) -> Result
     Ok(written)
 }
 
-fn text(s: &str) -> (Type, Value<'_>) {
+pub(super) fn text(s: &str) -> (Type, Value<'_>) {
     (Type::Text, Value::Text(s))
 }
 
-fn time(t: DateTime<Utc>) -> (Type, Value<'static>) {
+pub(super) fn time(t: DateTime<Utc>) -> (Type, Value<'static>) {
     (Type::Time, Value::Time(super::common::micros(t)))
 }
 

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use std::future::Future;
 
 use super::apply::{Cell, Exec};
-use super::backend::Backend;
+use super::backend::{Backend, text, time};
 use super::schema::{Type, Value};
 use super::{AnyStore, Result, sql};
 
@@ -112,14 +112,6 @@ pub trait Coordination: Send + Sync {
         org: &str,
         connector: &str,
     ) -> impl Future<Output = Result<Vec<KnownProject>>> + Send;
-}
-
-fn text(s: &str) -> (Type, Value<'_>) {
-    (Type::Text, Value::Text(s))
-}
-
-fn time(t: DateTime<Utc>) -> (Type, Value<'static>) {
-    (Type::Time, Value::Time(super::common::micros(t)))
 }
 
 fn opt_time(t: Option<DateTime<Utc>>) -> (Type, Value<'static>) {

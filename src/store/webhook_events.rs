@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use std::future::Future;
 
 use super::apply::{Cell, Exec};
-use super::backend::Backend;
+use super::backend::{Backend, text, time};
 use super::schema::{Type, Value};
 use super::{AnyStore, Result, sql};
 
@@ -120,14 +120,6 @@ pub trait WebhookLog: Send + Sync {
         &self,
         org: &str,
     ) -> impl Future<Output = Result<Vec<StoredWebhookEvent>>> + Send;
-}
-
-fn text(s: &str) -> (Type, Value<'_>) {
-    (Type::Text, Value::Text(s))
-}
-
-fn time(t: DateTime<Utc>) -> (Type, Value<'static>) {
-    (Type::Time, Value::Time(super::common::micros(t)))
 }
 
 impl<B: Backend> WebhookLog for B {

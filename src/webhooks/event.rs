@@ -6,18 +6,13 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-/// The event types the receiver takes, with the connector whose data they announce.
-pub const EVENT_TYPES: &[(&str, &str)] = &[
-    ("git.pullrequest.created", "repos"),
-    ("git.pullrequest.updated", "repos"),
-    ("git.pullrequest.merged", "repos"),
-    ("ms.vss-code.git-pullrequest-comment-event", "repos"),
-    ("workitem.created", "boards"),
-    ("workitem.updated", "boards"),
-    ("workitem.deleted", "boards"),
-    ("workitem.restored", "boards"),
-    ("build.complete", "pipelines"),
-];
+/// Whether the receiver takes `event_type`: exactly the events `webhooks subscribe` creates
+/// subscriptions for (`subscriptions::AREAS`, one table for both sides).
+pub fn taken(event_type: &str) -> bool {
+    super::subscriptions::AREAS
+        .iter()
+        .any(|a| a.events.iter().any(|e| e.event_type == event_type))
+}
 
 /// Why a delivery was refused (400).
 #[non_exhaustive]
@@ -164,9 +159,9 @@ pub fn parse(body: &[u8]) -> Result<Event, Malformed> {
     if env.id.trim().is_empty() {
         return Err(Malformed::Json("empty event id".into()));
     }
-    let Some(&(_, _)) = EVENT_TYPES.iter().find(|(t, _)| *t == env.event_type) else {
+    if !taken(&env.event_type) {
         return Err(Malformed::UnknownType(env.event_type));
-    };
+    }
     let containers = env.resource_containers.unwrap_or_default();
     let container_project = containers
         .project

@@ -29,6 +29,7 @@ use crate::ado::models::core::TeamProject;
 use crate::ado::models::hooks::{Notification, Subscription, SubscriptionRequest};
 use crate::ado::{self, Client, Endpoint};
 use crate::config::Settings;
+use crate::connectors::projects;
 use crate::engine::{self, SetupError};
 use crate::metrics::Metrics;
 use crate::webhooks::auth::SIGNATURE_HEADER;
@@ -505,10 +506,8 @@ fn select_projects(
     allowed: &[String],
     wanted: &[String],
 ) -> Result<Vec<TeamProject>, Error> {
-    let matches = |p: &TeamProject, key: &str| {
-        p.name.eq_ignore_ascii_case(key) || p.id.eq_ignore_ascii_case(key)
-    };
-    let is_allowed = |p: &TeamProject| allowed.is_empty() || allowed.iter().any(|a| matches(p, a));
+    let matches = projects::is_named;
+    let is_allowed = |p: &TeamProject| projects::in_allow_list(allowed, p);
     if wanted.is_empty() {
         return Ok(visible.into_iter().filter(|p| is_allowed(p)).collect());
     }

@@ -16,7 +16,7 @@ use crate::ado::listing::BuildChanges;
 use crate::ado::models::build::{Timeline, TimelineRecord};
 use crate::ado::models::core::TeamProject;
 use crate::ado::{self, Client};
-use crate::connectors::due::{DUE_PAGE, Due, Fetched, refresh_each};
+use crate::connectors::due::{DUE_PAGE, Due, Fetched, commit_group, refresh_each};
 use crate::connectors::map::pipelines::{build_change_row, timeline_record_row};
 use crate::connectors::{Error, Summary, SyncContext};
 use crate::store::schema::pipelines::{
@@ -272,33 +272,15 @@ pub(super) async fn refetch_one(
     };
     if let Some(b) = due(BuildPart::Timeline).await? {
         let fetched = fetch_timeline(client, project, b).await?;
-        write_one(client, ctx, fetched, summary).await?;
+        commit_group(client, ctx, vec![fetched], summary).await?;
         summary.add("build_timelines", 1);
     }
     if ctx.pipelines.build_changes
         && let Some(b) = due(BuildPart::Changes).await?
     {
         let fetched = fetch_changes(client, project, b).await?;
-        write_one(client, ctx, fetched, summary).await?;
+        commit_group(client, ctx, vec![fetched], summary).await?;
         summary.add("build_changes_fetched", 1);
     }
-    Ok(())
-}
-
-async fn write_one<T: Fetched>(
-    client: &Client,
-    ctx: &SyncContext,
-    fetched: T,
-    summary: &mut Summary,
-) -> Result<(), Error> {
-    for (kind, n) in fetched.counts() {
-        summary.add(kind, n);
-    }
-    if let Some(w) = fetched.warning() {
-        summary.warn(w);
-    }
-    let observed_at = fetched.observed_at();
-    let batch = T::batch(vec![fetched], observed_at);
-    crate::connectors::commit(client, ctx, &batch, summary).await?;
     Ok(())
 }
