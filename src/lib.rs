@@ -17,6 +17,7 @@ pub mod ado;
 pub mod cli;
 pub mod config;
 pub mod connectors;
+pub mod credentials;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;

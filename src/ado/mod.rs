@@ -10,6 +10,7 @@
 //!
 //! [`listing`] holds the typed requests and [`Client::pages`] (`pages`) walks any of them.
 
+pub mod auth;
 pub mod clock;
 pub mod endpoint;
 pub mod error;
@@ -20,6 +21,7 @@ mod pages;
 pub mod paging;
 pub mod pool;
 
+use auth::AuthError;
 pub use endpoint::Endpoint;
 pub use error::Error;
 pub use method::Method;
@@ -357,12 +359,28 @@ impl Client {
             // Observed exactly once, even when this future is dropped mid-request (a
             // cancelled run): the pool counts the lease as in flight until then.
             let mut outstanding = Outstanding(Some((&inner.pool, lease)));
+            let auth = match inner.pool.auth_header(lease).await {
+                Ok(h) => h,
+                // Retired by the pool: the next entry.
+                Err(AuthError::Refused(_)) => continue,
+                Err(AuthError::Unavailable(detail)) => {
+                    // No request was sent: safe to send again whatever the method.
+                    return Err(Failed {
+                        error: Error::Transient {
+                            endpoint: label,
+                            status: None,
+                            detail: format!("token `{}`: {detail}", inner.pool.name(lease)),
+                        },
+                        resend: Resend::Always,
+                    });
+                }
+            };
             let sent_at = Utc::now();
             let started = std::time::Instant::now();
             let mut request = inner
                 .http
                 .request(method.http(), url.clone())
-                .header(AUTHORIZATION, inner.pool.auth_header(lease))
+                .header(AUTHORIZATION, auth.clone())
                 .header(SUPPRESS_REDIRECT.0, SUPPRESS_REDIRECT.1)
                 .header(ACCEPT, "application/json");
             if let Some(payload) = payload {
@@ -469,6 +487,18 @@ impl Client {
                 Some(_) => false,
             };
             if refused {
+                // A bearer token that expired early, or a stored secret rotated since this
+                // header was made: the entry gets one more request with a fresh header.
+                if inner.pool.may_renew(lease, &auth) {
+                    tracing::debug!(
+                        connector = %inner.connector,
+                        endpoint = label,
+                        token = inner.pool.name(lease),
+                        status,
+                        "token refused; asking its credential for a new one"
+                    );
+                    continue;
+                }
                 inner.pool.retire(lease, label, status);
                 tracing::debug!(
                     connector = %inner.connector,

@@ -13,15 +13,13 @@
 //! fails with `invalid_credentials`. Owns no HTTP calls itself.
 
 use crate::ado::Error;
-use crate::config::Token;
+use crate::ado::auth::{Auth, AuthError, Entry};
 use crate::metrics::Metrics;
-use base64::Engine;
 use governor::clock::Clock;
 use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use reqwest::header::{HeaderMap, HeaderValue};
-use secrecy::ExposeSecret;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -63,7 +61,7 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<D
 
 struct Slot {
     name: String,
-    header: HeaderValue,
+    auth: Auth,
     limiter: Limiter,
     hint: Mutex<Hint>,
     retired: AtomicBool,
@@ -151,7 +149,7 @@ impl TokenPool {
     /// Builds a pool; `requests_per_second` and `burst` configure each token's limiter.
     pub fn new(
         connector: &str,
-        tokens: Vec<Token>,
+        tokens: impl IntoIterator<Item = impl Into<Entry>>,
         requests_per_second: f64,
         burst: u32,
         metrics: Arc<Metrics>,
@@ -162,17 +160,13 @@ impl TokenPool {
         let slots = tokens
             .into_iter()
             .map(|t| {
-                let encoded = base64::engine::general_purpose::STANDARD
-                    .encode(format!(":{}", t.secret.expose_secret()));
-                let mut header = HeaderValue::from_str(&format!("Basic {encoded}"))
-                    .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
-                header.set_sensitive(true);
+                let t: Entry = t.into();
                 let quota = Quota::with_period(period)
                     .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
                     .allow_burst(burst);
                 Slot {
                     name: t.name,
-                    header,
+                    auth: t.auth,
                     limiter: RateLimiter::direct_with_clock(quota, clock),
                     hint: Mutex::new(Hint::default()),
                     retired: AtomicBool::new(false),
@@ -272,9 +266,21 @@ impl TokenPool {
         }
     }
 
-    /// The `Authorization` header of a leased token (marked sensitive: never printed).
-    pub fn auth_header(&self, lease: Lease) -> HeaderValue {
-        self.slots[lease.0].header.clone()
+    /// The `Authorization` header of a leased token (marked sensitive: never printed). A
+    /// credential refused for good by its token service is retired here, like a 401.
+    pub async fn auth_header(&self, lease: Lease) -> Result<HeaderValue, AuthError> {
+        let result = self.slots[lease.0].auth.header().await;
+        if let Err(AuthError::Refused(reason)) = &result {
+            self.retire_because(lease, "token_service", 401, reason);
+        }
+        result
+    }
+
+    /// ADO refused `header` (401/203): true when the entry's credential may give a better
+    /// one (see [`crate::ado::auth::Provider::refused`]); the caller then tries again
+    /// instead of retiring it.
+    pub fn may_renew(&self, lease: Lease, header: &HeaderValue) -> bool {
+        self.slots[lease.0].auth.refused(header)
     }
 
     /// The configured name of a leased token, for logs.
@@ -315,6 +321,10 @@ impl TokenPool {
 
     /// Removes a token after 401/203, logging its configured name (never its value).
     pub fn retire(&self, lease: Lease, endpoint: &str, status: u16) {
+        self.retire_because(lease, endpoint, status, "refused by Azure DevOps");
+    }
+
+    fn retire_because(&self, lease: Lease, endpoint: &str, status: u16, reason: &str) {
         let slot = &self.slots[lease.0];
         if !slot.retired.swap(true, Ordering::AcqRel) {
             self.metrics.token_retired();
@@ -325,7 +335,8 @@ impl TokenPool {
                 endpoint,
                 status,
                 tokens_left = left,
-                "token refused by Azure DevOps; removed from the pool"
+                reason,
+                "token refused; removed from the pool"
             );
         }
     }
@@ -563,10 +574,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn auth_header_is_basic_with_empty_user_and_sensitive() {
+    #[tokio::test]
+    async fn auth_header_is_basic_with_empty_user_and_sensitive() {
         let p = pool(1, 1.0, 1);
-        let h = p.auth_header(Lease(0));
+        let h = p.auth_header(Lease(0)).await.unwrap();
         assert!(h.is_sensitive());
         let expected = base64::engine::general_purpose::STANDARD.encode(":secret-0");
         assert_eq!(h.to_str().unwrap(), format!("Basic {expected}"));

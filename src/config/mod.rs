@@ -579,8 +579,13 @@ impl Settings {
                 ));
             }
             let resolve = secrets == Secrets::Resolve;
-            for (i, t) in c.tokens.iter().enumerate().filter(|_| resolve) {
-                if let Err(e) = resolve_secret(t.reference()) {
+            for (i, t) in c.tokens.iter().enumerate() {
+                if let Some(stored) = secrets::stored_name(t.reference()) {
+                    // Looked up in the database when the client is built; only its shape here.
+                    if let Err(e) = crate::credentials::check_name(stored) {
+                        problems.push(format!("connectors.{name}.tokens[{i}]: cred:{stored}: {e}"));
+                    }
+                } else if resolve && let Err(e) = resolve_secret(t.reference()) {
                     problems.push(format!("connectors.{name}.tokens[{i}]: {e}"));
                 }
             }
@@ -770,7 +775,9 @@ fn describe_shape_error(msg: &str) -> String {
 }
 
 mod secrets;
-pub use secrets::{Token, TokenRef, expose, is_literal, resolve_secret};
+pub use secrets::{
+    Credential, PoolEntry, Token, TokenRef, expose, is_literal, resolve_secret, stored_name,
+};
 
 #[cfg(test)]
 mod tests;

@@ -71,7 +71,55 @@ impl TokenRef {
     }
 }
 
+/// What a pool entry authenticates with, once its references are read.
+#[derive(Clone)]
+pub enum Credential {
+    /// A PAT (from `env:`, `file:` or a literal).
+    Pat(SecretString),
+    /// `cred:NAME`: a credential of the credentials store, looked up when the connector's
+    /// client is built (and again whenever it changes).
+    Stored(String),
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::Pat(_) => f.write_str("Pat([redacted])"),
+            Credential::Stored(name) => write!(f, "Stored({name})"),
+        }
+    }
+}
+
+/// One entry of a connector's pool: the name logs show and its credential.
+#[derive(Clone, Debug)]
+pub struct PoolEntry {
+    pub name: String,
+    pub credential: Credential,
+}
+
+/// The stored credential a `cred:NAME` reference names, when it is one.
+pub fn stored_name(reference: &str) -> Option<&str> {
+    reference.strip_prefix("cred:").map(str::trim)
+}
+
 impl ConnectorSettings {
+    /// Every pool entry with its credential read (`cred:` references stay names; they are
+    /// looked up in the credentials store when the client is built).
+    pub fn resolve_entries(&self) -> Result<Vec<PoolEntry>, String> {
+        self.tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let name = t.display_name(i);
+                let credential = match stored_name(t.reference()) {
+                    Some(stored) => Credential::Stored(stored.to_string()),
+                    None => Credential::Pat(resolve_secret(t.reference())?),
+                };
+                Ok(PoolEntry { name, credential })
+            })
+            .collect()
+    }
+
     /// Resolves every token reference (already checked by validation).
     pub fn resolve_tokens(&self) -> Result<Vec<Token>, String> {
         self.tokens
@@ -104,7 +152,7 @@ pub fn resolve_secret(reference: &str) -> Result<SecretString, String> {
             Err(e) => Err(format!("cannot read secret file {path}: {e}")),
         }
     } else if reference.starts_with("cred:") {
-        Err("cred: references need the credentials store, which this version does not have yet; use env: or file:".into())
+        Err("a cred: reference names a stored credential; it is allowed only in a connector's tokens".into())
     } else if reference.trim().is_empty() {
         Err("empty token".into())
     } else {

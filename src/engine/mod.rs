@@ -8,8 +8,9 @@
 
 pub mod lease;
 
+use crate::ado::auth::{Auth, Entry};
 use crate::ado::{Client, TokenPool};
-use crate::config::{self, Settings};
+use crate::config::{self, Credential, Settings};
 use crate::connectors::{self, Connector, Mode, Summary, SyncContext};
 use crate::metrics::{Metrics, Snapshot};
 use crate::store::{AnyStore, Coordination, Store};
@@ -343,10 +344,25 @@ pub(crate) fn build_client(
             enabled: String::new(),
         });
     };
-    let tokens = cs.resolve_tokens().map_err(|reason| SetupError::Token {
+    let entries = cs.resolve_entries().map_err(|reason| SetupError::Token {
         connector: name.to_string(),
         reason,
     })?;
+    let tokens = entries
+        .into_iter()
+        .map(|e| {
+            let auth = match &e.credential {
+                Credential::Pat(secret) => Auth::pat(secret),
+                Credential::Stored(stored) => {
+                    return Err(SetupError::Token {
+                        connector: name.to_string(),
+                        reason: format!("cred:{stored}: the credentials store is not read yet"),
+                    });
+                }
+            };
+            Ok(Entry { name: e.name, auth })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     for (i, t) in cs.tokens.iter().enumerate() {
         if config::is_literal(t) {
             tracing::warn!(connector = %name, token = %t.display_name(i), "token is written literally in the configuration; prefer env: or file:");
