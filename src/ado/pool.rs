@@ -449,10 +449,12 @@ impl ServerHints {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Token;
+    use base64::Engine;
     use secrecy::SecretString;
 
     fn pool(n: usize, rps: f64, burst: u32) -> TokenPool {
-        let tokens = (0..n)
+        let tokens: Vec<Token> = (0..n)
             .map(|i| Token {
                 name: format!("tok{i}"),
                 secret: SecretString::from(format!("secret-{i}")),

@@ -19,6 +19,7 @@ mod backend;
 mod batch;
 mod common;
 mod coordination;
+mod credentials;
 mod error;
 mod lock;
 mod postgres;
@@ -34,6 +35,7 @@ mod webhook_events;
 
 pub use batch::{Batch, CursorUpdate, Mark, Missing, Rows, Scope, Template, Write};
 pub use coordination::{Coordination, KnownProject, REPLICA};
+pub use credentials::{CredentialFields, CredentialStore};
 pub use error::Error;
 pub use lock::WriterLock;
 pub use postgres::PgStore;

@@ -50,6 +50,7 @@ mod bookkeeping;
 mod commits;
 mod coordination;
 mod core;
+mod credentials;
 mod fixtures;
 mod pipelines;
 mod planning;
