@@ -77,6 +77,111 @@ pub enum Command {
         #[command(subcommand)]
         command: WebhooksCommand,
     },
+    /// Manage stored credentials: PATs and Entra ID identities kept in the database,
+    /// encrypted with ADO_INGEST_MASTER_KEY, and referred to in a connector's tokens as
+    /// `cred:NAME`.
+    ///
+    /// `--connector` (repeatable) names the connectors a credential serves on create, and
+    /// replaces them on update. Needs only `[database]` from the configuration. Exit 2 for a
+    /// bad name, description, date, missing part or a missing or wrong master key.
+    Credentials {
+        #[command(subcommand)]
+        command: CredentialsCommand,
+    },
+}
+
+/// `ado-ingest credentials …`
+#[derive(Debug, Subcommand)]
+pub enum CredentialsCommand {
+    /// Store a credential (encrypted with ADO_INGEST_MASTER_KEY) for the connectors named
+    /// with --connector; print its view (the secret never, its sha256 fingerprint instead).
+    ///
+    /// The secret (a PAT, a client secret) is read from --secret-env VAR or, without it, from
+    /// standard input (one line); never from the command line. A managed identity has none.
+    Create {
+        /// 1–64 of a-z, 0-9 and '-'; config refers to it as `cred:NAME`.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value_t = CredentialMethod::Pat)]
+        method: CredentialMethod,
+        /// At most 256 characters.
+        #[arg(long)]
+        description: Option<String>,
+        /// Entra tenant id (service_principal).
+        #[arg(long)]
+        tenant_id: Option<String>,
+        /// Entra application (client) id (service_principal; a user-assigned managed identity).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Entra authority (service_principal; default https://login.microsoftonline.com).
+        #[arg(long)]
+        authority: Option<String>,
+        /// Token endpoint (managed_identity; default the Azure IMDS endpoint).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Expiry date, YYYY-MM-DD (validate warns 14 days before).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        expires: Option<String>,
+        /// Read the secret from this environment variable instead of standard input.
+        #[arg(long, value_name = "VAR")]
+        secret_env: Option<String>,
+        #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+        format: StatusFormat,
+    },
+    /// Change parts of a stored credential; its version goes up by one. A running `run`
+    /// uses the change within 5 seconds.
+    Update {
+        #[arg(long)]
+        name: String,
+        /// New description ("" clears it).
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        tenant_id: Option<String>,
+        #[arg(long)]
+        client_id: Option<String>,
+        #[arg(long)]
+        authority: Option<String>,
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// New expiry date, YYYY-MM-DD ("" clears it).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        expires: Option<String>,
+        /// Rotate: read the new secret from this environment variable.
+        #[arg(long, value_name = "VAR")]
+        secret_env: Option<String>,
+        /// Rotate: read the new secret from standard input (one line).
+        #[arg(long, conflicts_with = "secret_env")]
+        secret_stdin: bool,
+        #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+        format: StatusFormat,
+    },
+    /// Show one stored credential (never its secret).
+    Info {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+        format: StatusFormat,
+    },
+    /// List the stored credentials (never their secrets).
+    List {
+        #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+        format: StatusFormat,
+    },
+    /// Delete a stored credential; a running `run` drops it from its pools within 5 seconds.
+    Delete {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// A stored credential's method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum CredentialMethod {
+    Pat,
+    ServicePrincipal,
+    ManagedIdentity,
 }
 
 /// `ado-ingest webhooks …`

@@ -3,7 +3,7 @@
 //! service stopped on an error, or `healthcheck` found it unhealthy), 2 bad configuration or
 //! usage, 3 another process holds the SQLite writer lock.
 
-use ado_ingest::cli::{Cli, Command, LogFormat, StatusFormat, WebhooksCommand};
+use ado_ingest::cli::{Cli, Command, CredentialsCommand, LogFormat, StatusFormat, WebhooksCommand};
 use ado_ingest::config::{self, Settings};
 use ado_ingest::connectors::Mode;
 #[cfg(feature = "demo")]
@@ -126,6 +126,7 @@ async fn async_main(cli: Cli) -> ExitCode {
         Command::Healthcheck { url } => healthcheck(url).await,
         Command::Status { format } => status(&cli, *format).await,
         Command::Webhooks { command } => webhooks(&cli, command, &cancel).await,
+        Command::Credentials { command } => credentials(&cli, command).await,
         Command::Migrate | Command::Backfill | Command::Sync | Command::Run => {
             let settings = match load_settings(&cli) {
                 Ok(s) => s,
@@ -220,6 +221,35 @@ async fn status(cli: &Cli, format: StatusFormat) -> ExitCode {
             ExitCode::from(EXIT_SYNC_FAILED)
         }
     }
+}
+
+/// `credentials …`: needs only the database from the configuration (no token is resolved:
+/// the first credential is often created before any exists).
+async fn credentials(cli: &Cli, command: &CredentialsCommand) -> ExitCode {
+    let settings = match Settings::load_without_secrets(config_path(cli).as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let store = match AnyStore::connect(&settings.database.url).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "error: cannot open the database {}: {e}",
+                config::redact_url(&settings.database.url)
+            );
+            return ExitCode::from(EXIT_SYNC_FAILED);
+        }
+    };
+    if let Err(e) = store.migrate().await {
+        eprintln!("error: cannot apply migrations: {e}");
+        return ExitCode::from(EXIT_SYNC_FAILED);
+    }
+    let code = ado_ingest::credentials::command::run(&store, command, &cli.connectors).await;
+    store.close().await;
+    ExitCode::from(code)
 }
 
 /// `webhooks subscribe|list|delete`: ADO's service hook subscriptions for `run`'s receiver.

@@ -25,7 +25,9 @@ pub async fn run(
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
 ) -> Result<Vec<ConnectorReport>, SetupError> {
-    let settings = Arc::new(settings.clone());
+    let mut settings = settings.clone();
+    crate::credentials::attach(&mut settings, store).await?;
+    let settings = Arc::new(settings);
     let (_writer, work) = begin(&settings, store, &cancel, true).await?;
     let prepared = Prepared::all(&settings, connectors, &metrics, &cancel)?;
     // A one-shot pass works on every scope not finished since it started.

@@ -52,6 +52,10 @@ pub struct Settings {
     pub connectors: ConnectorsSettings,
     #[serde(default)]
     pub server: ServerSettings,
+    /// The stored credentials that `cred:NAME` entries read, attached once the database is
+    /// open ([`crate::credentials::attach`]); not part of the file.
+    #[serde(skip)]
+    pub stored: Option<std::sync::Arc<crate::credentials::Live>>,
 }
 
 /// `[database]`

@@ -53,7 +53,8 @@ impl fmt::Debug for Token {
 }
 
 impl TokenRef {
-    pub(super) fn reference(&self) -> &str {
+    /// The reference as written (`env:VAR`, `file:…`, `cred:NAME` or a literal).
+    pub fn reference(&self) -> &str {
         match self {
             TokenRef::Plain(s) => s,
             TokenRef::Named { secret, .. } => secret,

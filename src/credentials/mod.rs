@@ -2,10 +2,42 @@
 //! encryption under `ADO_INGEST_MASTER_KEY`, and the live set a running process reads its
 //! `cred:NAME` pool entries from. Owns no HTTP calls and no SQL of its own (the store does).
 
+pub mod command;
+pub mod live;
+pub mod manage;
 pub mod model;
 pub mod vault;
 
+pub use live::Live;
+pub use manage::ManageError;
 pub use vault::{Vault, VaultError, fingerprint};
+
+/// Loads the stored credentials into `settings` when a connector's tokens refer to one
+/// (`cred:NAME`), so its client can be built; does nothing otherwise (no master key needed).
+/// A missing master key is not an error here: the credentials that need it say so when a
+/// pool asks for them.
+pub async fn attach(
+    settings: &mut crate::config::Settings,
+    store: &crate::store::AnyStore,
+) -> Result<(), crate::engine::SetupError> {
+    let wanted = settings
+        .connectors
+        .iter()
+        .filter(|(_, c)| c.enabled)
+        .flat_map(|(_, c)| c.tokens.iter())
+        .any(|t| crate::config::stored_name(t.reference()).is_some());
+    if !wanted || settings.stored.is_some() {
+        return Ok(());
+    }
+    let vault = match Vault::from_env() {
+        Ok(v) => Some(v),
+        Err(VaultError::MissingKey) => None,
+        Err(e) => return Err(crate::engine::SetupError::Credentials(e.to_string())),
+    };
+    let make = crate::engine::stored_auth(settings);
+    settings.stored = Some(Live::load(store.clone(), vault, make).await?);
+    Ok(())
+}
 
 /// Longest credential name.
 pub const MAX_NAME: usize = 64;

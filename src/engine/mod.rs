@@ -61,6 +61,9 @@ pub enum SetupError {
     /// The database could not record the run.
     #[error(transparent)]
     Store(#[from] crate::store::Error),
+    /// The stored credentials cannot be read (a malformed master key).
+    #[error("stored credentials: {0}")]
+    Credentials(String),
 }
 
 /// A connector ready to run passes.
@@ -331,6 +334,22 @@ impl Prepared {
     }
 }
 
+/// How a stored credential becomes a pool entry's [`Auth`]: a PAT's Basic header; an Entra
+/// ID identity through the same token providers as a configured one.
+pub fn stored_auth(_settings: &Settings) -> crate::credentials::live::MakeAuth {
+    Arc::new(|record, secret| {
+        use crate::credentials::model::Method;
+        match (record.method, secret) {
+            (Method::Pat, Some(secret)) => Ok(Auth::pat(&secret)),
+            (Method::Pat, None) => Err("a pat credential without its token".into()),
+            (method, _) => Err(format!(
+                "method {} is not usable by this build",
+                method.as_str()
+            )),
+        }
+    })
+}
+
 pub(crate) fn build_client(
     settings: &Settings,
     name: &str,
@@ -353,14 +372,21 @@ pub(crate) fn build_client(
         .map(|e| {
             let auth = match &e.credential {
                 Credential::Pat(secret) => Auth::pat(secret),
-                Credential::Stored(stored) => {
-                    return Err(SetupError::Token {
+                Credential::Stored(stored) => settings
+                    .stored
+                    .as_ref()
+                    .ok_or_else(|| {
+                        "stored credentials are read from the database, which this command \
+                         does not open; use env: or file: here"
+                            .to_string()
+                    })
+                    .and_then(|live| live.provider(stored))
+                    .map_err(|reason| SetupError::Token {
                         connector: name.to_string(),
-                        reason: format!("cred:{stored}: the credentials store is not read yet"),
-                    });
-                }
+                        reason: format!("cred:{stored}: {reason}"),
+                    })?,
             };
-            Ok(Entry { name: e.name, auth })
+            Ok::<_, SetupError>(Entry { name: e.name, auth })
         })
         .collect::<Result<Vec<_>, _>>()?;
     for (i, t) in cs.tokens.iter().enumerate() {

@@ -51,7 +51,13 @@ pub async fn run(
     shutdown: CancellationToken,
     on_listening: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), Error> {
-    let settings = Arc::new(settings.clone());
+    let mut settings = settings.clone();
+    crate::credentials::attach(&mut settings, store).await?;
+    if let Some(live) = &settings.stored {
+        // A credential changed by the CLI (another process) reaches the pools within POLL.
+        tokio::spawn(live.clone().watch(shutdown.clone()));
+    }
+    let settings = Arc::new(settings);
     let org = settings.org_key();
     let (_writer, work) = crate::sync::begin(&settings, store, &shutdown, false).await?;
     // The passes stop on their own token, cancelled after `/readyz` has turned.
