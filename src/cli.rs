@@ -77,6 +77,17 @@ pub enum Command {
         #[command(subcommand)]
         command: WebhooksCommand,
     },
+    /// Check every credential of the enabled connectors (or --connector) against the
+    /// endpoints each connector needs, one request per endpoint, and answer per connector and
+    /// credential: ok, invalid_credentials (401/203 or refused by the token service),
+    /// invalid_permissions (403, naming the endpoint and the PAT scope it needs),
+    /// no_resources (it sees no project), or error (could not tell). Warns when a stored
+    /// credential expires within 14 days. Exit 0 only when every one is ok.
+    Validate {
+        /// `table` for people, `json` (pretty-printed, stable field names) for scripts.
+        #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+        format: StatusFormat,
+    },
     /// Manage stored credentials: PATs and Entra ID identities kept in the database,
     /// encrypted with ADO_INGEST_MASTER_KEY, and referred to in a connector's tokens as
     /// `cred:NAME`.

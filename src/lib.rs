@@ -31,6 +31,7 @@ pub mod store;
 pub mod sync;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
+pub mod validate;
 pub mod webhooks;
 
 /// Installs the process-wide TLS crypto provider (ring) once; reqwest is built without one so

@@ -127,6 +127,7 @@ async fn async_main(cli: Cli) -> ExitCode {
         Command::Status { format } => status(&cli, *format).await,
         Command::Webhooks { command } => webhooks(&cli, command, &cancel).await,
         Command::Credentials { command } => credentials(&cli, command).await,
+        Command::Validate { format } => validate(&cli, *format, &cancel).await,
         Command::Migrate | Command::Backfill | Command::Sync | Command::Run => {
             let settings = match load_settings(&cli) {
                 Ok(s) => s,
@@ -250,6 +251,70 @@ async fn credentials(cli: &Cli, command: &CredentialsCommand) -> ExitCode {
     let code = ado_ingest::credentials::command::run(&store, command, &cli.connectors).await;
     store.close().await;
     ExitCode::from(code)
+}
+
+/// `validate`: exit 0 when every connector and credential is ok, 1 when one is not, 2 for
+/// a configuration that cannot be used.
+async fn validate(cli: &Cli, format: StatusFormat, cancel: &CancellationToken) -> ExitCode {
+    let mut settings = match load_settings(cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let connectors = match sync::select_connectors(&settings, &cli.connectors) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    // The database holds the stored credentials (`cred:`) and their validation status; a
+    // configuration without them validates without one.
+    let store = if missing_sqlite_file(&settings.database.url).is_some() {
+        None
+    } else {
+        match AnyStore::connect(&settings.database.url).await {
+            Ok(s) if s.migrate().await.is_ok() => Some(s),
+            _ => None,
+        }
+    };
+    if let Some(store) = &store
+        && let Err(e) = ado_ingest::credentials::attach(&mut settings, store).await
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let reports =
+        match ado_ingest::validate::run(&settings, store.as_ref(), &connectors, cancel).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        };
+    if let Some(store) = store {
+        store.close().await;
+    }
+    match format {
+        StatusFormat::Table => print!("{}", ado_ingest::validate::table(&reports)),
+        StatusFormat::Json => match serde_json::to_string_pretty(&reports) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("error: cannot serialize the results: {e}");
+                return ExitCode::from(EXIT_SYNC_FAILED);
+            }
+        },
+    }
+    if reports
+        .iter()
+        .all(|r| r.outcome == ado_ingest::validate::Outcome::Ok)
+    {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SYNC_FAILED)
+    }
 }
 
 /// `webhooks subscribe|list|delete`: ADO's service hook subscriptions for `run`'s receiver.

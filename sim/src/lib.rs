@@ -163,6 +163,9 @@ pub struct SimConfig {
     /// lacks them, so a client's WIQL fallback can be tested. Changeable at runtime with
     /// [`Sim::set_refuse_reporting`].
     pub refuse_reporting: bool,
+    /// Tokens whose user belongs to no project: they authenticate, and the projects
+    /// listing they get is empty (a credential that sees nothing).
+    pub outsiders: Vec<String>,
     /// WIQL's result size limit (ADO: 20,000, error VS402337, API_FACTS §1.4). Lower it to
     /// test a client's keyset paging on a small org.
     pub wiql_max_results: usize,
@@ -227,6 +230,7 @@ impl Default for SimConfig {
             reporting_page_cap: 200,
             server_mode: false,
             refuse_reporting: false,
+            outsiders: Vec::new(),
             wiql_max_results: 20_000,
             clock_offset: chrono::Duration::zero(),
             big_pr_files: 0,
@@ -268,6 +272,7 @@ pub(crate) struct Inner {
     pub(crate) base_url: RwLock<String>,
     pub(crate) server_mode: bool,
     pub(crate) refuse_reporting: AtomicBool,
+    pub(crate) outsiders: Vec<String>,
     pub(crate) reporting_page_cap: usize,
     pub(crate) wiql_max_results: usize,
     /// [`SimConfig::clock_offset`] in ticks, for the `Date` header (`Org::clock_offset` has
@@ -333,6 +338,7 @@ impl Sim {
                 base_url: RwLock::new(base),
                 server_mode: cfg.server_mode,
                 refuse_reporting: AtomicBool::new(cfg.refuse_reporting),
+                outsiders: cfg.outsiders.clone(),
                 reporting_page_cap: cfg.reporting_page_cap,
                 wiql_max_results: cfg.wiql_max_results,
                 clock_offset: std::sync::atomic::AtomicI64::new(clock),

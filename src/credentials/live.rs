@@ -79,34 +79,24 @@ impl Live {
         Ok(live)
     }
 
-    /// Reads again the credentials whose version changed, drops the deleted ones, and stamps
-    /// `last_used_at` on those used since the last call. Returns how many changed.
+    /// Reads again the credentials whose version changed and drops the deleted ones. Returns
+    /// how many changed. (A credential's first use after a refresh stamps `last_used_at`.)
     pub async fn refresh(&self) -> Result<usize, crate::store::Error> {
         let versions = self.store.credential_versions().await?;
-        let now = Utc::now();
         let mut changed = 0;
         let current: HashMap<String, i64> = versions.into_iter().collect();
-        let (used, stale): (Vec<String>, Vec<String>) = {
+        let stale: Vec<String> = {
             let loaded = self.loaded.read().unwrap_or_else(|e| e.into_inner());
-            (
-                loaded
-                    .iter()
-                    .filter(|(_, l)| l.used.swap(false, Ordering::AcqRel))
-                    .map(|(n, _)| n.clone())
-                    .collect(),
-                current
-                    .iter()
-                    .filter(|(n, v)| loaded.get(*n).is_none_or(|l| l.version != **v))
-                    .map(|(n, _)| n.clone())
-                    .collect(),
-            )
-        };
-        for name in used {
-            // A stamp, not a change: a failure here costs only the stamp.
-            if let Err(e) = self.store.touch_credential(&name, now).await {
-                tracing::debug!(credential = %name, error = %e, "cannot stamp last_used_at");
+            for l in loaded.values() {
+                // The next use stamps `last_used_at` again (at most once per poll).
+                l.used.store(false, Ordering::Release);
             }
-        }
+            current
+                .iter()
+                .filter(|(n, v)| loaded.get(*n).is_none_or(|l| l.version != **v))
+                .map(|(n, _)| n.clone())
+                .collect()
+        };
         for name in stale {
             let Some(record) = self.store.credential(&name).await? else {
                 continue;
@@ -257,7 +247,15 @@ impl Provider for Stored {
     fn header(&self) -> BoxFuture<'_, Result<HeaderValue, AuthError>> {
         Box::pin(async move {
             let loaded = self.live.get(&self.name)?;
-            loaded.used.store(true, Ordering::Release);
+            if !loaded.used.swap(true, Ordering::AcqRel) {
+                // A stamp, not a change; off the request's path, and a failure costs only it.
+                let (store, name) = (self.live.store.clone(), self.name.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = store.touch_credential(&name, Utc::now()).await {
+                        tracing::debug!(credential = %name, error = %e, "cannot stamp last_used_at");
+                    }
+                });
+            }
             loaded.auth.header().await
         })
     }

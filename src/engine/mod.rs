@@ -356,6 +356,41 @@ pub(crate) fn build_client(
     metrics: &Arc<Metrics>,
     cancel: &CancellationToken,
 ) -> Result<Client, SetupError> {
+    let (cs, tokens) = pool_entries(settings, name)?;
+    for (i, t) in cs.tokens.iter().enumerate() {
+        if config::is_literal(t) {
+            tracing::warn!(connector = %name, token = %t.display_name(i), "token is written literally in the configuration; prefer env: or file:");
+        }
+    }
+    client_with(settings, name, cs, tokens, metrics, cancel)
+}
+
+/// One client per pool entry of connector `name`, each with only that entry: what
+/// `validate` checks credential by credential.
+pub fn entry_clients(
+    settings: &Settings,
+    name: &str,
+    metrics: &Arc<Metrics>,
+    cancel: &CancellationToken,
+) -> Result<Vec<(String, Client)>, SetupError> {
+    let (cs, tokens) = pool_entries(settings, name)?;
+    tokens
+        .into_iter()
+        .map(|t| {
+            let entry = t.name.clone();
+            Ok((
+                entry,
+                client_with(settings, name, cs, vec![t], metrics, cancel)?,
+            ))
+        })
+        .collect()
+}
+
+/// The connector's settings and its pool entries with their credentials.
+fn pool_entries<'a>(
+    settings: &'a Settings,
+    name: &str,
+) -> Result<(&'a config::ConnectorSettings, Vec<Entry>), SetupError> {
     let Some((_, cs)) = settings.connectors.iter().find(|(n, _)| *n == name) else {
         return Err(SetupError::UnknownConnector {
             name: name.to_string(),
@@ -389,11 +424,17 @@ pub(crate) fn build_client(
             Ok::<_, SetupError>(Entry { name: e.name, auth })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    for (i, t) in cs.tokens.iter().enumerate() {
-        if config::is_literal(t) {
-            tracing::warn!(connector = %name, token = %t.display_name(i), "token is written literally in the configuration; prefer env: or file:");
-        }
-    }
+    Ok((cs, tokens))
+}
+
+fn client_with(
+    settings: &Settings,
+    name: &str,
+    cs: &config::ConnectorSettings,
+    tokens: Vec<Entry>,
+    metrics: &Arc<Metrics>,
+    cancel: &CancellationToken,
+) -> Result<Client, SetupError> {
     let pool = Arc::new(TokenPool::new(
         name,
         tokens,

@@ -958,6 +958,10 @@ async fn serve(sim: Sim, req: Request) -> Response {
 
     let mut reply = match &api {
         Api::ConnectionData => core::connection_data(&sim, &token),
+        // A user in no project sees an empty organization (validate's no_resources).
+        Api::Projects if sim.inner.outsiders.contains(&token) => {
+            Reply::json(&serde_json::json!({"count": 0, "value": []}))
+        }
         Api::Projects => core::projects(&sim, &query),
         Api::Project(key) => core::project(&sim, key),
         Api::Repositories { project } => git::repositories(&sim, project.as_deref()),

@@ -50,6 +50,11 @@ pub struct Service {
 impl Service {
     /// Starts `run --config config` and waits (up to 60 s) for it to listen.
     pub fn start(config: &Path) -> Service {
+        Self::start_with_env(config, &[])
+    }
+
+    /// [`Service::start`] with extra environment variables.
+    pub fn start_with_env(config: &Path, env: &[(&str, &str)]) -> Service {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&log).expect("log file");
@@ -60,6 +65,7 @@ impl Service {
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
             )
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
