@@ -43,7 +43,13 @@ fn classify_maps_statuses_to_variants() {
 
 #[test]
 fn url_appends_segments_and_api_version() {
-    let pool = Arc::new(TokenPool::new("repos", vec![], 1.0, 1, Default::default()));
+    let pool = Arc::new(TokenPool::new(
+        "repos",
+        Vec::<auth::Entry>::new(),
+        1.0,
+        1,
+        Default::default(),
+    ));
     let c = Client::new(
         "repos",
         &Hosts::single("https://ado.corp.example/tfs/DefaultCollection/"),

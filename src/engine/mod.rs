@@ -353,6 +353,19 @@ pub(crate) fn build_client(
         .map(|e| {
             let auth = match &e.credential {
                 Credential::Pat(secret) => Auth::pat(secret),
+                Credential::Entra(identity) => Auth::Dynamic(Arc::new(
+                    crate::ado::entra::EntraProvider::new(
+                        name,
+                        &e.name,
+                        identity,
+                        &settings.http,
+                        metrics.clone(),
+                    )
+                    .map_err(|err| SetupError::Token {
+                        connector: name.to_string(),
+                        reason: format!("{}: cannot build its token client: {err}", e.name),
+                    })?,
+                )),
                 Credential::Stored(stored) => {
                     return Err(SetupError::Token {
                         connector: name.to_string(),

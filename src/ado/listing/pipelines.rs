@@ -381,7 +381,7 @@ mod tests {
             1,
             std::sync::Arc::new(crate::ado::pool::TokenPool::new(
                 "pipelines",
-                vec![],
+                Vec::<crate::ado::auth::Entry>::new(),
                 1.0,
                 1,
                 Default::default(),
