@@ -10,6 +10,7 @@ mod clock;
 mod commits;
 mod crash;
 mod deploy;
+mod entra;
 mod faults;
 mod pipelines;
 mod pr_depth;
