@@ -400,6 +400,9 @@ fn a_wrong_client_secret_fails_invalid_credentials_naming_the_entry_and_aadsts_n
     );
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("invalid_credentials"), "{text}");
+    for line in text.lines().filter(|l| l.contains("invalid_credentials")) {
+        eprintln!("{line}");
+    }
     assert!(
         text.contains("sp: service_principal: HTTP 401: invalid_client: AADSTS7000215"),
         "the error names the entry and Entra's error: {text}"
