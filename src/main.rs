@@ -281,7 +281,8 @@ async fn validate(cli: &Cli, format: StatusFormat, cancel: &CancellationToken) -
         }
     };
     if let Some(store) = &store
-        && let Err(e) = ado_ingest::credentials::attach(&mut settings, store).await
+        && let Err(e) =
+            ado_ingest::credentials::attach(&mut settings, store, &Default::default()).await
     {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_USAGE);

@@ -22,6 +22,8 @@ pub struct Metrics {
     items_skipped: AtomicU64,
     by_endpoint_status: Mutex<BTreeMap<(String, u16), u64>>,
     rows_by_table: Mutex<BTreeMap<&'static str, u64>>,
+    /// Entra ID token requests by (method, outcome).
+    token_fetches: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     /// Totals that every count here also goes to (the process-wide metrics of a connector's
     /// own metrics), so runs report per connector and progress reports the whole.
     parent: Option<Arc<Metrics>>,
@@ -105,6 +107,25 @@ impl Metrics {
         }
         self.tokens_retired.fetch_add(1, Ordering::Relaxed);
     }
+    /// An Entra ID token request of `method` ended with `outcome` (`ok`, `refused`,
+    /// `unavailable`).
+    pub fn token_fetch(&self, method: &'static str, outcome: &'static str) {
+        if let Some(p) = &self.parent {
+            p.token_fetch(method, outcome);
+        }
+        if let Ok(mut m) = self.token_fetches.lock() {
+            *m.entry((method, outcome)).or_default() += 1;
+        }
+    }
+
+    /// Entra ID token requests so far, by (method, outcome).
+    pub fn token_fetches(&self) -> BTreeMap<(&'static str, &'static str), u64> {
+        self.token_fetches
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
     /// Rows written to the store.
     pub fn rows(&self, n: u64) {
         if let Some(p) = &self.parent {
@@ -213,6 +234,15 @@ impl Metrics {
             out.push_str(&format!(
                 "ado_ingest_requests_total{{endpoint=\"{ep}\",status=\"{st}\"}} {v}\n"
             ));
+        }
+        let fetches = self.token_fetches();
+        if !fetches.is_empty() {
+            out.push_str("# HELP ado_ingest_token_fetches_total Entra ID token requests by method and outcome.\n# TYPE ado_ingest_token_fetches_total counter\n");
+            for ((method, outcome), v) in fetches {
+                out.push_str(&format!(
+                    "ado_ingest_token_fetches_total{{method=\"{method}\",outcome=\"{outcome}\"}} {v}\n"
+                ));
+            }
         }
         out
     }

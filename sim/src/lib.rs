@@ -88,6 +88,7 @@ mod budget;
 mod builds;
 mod children;
 mod data;
+mod entra;
 mod faults;
 mod history;
 mod hooks;
@@ -113,6 +114,7 @@ use tokio::task::JoinHandle;
 
 pub use auth::Pat;
 pub use budget::BudgetConfig;
+pub use entra::{EntraConfig, FederatedCredential, ManagedIdentity, ServicePrincipal};
 pub use faults::FaultConfig;
 pub use hooks::{Delivery, SubscriptionStatus};
 pub use script::Change;
@@ -212,6 +214,9 @@ pub struct SimConfig {
     /// Whether service hook events are delivered at all (see the `hooks` module); off, no
     /// event is sent or recorded. Changeable at runtime with [`Sim::set_webhook_delivery`].
     pub webhook_delivery: bool,
+    /// The Entra ID tenant: service principals, managed identities and federated credentials
+    /// the token endpoints accept, and the lifetime of the tokens they issue (see `entra`).
+    pub entra: EntraConfig,
 }
 
 impl Default for SimConfig {
@@ -245,6 +250,7 @@ impl Default for SimConfig {
             deployment_records_per_environment: 15,
             webhook_retry_scale: 1.0,
             webhook_delivery: true,
+            entra: EntraConfig::default(),
         }
     }
 }
@@ -261,6 +267,8 @@ pub(crate) struct Inner {
     /// The whole org. Never held across an `.await`.
     pub(crate) state: RwLock<model::Org>,
     pub(crate) pats: RwLock<auth::PatStore>,
+    /// The Entra ID tenant and the bearer tokens it issued.
+    pub(crate) entra: Mutex<entra::Entra>,
     pub(crate) budget: Mutex<budget::Budget>,
     pub(crate) faults: Mutex<FaultConfig>,
     pub(crate) request_counter: AtomicU64,
@@ -330,6 +338,7 @@ impl Sim {
                 seed: cfg.seed,
                 state: RwLock::new(org),
                 pats: RwLock::new(auth::PatStore::new(&cfg.pats)),
+                entra: Mutex::new(entra::Entra::new(cfg.entra)),
                 budget: Mutex::new(budget::Budget::new(cfg.budget)),
                 faults: Mutex::new(cfg.faults),
                 request_counter: AtomicU64::new(0),
@@ -588,6 +597,31 @@ impl Sim {
     /// Accepts a new token, or replaces the scopes of (and un-revokes) an existing one.
     pub fn add_pat(&self, pat: Pat) {
         write(&self.inner.pats).add(pat);
+    }
+
+    /// The Entra ID side's counts: `{"issued", "by_identity": {"sp:CLIENT": n, …},
+    /// "by_assertion": {ASSERTION: n}, "refused", "imds_requests", "expired_presented"}`
+    /// (ADO requests refused because their bearer token had expired). Not reset by
+    /// [`Sim::reset_stats`].
+    pub fn entra_stats(&self) -> serde_json::Value {
+        lock(&self.inner.entra).stats()
+    }
+
+    /// Changes the tenant (identities, federated credentials, token lifetime); tokens already
+    /// issued stay valid until they expire.
+    pub fn update_entra(&self, change: impl FnOnce(&mut EntraConfig)) {
+        change(&mut lock(&self.inner.entra).config);
+    }
+
+    /// Every bearer token issued so far is refused from now on (as if revoked), so a client
+    /// must fetch a new one.
+    pub fn revoke_entra_tokens(&self) {
+        lock(&self.inner.entra).revoke_all();
+    }
+
+    /// The next `n` IMDS requests are answered 503 (a client retries them, API_FACTS §12).
+    pub fn fail_imds(&self, n: u32) {
+        lock(&self.inner.entra).imds_failures = n;
     }
 }
 

@@ -114,6 +114,17 @@ struct Cli {
     /// Send no service hook events.
     #[arg(long)]
     no_webhooks: bool,
+    /// An Entra ID service principal the token endpoint `POST /{tenant}/oauth2/v2.0/token`
+    /// accepts, `TENANT:CLIENT_ID:SECRET` (repeatable).
+    #[arg(long = "service-principal")]
+    service_principals: Vec<String>,
+    /// A managed identity IMDS (`GET /metadata/identity/oauth2/token`) serves: a client id,
+    /// or `system` for the system-assigned one (repeatable).
+    #[arg(long = "managed-identity")]
+    managed_identities: Vec<String>,
+    /// Lifetime of the Entra ID tokens issued, in seconds.
+    #[arg(long, default_value_t = 3599)]
+    token_lifetime_secs: u64,
 }
 
 impl Cli {
@@ -164,6 +175,29 @@ impl Cli {
             deployment_records_per_environment: self.deployment_records_per_environment,
             webhook_retry_scale: self.webhook_retry_scale,
             webhook_delivery: !self.no_webhooks,
+            entra: ado_sim::EntraConfig {
+                token_lifetime: std::time::Duration::from_secs(self.token_lifetime_secs.max(1)),
+                service_principals: self
+                    .service_principals
+                    .iter()
+                    .filter_map(|s| {
+                        let mut parts = s.splitn(3, ':');
+                        Some(ado_sim::ServicePrincipal {
+                            tenant_id: parts.next()?.to_string(),
+                            client_id: parts.next()?.to_string(),
+                            client_secret: parts.next()?.to_string(),
+                        })
+                    })
+                    .collect(),
+                managed_identities: self
+                    .managed_identities
+                    .iter()
+                    .map(|c| ado_sim::ManagedIdentity {
+                        client_id: (c != "system").then(|| c.clone()),
+                    })
+                    .collect(),
+                federated: Vec::new(),
+            },
         }
     }
 }

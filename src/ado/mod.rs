@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod clock;
 pub mod endpoint;
+pub mod entra;
 pub mod error;
 pub mod listing;
 mod method;

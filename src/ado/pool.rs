@@ -65,6 +65,19 @@ struct Slot {
     limiter: Limiter,
     hint: Mutex<Hint>,
     retired: AtomicBool,
+    /// Why its token service refused it (Entra's `AADSTS…` error), for the
+    /// `invalid_credentials` message.
+    refusal: Mutex<Option<String>>,
+}
+
+impl Slot {
+    /// Its name, with its token service's refusal when there was one.
+    fn described(&self) -> String {
+        match self.refusal.lock().ok().and_then(|r| r.clone()) {
+            Some(why) => format!("{}: {why}", self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -170,6 +183,7 @@ impl TokenPool {
                     limiter: RateLimiter::direct_with_clock(quota, clock),
                     hint: Mutex::new(Hint::default()),
                     retired: AtomicBool::new(false),
+                    refusal: Mutex::new(None),
                 }
             })
             .collect();
@@ -254,7 +268,7 @@ impl TokenPool {
             if alive == 0 {
                 return Err(Error::InvalidCredentials {
                     connector: self.connector.clone(),
-                    tokens: self.slots.iter().map(|s| s.name.clone()).collect(),
+                    tokens: self.slots.iter().map(Slot::described).collect(),
                 });
             }
             let (wait, hinted) = best.unwrap_or((Duration::from_millis(1), false));
@@ -271,6 +285,9 @@ impl TokenPool {
     pub async fn auth_header(&self, lease: Lease) -> Result<HeaderValue, AuthError> {
         let result = self.slots[lease.0].auth.header().await;
         if let Err(AuthError::Refused(reason)) = &result {
+            if let Ok(mut r) = self.slots[lease.0].refusal.lock() {
+                r.get_or_insert_with(|| reason.clone());
+            }
             self.retire_because(lease, "token_service", 401, reason);
         }
         result
@@ -450,7 +467,7 @@ impl ServerHints {
 mod tests {
     use super::*;
     use crate::config::Token;
-    use base64::Engine;
+    use base64::Engine as _;
     use secrecy::SecretString;
 
     fn pool(n: usize, rps: f64, burst: u32) -> TokenPool {

@@ -45,7 +45,7 @@ fn classify_maps_statuses_to_variants() {
 fn url_appends_segments_and_api_version() {
     let pool = Arc::new(TokenPool::new(
         "repos",
-        Vec::<crate::ado::auth::Entry>::new(),
+        Vec::<auth::Entry>::new(),
         1.0,
         1,
         Default::default(),

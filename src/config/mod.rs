@@ -584,12 +584,18 @@ impl Settings {
             }
             let resolve = secrets == Secrets::Resolve;
             for (i, t) in c.tokens.iter().enumerate() {
-                if let Some(stored) = secrets::stored_name(t.reference()) {
+                if let TokenRef::Identity(id) = t {
+                    problems
+                        .extend(id.problems(&format!("connectors.{name}.tokens[{i}]"), resolve));
+                    continue;
+                }
+                let reference = t.reference().unwrap_or_default();
+                if let Some(stored) = secrets::stored_name(reference) {
                     // Looked up in the database when the client is built; only its shape here.
                     if let Err(e) = crate::credentials::check_name(stored) {
                         problems.push(format!("connectors.{name}.tokens[{i}]: cred:{stored}: {e}"));
                     }
-                } else if resolve && let Err(e) = resolve_secret(t.reference()) {
+                } else if resolve && let Err(e) = resolve_secret(reference) {
                     problems.push(format!("connectors.{name}.tokens[{i}]: {e}"));
                 }
             }
@@ -778,7 +784,9 @@ fn describe_shape_error(msg: &str) -> String {
     msg.to_string()
 }
 
+pub mod identity;
 mod secrets;
+pub use identity::Identity;
 pub use secrets::{
     Credential, PoolEntry, Token, TokenRef, expose, is_literal, resolve_secret, stored_name,
 };

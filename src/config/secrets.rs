@@ -9,11 +9,16 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::ConnectorSettings;
+use super::identity::{Identity, IdentityRef, ProcessEnv};
 
-/// A token as written in the config: a reference, optionally with a display name.
+/// A token as written in the config: a reference, optionally with a display name, or an
+/// Entra ID identity (a table with a `method`, see `config::identity`).
 #[derive(Clone, Deserialize)]
 #[serde(untagged)]
 pub enum TokenRef {
+    // First: a table with a `method` is an identity even if it also has a `secret` key
+    // (which validation then reports as unknown).
+    Identity(IdentityRef),
     Plain(String),
     Named { name: String, secret: String },
 }
@@ -30,6 +35,7 @@ impl fmt::Debug for TokenRef {
                 .field("name", name)
                 .field("secret", &crate::redact::reference(secret))
                 .finish(),
+            TokenRef::Identity(id) => id.fmt(f),
         }
     }
 }
@@ -53,11 +59,13 @@ impl fmt::Debug for Token {
 }
 
 impl TokenRef {
-    /// The reference as written (`env:VAR`, `file:…`, `cred:NAME` or a literal).
-    pub fn reference(&self) -> &str {
+    /// The reference as written (`env:VAR`, `file:…`, `cred:NAME` or a literal) of a PAT
+    /// entry; `None` for an identity.
+    pub fn reference(&self) -> Option<&str> {
         match self {
-            TokenRef::Plain(s) => s,
-            TokenRef::Named { secret, .. } => secret,
+            TokenRef::Plain(s) => Some(s),
+            TokenRef::Named { secret, .. } => Some(secret),
+            TokenRef::Identity(_) => None,
         }
     }
 
@@ -65,6 +73,7 @@ impl TokenRef {
     pub fn display_name(&self, index: usize) -> String {
         match self {
             TokenRef::Named { name, .. } => name.clone(),
+            TokenRef::Identity(id) => id.name.clone().unwrap_or(format!("tokens[{index}]")),
             TokenRef::Plain(s) if s.starts_with("env:") || s.starts_with("cred:") => s.clone(),
             TokenRef::Plain(s) if s.starts_with("file:") => s.clone(),
             TokenRef::Plain(_) => format!("tokens[{index}]"),
@@ -80,6 +89,9 @@ pub enum Credential {
     /// `cred:NAME`: a credential of the credentials store, looked up when the connector's
     /// client is built (and again whenever it changes).
     Stored(String),
+    /// An Entra ID identity (service principal, managed identity, workload identity) whose
+    /// bearer tokens are fetched and refreshed by `ado::entra`.
+    Entra(Identity),
 }
 
 impl fmt::Debug for Credential {
@@ -87,6 +99,7 @@ impl fmt::Debug for Credential {
         match self {
             Credential::Pat(_) => f.write_str("Pat([redacted])"),
             Credential::Stored(name) => write!(f, "Stored({name})"),
+            Credential::Entra(id) => f.debug_tuple("Entra").field(id).finish(),
         }
     }
 }
@@ -112,9 +125,17 @@ impl ConnectorSettings {
             .enumerate()
             .map(|(i, t)| {
                 let name = t.display_name(i);
-                let credential = match stored_name(t.reference()) {
-                    Some(stored) => Credential::Stored(stored.to_string()),
-                    None => Credential::Pat(resolve_secret(t.reference())?),
+                let credential = match t {
+                    TokenRef::Identity(id) => Credential::Entra(
+                        id.resolve(&ProcessEnv)
+                            .map_err(|e| format!("tokens[{i}].{e}"))?,
+                    ),
+                    TokenRef::Plain(r) | TokenRef::Named { secret: r, .. } => {
+                        match stored_name(r) {
+                            Some(stored) => Credential::Stored(stored.to_string()),
+                            None => Credential::Pat(resolve_secret(r)?),
+                        }
+                    }
                 };
                 Ok(PoolEntry { name, credential })
             })
@@ -127,9 +148,12 @@ impl ConnectorSettings {
             .iter()
             .enumerate()
             .map(|(i, t)| {
+                let reference = t
+                    .reference()
+                    .ok_or_else(|| format!("tokens[{i}] is an Entra ID identity, not a PAT"))?;
                 Ok(Token {
                     name: t.display_name(i),
-                    secret: resolve_secret(t.reference())?,
+                    secret: resolve_secret(reference)?,
                 })
             })
             .collect()
@@ -163,8 +187,11 @@ pub fn resolve_secret(reference: &str) -> Result<SecretString, String> {
 
 /// True when a resolved token came from a literal in the file (logged as a warning).
 pub fn is_literal(t: &TokenRef) -> bool {
-    let r = t.reference();
-    !(r.starts_with("env:") || r.starts_with("file:") || r.starts_with("cred:"))
+    let r = match t {
+        TokenRef::Identity(id) => id.client_secret.as_deref(),
+        _ => t.reference(),
+    };
+    r.is_some_and(|r| !(r.starts_with("env:") || r.starts_with("file:") || r.starts_with("cred:")))
 }
 
 /// Exposes a secret for building an auth header; the only place outside `ado::pool` that

@@ -19,13 +19,14 @@ pub use vault::{Vault, VaultError, fingerprint};
 pub async fn attach(
     settings: &mut crate::config::Settings,
     store: &crate::store::AnyStore,
+    metrics: &std::sync::Arc<crate::metrics::Metrics>,
 ) -> Result<(), crate::engine::SetupError> {
     let wanted = settings
         .connectors
         .iter()
         .filter(|(_, c)| c.enabled)
         .flat_map(|(_, c)| c.tokens.iter())
-        .any(|t| crate::config::stored_name(t.reference()).is_some());
+        .any(|t| t.reference().and_then(crate::config::stored_name).is_some());
     if !wanted || settings.stored.is_some() {
         return Ok(());
     }
@@ -34,7 +35,7 @@ pub async fn attach(
         Err(VaultError::MissingKey) => None,
         Err(e) => return Err(crate::engine::SetupError::Credentials(e.to_string())),
     };
-    let make = crate::engine::stored_auth(settings);
+    let make = crate::engine::stored_auth(settings, metrics.clone());
     settings.stored = Some(Live::load(store.clone(), vault, make).await?);
     Ok(())
 }

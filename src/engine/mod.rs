@@ -335,18 +335,48 @@ impl Prepared {
 }
 
 /// How a stored credential becomes a pool entry's [`Auth`]: a PAT's Basic header; an Entra
-/// ID identity through the same token providers as a configured one.
-pub fn stored_auth(_settings: &Settings) -> crate::credentials::live::MakeAuth {
-    Arc::new(|record, secret| {
+/// ID identity through the same token provider as a configured one (one provider, so one
+/// token cache, per credential version, whichever connectors use it).
+pub fn stored_auth(
+    settings: &Settings,
+    metrics: Arc<Metrics>,
+) -> crate::credentials::live::MakeAuth {
+    let http = settings.http.clone();
+    Arc::new(move |record, secret| {
+        use crate::config::identity::{DEFAULT_AUTHORITY, DEFAULT_IMDS_ENDPOINT};
         use crate::credentials::model::Method;
-        match (record.method, secret) {
-            (Method::Pat, Some(secret)) => Ok(Auth::pat(&secret)),
-            (Method::Pat, None) => Err("a pat credential without its token".into()),
-            (method, _) => Err(format!(
-                "method {} is not usable by this build",
-                method.as_str()
-            )),
-        }
+        let identity = match (record.method, secret) {
+            (Method::Pat, Some(secret)) => return Ok(Auth::pat(&secret)),
+            (Method::Pat, None) => return Err("a pat credential without its token".into()),
+            (Method::ServicePrincipal, Some(client_secret)) => config::Identity::ServicePrincipal {
+                tenant_id: record.tenant_id.clone().unwrap_or_default(),
+                client_id: record.client_id.clone().unwrap_or_default(),
+                client_secret,
+                authority: record
+                    .authority
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_AUTHORITY.to_string()),
+            },
+            (Method::ServicePrincipal, None) => {
+                return Err("a service_principal credential without its client secret".into());
+            }
+            (Method::ManagedIdentity, _) => config::Identity::ManagedIdentity {
+                client_id: record.client_id.clone(),
+                endpoint: record
+                    .endpoint
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_IMDS_ENDPOINT.to_string()),
+            },
+        };
+        let provider = crate::ado::entra::EntraProvider::new(
+            &record.connectors.join(","),
+            &format!("cred:{}", record.name),
+            &identity,
+            &http,
+            metrics.clone(),
+        )
+        .map_err(|e| format!("cannot build its token client: {e}"))?;
+        Ok(Auth::Dynamic(Arc::new(provider)))
     })
 }
 
@@ -356,7 +386,7 @@ pub(crate) fn build_client(
     metrics: &Arc<Metrics>,
     cancel: &CancellationToken,
 ) -> Result<Client, SetupError> {
-    let (cs, tokens) = pool_entries(settings, name)?;
+    let (cs, tokens) = pool_entries(settings, name, metrics)?;
     for (i, t) in cs.tokens.iter().enumerate() {
         if config::is_literal(t) {
             tracing::warn!(connector = %name, token = %t.display_name(i), "token is written literally in the configuration; prefer env: or file:");
@@ -373,7 +403,7 @@ pub fn entry_clients(
     metrics: &Arc<Metrics>,
     cancel: &CancellationToken,
 ) -> Result<Vec<(String, Client)>, SetupError> {
-    let (cs, tokens) = pool_entries(settings, name)?;
+    let (cs, tokens) = pool_entries(settings, name, metrics)?;
     tokens
         .into_iter()
         .map(|t| {
@@ -390,6 +420,7 @@ pub fn entry_clients(
 fn pool_entries<'a>(
     settings: &'a Settings,
     name: &str,
+    metrics: &Arc<Metrics>,
 ) -> Result<(&'a config::ConnectorSettings, Vec<Entry>), SetupError> {
     let Some((_, cs)) = settings.connectors.iter().find(|(n, _)| *n == name) else {
         return Err(SetupError::UnknownConnector {
@@ -407,6 +438,19 @@ fn pool_entries<'a>(
         .map(|e| {
             let auth = match &e.credential {
                 Credential::Pat(secret) => Auth::pat(secret),
+                Credential::Entra(identity) => Auth::Dynamic(Arc::new(
+                    crate::ado::entra::EntraProvider::new(
+                        name,
+                        &e.name,
+                        identity,
+                        &settings.http,
+                        metrics.clone(),
+                    )
+                    .map_err(|err| SetupError::Token {
+                        connector: name.to_string(),
+                        reason: format!("{}: cannot build its token client: {err}", e.name),
+                    })?,
+                )),
                 Credential::Stored(stored) => settings
                     .stored
                     .as_ref()

@@ -52,7 +52,7 @@ pub async fn run(
     on_listening: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), Error> {
     let mut settings = settings.clone();
-    crate::credentials::attach(&mut settings, store).await?;
+    crate::credentials::attach(&mut settings, store, &metrics).await?;
     if let Some(live) = &settings.stored {
         // A credential changed by the CLI (another process) reaches the pools within POLL.
         tokio::spawn(live.clone().watch(shutdown.clone()));

@@ -11,6 +11,7 @@ mod commits;
 mod crash;
 mod credentials;
 mod deploy;
+mod entra;
 mod faults;
 mod pipelines;
 mod pr_depth;

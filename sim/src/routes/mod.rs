@@ -24,6 +24,7 @@ pub(crate) mod admin;
 mod build;
 mod children;
 mod core;
+mod entra;
 mod environments;
 mod git;
 mod graph;
@@ -42,7 +43,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Serialize;
 
-use crate::{Sim, auth, faults, lock, read};
+use crate::{Sim, auth, faults, lock};
 
 pub(crate) fn router(sim: Sim) -> Router {
     Router::new()
@@ -55,6 +56,9 @@ pub(crate) fn router(sim: Sim) -> Router {
         .route("/_sim/requests", get(admin::requests))
         .route("/_sim/faults", get(admin::faults).post(admin::set_faults))
         .route("/_sim/deliveries", get(admin::deliveries))
+        // The Entra ID tenant, at the host root like login.microsoftonline.com and IMDS.
+        .route("/{tenant}/oauth2/v2.0/token", post(entra::token))
+        .route("/metadata/identity/oauth2/token", get(entra::imds))
         .fallback(dispatch)
         .with_state(sim)
 }
@@ -854,7 +858,7 @@ async fn serve(sim: Sim, req: Request) -> Response {
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let caller = read(&sim.inner.pats).authenticate(authorization);
+    let caller = crate::entra::authenticate(&sim.inner, authorization);
     let (token, scopes) = match caller {
         auth::Caller::Known { token, scopes } => (token, scopes),
         auth::Caller::Rejected { presented } => {
