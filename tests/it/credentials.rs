@@ -450,3 +450,87 @@ async fn a_running_service_follows_rotation_and_deletion_of_a_stored_credential(
         assert!(status.success(), "{label}: {status:?}");
     }
 }
+
+/// A service principal kept in the credentials store (its client secret sealed) backs up a
+/// connector like a configured one: the backfill equals the truth, tokens were issued and
+/// refreshed (one-second lifetime), and the client secret is nowhere in the output or file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_service_principal_backfills_to_the_truth() {
+    use ado_sim::{EntraConfig, ServicePrincipal};
+    const TENANT: &str = "0b5c1d2e-0000-4000-8000-0000000cred1";
+    const CLIENT: &str = "6a7b8c9d-0000-4000-8000-0000000cred2";
+    const SECRET: &str = "stored~sp.Secret-not-for-logs";
+    let db = TestDb::sqlite();
+    let sim = support::start_sim(SimConfig {
+        entra: EntraConfig {
+            service_principals: vec![ServicePrincipal {
+                tenant_id: TENANT.into(),
+                client_id: CLIENT.into(),
+                client_secret: SECRET.into(),
+            }],
+            token_lifetime: Duration::from_secs(1),
+            ..EntraConfig::default()
+        },
+        ..small_org(33)
+    })
+    .await;
+    let url = sim.base_url();
+    let root = format!("http://{}", sim.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let mut setup = Setup::new(&url, db.url());
+    setup.tokens = r#""cred:repos-sp""#;
+    // Paced so the backfill outlives a few one-second tokens.
+    setup.requests_per_second = 2.0;
+    setup.burst = 1;
+    let config = setup.write(dir.path());
+    let (code, out, err) = ingest(
+        &config,
+        &[
+            "--connector",
+            "repos",
+            "credentials",
+            "create",
+            "--name",
+            "repos-sp",
+            "--method",
+            "service_principal",
+            "--tenant-id",
+            TENANT,
+            "--client-id",
+            CLIENT,
+            "--authority",
+            &root,
+            "--format",
+            "json",
+        ],
+        &format!("{SECRET}\n"),
+        KEY_A,
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(SECRET) && out.contains(CLIENT), "{out}");
+    let (code, _, err) = ingest(&config, &["backfill"], "", KEY_A).await;
+    assert_eq!(code, 0, "backfill: {err}");
+    assert!(!err.contains(SECRET), "{err}");
+    let store = db.store().await;
+    truth::compare(&store, ORG, &sim.sim.truth())
+        .await
+        .assert_empty("backfill through a stored service principal");
+    store.close().await;
+    let issued = sim.sim.entra_stats()["issued"].as_u64().unwrap_or(0);
+    assert!(
+        issued >= 2,
+        "tokens refreshed mid-run: {}",
+        sim.sim.entra_stats()
+    );
+    let path = db
+        .url()
+        .strip_prefix("sqlite://")
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(!bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()));
+}
