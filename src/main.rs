@@ -282,7 +282,7 @@ async fn validate(cli: &Cli, format: StatusFormat, cancel: &CancellationToken) -
     };
     if let Some(store) = &store
         && let Err(e) =
-            ado_ingest::credentials::attach(&mut settings, store, &Default::default()).await
+            ado_ingest::credentials::attach(&mut settings, store, &Default::default(), false).await
     {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_USAGE);

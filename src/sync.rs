@@ -26,7 +26,7 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Result<Vec<ConnectorReport>, SetupError> {
     let mut settings = settings.clone();
-    crate::credentials::attach(&mut settings, store, &metrics).await?;
+    crate::credentials::attach(&mut settings, store, &metrics, false).await?;
     let settings = Arc::new(settings);
     let (_writer, work) = begin(&settings, store, &cancel, true).await?;
     let prepared = Prepared::all(&settings, connectors, &metrics, &cancel)?;

@@ -160,6 +160,7 @@ impl Cli {
             work_items_per_project: self.work_items_per_project,
             reporting_page_cap: self.reporting_page_cap,
             server_mode: self.server_mode,
+            outsiders: Vec::new(),
             refuse_reporting: self.refuse_reporting,
             wiql_max_results: self.wiql_max_results,
             clock_offset: chrono::Duration::seconds(self.clock_offset_secs),

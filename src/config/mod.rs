@@ -310,6 +310,10 @@ pub struct ServerSettings {
     pub listen: String,
     #[serde(default)]
     pub webhook_secret: Option<String>,
+    /// The bearer token of the credentials API (`/api/v1/credentials`), a secret reference
+    /// (`env:`, `file:`); none = the API is off.
+    #[serde(default)]
+    pub admin_token: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -317,6 +321,7 @@ impl Default for ServerSettings {
         Self {
             listen: default_listen(),
             webhook_secret: None,
+            admin_token: None,
         }
     }
 }
@@ -329,6 +334,7 @@ impl fmt::Debug for ServerSettings {
                 "webhook_secret",
                 &crate::redact::Hidden(&self.webhook_secret),
             )
+            .field("admin_token", &crate::redact::Hidden(&self.admin_token))
             .finish()
     }
 }

@@ -13,13 +13,15 @@ pub use manage::ManageError;
 pub use vault::{Vault, VaultError, fingerprint};
 
 /// Loads the stored credentials into `settings` when a connector's tokens refer to one
-/// (`cred:NAME`), so its client can be built; does nothing otherwise (no master key needed).
+/// (`cred:NAME`), or `always` (the HTTP API manages them), so its client can be built; does
+/// nothing otherwise (no master key needed).
 /// A missing master key is not an error here: the credentials that need it say so when a
 /// pool asks for them.
 pub async fn attach(
     settings: &mut crate::config::Settings,
     store: &crate::store::AnyStore,
     metrics: &std::sync::Arc<crate::metrics::Metrics>,
+    always: bool,
 ) -> Result<(), crate::engine::SetupError> {
     let wanted = settings
         .connectors
@@ -27,7 +29,7 @@ pub async fn attach(
         .filter(|(_, c)| c.enabled)
         .flat_map(|(_, c)| c.tokens.iter())
         .any(|t| t.reference().and_then(crate::config::stored_name).is_some());
-    if !wanted || settings.stored.is_some() {
+    if !(wanted || always) || settings.stored.is_some() {
         return Ok(());
     }
     let vault = match Vault::from_env() {

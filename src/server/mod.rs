@@ -1,7 +1,9 @@
-//! The HTTP side of `run` (axum): `/healthz`, `/readyz`, `/metrics`, the status page `/`, and
-//! the webhook receiver `POST /webhooks/ado`. Reads the service's state and the database;
-//! never calls ADO, and writes only what the webhook receiver records (`webhooks`).
+//! The HTTP side of `run` (axum): `/healthz`, `/readyz`, `/metrics`, the status page `/`, the
+//! webhook receiver `POST /webhooks/ado` and the credentials API `/api/v1/credentials`. Reads
+//! the service's state and the database; writes only what the webhook receiver records and
+//! the credentials the API manages (calling ADO only to validate one).
 
+pub mod credentials;
 mod health;
 mod metrics;
 mod page;
@@ -33,6 +35,20 @@ pub fn router(state: Arc<ServiceState>) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
         .route("/webhooks/ado", post(webhooks::receive))
+        .route(
+            "/api/v1/credentials",
+            get(credentials::list).post(credentials::create),
+        )
+        .route(
+            "/api/v1/credentials/{name}",
+            get(credentials::get_one)
+                .patch(credentials::patch)
+                .delete(credentials::delete),
+        )
+        .route(
+            "/api/v1/credentials/{name}/validate",
+            post(credentials::validate),
+        )
         .with_state(state)
 }
 

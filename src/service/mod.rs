@@ -36,6 +36,9 @@ pub enum Error {
     /// `server.webhook_secret` names a secret that cannot be read.
     #[error("server.webhook_secret: {reason}")]
     WebhookSecret { reason: String },
+    /// `server.admin_token` names a secret that cannot be read.
+    #[error("server.admin_token: {reason}")]
+    AdminToken { reason: String },
     /// The HTTP server stopped with an I/O error.
     #[error("the HTTP server stopped: {0}")]
     Serve(std::io::Error),
@@ -52,7 +55,8 @@ pub async fn run(
     on_listening: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), Error> {
     let mut settings = settings.clone();
-    crate::credentials::attach(&mut settings, store, &metrics).await?;
+    let api = settings.server.admin_token.is_some();
+    crate::credentials::attach(&mut settings, store, &metrics, api).await?;
     if let Some(live) = &settings.stored {
         // A credential changed by the CLI (another process) reaches the pools within POLL.
         tokio::spawn(live.clone().watch(shutdown.clone()));
@@ -105,6 +109,20 @@ pub async fn run(
             None
         }
     };
+    let admin = match &settings.server.admin_token {
+        Some(reference) => {
+            let token = crate::config::resolve_secret(reference)
+                .map_err(|reason| Error::AdminToken { reason })?;
+            tracing::info!(path = "/api/v1/credentials", "credentials API on");
+            Some(Arc::new(crate::server::credentials::Admin {
+                token,
+                settings: settings.clone(),
+                store: store.clone(),
+                cancel: passes.clone(),
+            }))
+        }
+        None => None,
+    };
     let state = Arc::new(ServiceState {
         org: org.clone(),
         store: store.clone(),
@@ -112,6 +130,7 @@ pub async fn run(
         shutdown: shutdown.clone(),
         connectors: states.clone(),
         webhooks,
+        admin,
     });
     let (listener, addr) = crate::server::bind(&settings.server.listen).await?;
     tracing::info!(listen = %addr, connectors = %connectors.join(","), "service started");

@@ -23,6 +23,8 @@ pub struct ServiceState {
     pub connectors: Vec<Arc<ConnectorState>>,
     /// The webhook receiver, when `server.webhook_secret` is set.
     pub webhooks: Option<Arc<crate::webhooks::Receiver>>,
+    /// The credentials API, when `server.admin_token` is set.
+    pub admin: Option<Arc<crate::server::credentials::Admin>>,
 }
 
 /// What a connector loop is doing.

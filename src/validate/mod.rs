@@ -103,6 +103,42 @@ pub async fn run(
     Ok(reports)
 }
 
+/// Validates the stored credential `name` for each connector it serves, whether or not the
+/// configuration refers to it yet (a credential is checked when it is created or rotated,
+/// before a pool uses it). A connector missing from the configuration borrows another's
+/// request settings. `settings.stored` must hold the credential.
+pub async fn stored(
+    settings: &Settings,
+    store: &AnyStore,
+    name: &str,
+    connectors: &[String],
+    cancel: &CancellationToken,
+) -> Result<Vec<Report>, SetupError> {
+    let template = settings.connectors.iter().next().map(|(_, c)| c.clone());
+    let mut reports = Vec::new();
+    for connector in connectors {
+        let mut s = settings.clone();
+        let slot = match connector.as_str() {
+            "repos" => &mut s.connectors.repos,
+            "boards" => &mut s.connectors.boards,
+            "pull_commits" => &mut s.connectors.pull_commits,
+            "commits" => &mut s.connectors.commits,
+            "pipelines" => &mut s.connectors.pipelines,
+            _ => continue,
+        };
+        let Some(mut c) = slot.clone().or_else(|| template.clone()) else {
+            return Err(SetupError::Credentials(
+                "no connector is configured to borrow request settings from".into(),
+            ));
+        };
+        c.enabled = true;
+        c.tokens = vec![crate::config::TokenRef::Plain(format!("cred:{name}"))];
+        *slot = Some(c);
+        reports.extend(run(&s, Some(store), std::slice::from_ref(connector), cancel).await?);
+    }
+    Ok(reports)
+}
+
 /// Probes `needs` with a client holding only this entry.
 async fn check(
     connector: &str,

@@ -46,7 +46,7 @@ fn basic_password(value: &[u8]) -> Option<Vec<u8>> {
 
 /// Compares without stopping at the first difference, so the time taken does not say how
 /// much of a guess was right (only whether its length was).
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

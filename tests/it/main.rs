@@ -10,6 +10,7 @@ mod clock;
 mod commits;
 mod crash;
 mod credentials;
+mod credentials_api;
 mod deploy;
 mod entra;
 mod faults;

@@ -626,6 +626,7 @@ mod fuzz {
                 shutdown: tokio_util::sync::CancellationToken::new(),
                 connectors: Vec::new(),
                 webhooks: Some(Arc::new(receiver)),
+                admin: None,
             });
             let (listener, addr) = server::bind("127.0.0.1:0").await.unwrap();
             tokio::spawn(server::serve(listener, state, std::future::pending()));
