@@ -302,43 +302,6 @@ fn default_refresh_active_after() -> Duration {
     Duration::from_secs(24 * 3600)
 }
 
-/// `[server]` (used by `run`).
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServerSettings {
-    #[serde(default = "default_listen")]
-    pub listen: String,
-    #[serde(default)]
-    pub webhook_secret: Option<String>,
-    /// The bearer token of the credentials API (`/api/v1/credentials`), a secret reference
-    /// (`env:`, `file:`); none = the API is off.
-    #[serde(default)]
-    pub admin_token: Option<String>,
-}
-
-impl Default for ServerSettings {
-    fn default() -> Self {
-        Self {
-            listen: default_listen(),
-            webhook_secret: None,
-            admin_token: None,
-        }
-    }
-}
-
-impl fmt::Debug for ServerSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerSettings")
-            .field("listen", &self.listen)
-            .field(
-                "webhook_secret",
-                &crate::redact::Hidden(&self.webhook_secret),
-            )
-            .field("admin_token", &crate::redact::Hidden(&self.admin_token))
-            .finish()
-    }
-}
-
 fn default_api_version() -> String {
     "7.1".into()
 }
@@ -386,9 +349,6 @@ fn default_concurrency() -> usize {
 }
 fn default_interval() -> Duration {
     Duration::from_secs(300)
-}
-fn default_listen() -> String {
-    "127.0.0.1:8080".into()
 }
 
 /// Parses `500ms`, `30s`, `10m`, `24h`, `7d` (a bare number is seconds).
@@ -791,6 +751,8 @@ fn describe_shape_error(msg: &str) -> String {
 }
 
 pub mod identity;
+mod server;
+pub use server::ServerSettings;
 mod secrets;
 pub use identity::Identity;
 pub use secrets::{
