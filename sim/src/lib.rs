@@ -30,9 +30,10 @@
 //!   ([`Sim::release_base_url`], standing in for `vsrm.dev.azure.com`), YAML environments and
 //!   their deployment records on the organization host (`releases`); their random round is
 //!   [`Sim::mutate_releases`], separate from [`Sim::mutate`].
-//! - Server behaviour can be imitated: [`SimConfig::server_mode`] removes the Graph API,
-//!   [`SimConfig::refuse_reporting`] the reporting streams (an older Server), so a client's
-//!   fallbacks can be tested.
+//! - Azure DevOps Server can be imitated: [`SimConfig::server`] serves a collection URL
+//!   (with or without a virtual directory), caps the api-version (2022: 7.0, 2020: 6.0),
+//!   removes the Graph API and the PR list's time filters; [`SimConfig::refuse_reporting`]
+//!   removes the reporting streams (an older Server), so a client's fallbacks can be tested.
 //! - Service hooks (`hooks`): web hook subscriptions under `_apis/hooks/subscriptions`
 //!   (create, list, get, replace, delete, notifications) and their deliveries — every
 //!   mutation entry point ([`Sim::apply`], [`Sim::mutate`], [`Sim::mutate_builds`], work item
@@ -131,13 +132,75 @@ pub struct LoggedRequest {
     pub status: u16,
 }
 
+/// The newest api-version Azure DevOps Services answers (API_FACTS §5: Services 1.0–7.x).
+pub const SERVICES_MAX_API_VERSION: (u32, u32) = (7, 2);
+
+/// Azure DevOps Server instead of Services (API_FACTS §5): the organization URL is a collection
+/// URL (`http://HOST/tfs/DefaultCollection`: name the org `DefaultCollection`), release calls
+/// go to the collection (no `vsrm` host), there is no Graph API (404; the truth then holds no
+/// `users`), `connectionData` says `onPremises`, api-versions newer than the release's are
+/// refused with ADO's 400 "out of range" message, and the PR list ignores `minTime`,
+/// `maxTime` and `queryTimeRangeType` (they arrived with api-version 7.1, after both
+/// releases, API_FACTS §4.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerMode {
+    pub release: ServerRelease,
+    /// Path before the collection (`tfs` for `http://HOST/tfs/DefaultCollection`; `None` for
+    /// `http://HOST/DefaultCollection`): the deployment's IIS virtual directory.
+    pub virtual_directory: Option<String>,
+}
+
+impl ServerMode {
+    /// `release` under the classic `tfs` virtual directory.
+    pub fn under_tfs(release: ServerRelease) -> Self {
+        Self {
+            release,
+            virtual_directory: Some("tfs".to_string()),
+        }
+    }
+}
+
+/// A release of Azure DevOps Server, by the newest api-version it answers (API_FACTS §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerRelease {
+    /// Azure DevOps Server 2020: api-version 6.0 at most.
+    Server2020,
+    /// Azure DevOps Server 2022 (RTM, before 2022.1): api-version 7.0 at most.
+    Server2022,
+}
+
+impl ServerRelease {
+    /// The newest api-version this release answers.
+    pub fn max_api_version(self) -> (u32, u32) {
+        match self {
+            ServerRelease::Server2020 => (6, 0),
+            ServerRelease::Server2022 => (7, 0),
+        }
+    }
+}
+
+impl std::str::FromStr for ServerRelease {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "2020" => Ok(ServerRelease::Server2020),
+            "2022" => Ok(ServerRelease::Server2022),
+            other => Err(format!(
+                "unknown Azure DevOps Server release `{other}` (2020 or 2022)"
+            )),
+        }
+    }
+}
+
 /// The token every default configuration accepts, with every scope.
 pub const DEMO_PAT: &str = "demo-pat";
 
 /// What to generate and how to behave.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
-    /// Organization name: the first path segment of every URL (matched case-insensitively).
+    /// Organization name: the first path segment of every URL (matched case-insensitively);
+    /// in [`Self::server`] mode the collection's name, after the virtual directory.
     pub org: String,
     pub seed: u64,
     pub projects: usize,
@@ -158,9 +221,8 @@ pub struct SimConfig {
     pub work_items_per_project: usize,
     /// Largest page of the reporting streams; `$maxPageSize` can only lower it.
     pub reporting_page_cap: usize,
-    /// Behave like Azure DevOps Server: no Graph API (404), connectionData says
-    /// `onPremises` (API_FACTS §5).
-    pub server_mode: bool,
+    /// Behave like Azure DevOps Server (API_FACTS §5): `None` = Services. See [`ServerMode`].
+    pub server: Option<ServerMode>,
     /// Answer the reporting revisions and links streams with 404, like an older Server that
     /// lacks them, so a client's WIQL fallback can be tested. Changeable at runtime with
     /// [`Sim::set_refuse_reporting`].
@@ -233,7 +295,7 @@ impl Default for SimConfig {
             start_time: None,
             work_items_per_project: 20,
             reporting_page_cap: 200,
-            server_mode: false,
+            server: None,
             refuse_reporting: false,
             outsiders: Vec::new(),
             wiql_max_results: 20_000,
@@ -278,7 +340,14 @@ pub(crate) struct Inner {
     /// The organization URL as served, e.g. `http://127.0.0.1:PORT/contoso`; URLs inside the
     /// JSON are built from it so a client can follow them.
     pub(crate) base_url: RwLock<String>,
+    /// [`SimConfig::server`] is set: no Graph, releases under the collection.
     pub(crate) server_mode: bool,
+    /// The newest api-version served (`major`, `minor`); a newer one is refused with 400.
+    pub(crate) max_api_version: (u32, u32),
+    /// Path segments before the collection (`tfs`), each matched case-insensitively.
+    pub(crate) virtual_directory: Vec<String>,
+    /// Whether the PR list honours `minTime`/`maxTime`/`queryTimeRangeType` (7.1 only).
+    pub(crate) pr_time_filters: bool,
     pub(crate) refuse_reporting: AtomicBool,
     pub(crate) outsiders: Vec<String>,
     pub(crate) reporting_page_cap: usize,
@@ -326,7 +395,8 @@ impl Sim {
             environments_per_project: cfg.environments_per_project,
             records_per_environment: cfg.deployment_records_per_environment,
         };
-        releases::generate::generate(&mut org, cfg.seed, &release_sizes, start, cfg.server_mode);
+        let server_mode = cfg.server.is_some();
+        releases::generate::generate(&mut org, cfg.seed, &release_sizes, start, server_mode);
         let clock = cfg.clock_offset.num_microseconds().unwrap_or(0) * 10;
         org.clock_offset = clock;
         // Generated history is not news: service hooks only see what changes from now on.
@@ -345,7 +415,23 @@ impl Sim {
                 stats: Mutex::new(stats::Stats::default()),
                 request_log: Mutex::new(std::collections::VecDeque::new()),
                 base_url: RwLock::new(base),
-                server_mode: cfg.server_mode,
+                server_mode,
+                max_api_version: cfg
+                    .server
+                    .as_ref()
+                    .map_or(SERVICES_MAX_API_VERSION, |s| s.release.max_api_version()),
+                virtual_directory: cfg
+                    .server
+                    .as_ref()
+                    .and_then(|s| s.virtual_directory.as_deref())
+                    .map(|d| {
+                        d.split('/')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                pr_time_filters: !server_mode,
                 refuse_reporting: AtomicBool::new(cfg.refuse_reporting),
                 outsiders: cfg.outsiders.clone(),
                 reporting_page_cap: cfg.reporting_page_cap,
@@ -368,7 +454,13 @@ impl Sim {
         } else {
             local
         };
-        *write(&self.inner.base_url) = format!("http://{reachable}/{}", self.inner.org_name);
+        let mut prefix = String::new();
+        for d in &self.inner.virtual_directory {
+            prefix.push_str(d);
+            prefix.push('/');
+        }
+        *write(&self.inner.base_url) =
+            format!("http://{reachable}/{prefix}{}", self.inner.org_name);
         self.inner
             .hooks
             .set_runtime(tokio::runtime::Handle::current());
@@ -404,7 +496,7 @@ impl Sim {
 
     /// The release host's URL, where `_apis/release/*` is served: `http://127.0.0.1:PORT/vsrm/ORG`
     /// (standing in for `https://vsrm.dev.azure.com/ORG`), or [`Sim::base_url`] itself in
-    /// [`SimConfig::server_mode`] (Azure DevOps Server serves releases under the collection).
+    /// [`SimConfig::server`] mode (Azure DevOps Server serves releases under the collection).
     pub fn release_base_url(&self) -> String {
         releases::release_base(&self.base_url(), self.inner.server_mode)
     }
@@ -441,13 +533,15 @@ impl Sim {
     pub fn truth_kinds(&self, kinds: &[&str]) -> serde_json::Value {
         let base = self.base_url();
         let org = read(&self.inner.state);
-        serde_json::to_value(truth::view(&base, &org, kinds)).unwrap_or_default()
+        serde_json::to_value(truth::view(&base, &org, kinds, !self.inner.server_mode))
+            .unwrap_or_default()
     }
 
     pub(crate) fn truth_bytes(&self, kinds: &[&str]) -> Vec<u8> {
         let base = self.base_url();
         let org = read(&self.inner.state);
-        serde_json::to_vec(&truth::view(&base, &org, kinds)).unwrap_or_default()
+        serde_json::to_vec(&truth::view(&base, &org, kinds, !self.inner.server_mode))
+            .unwrap_or_default()
     }
 
     /// Applies `changes` random PR/repository changes drawn from `seed` and as many work item

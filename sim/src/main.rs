@@ -64,9 +64,16 @@ struct Cli {
     /// Largest page of the reporting streams ($maxPageSize can only lower it).
     #[arg(long, default_value_t = 200)]
     reporting_page_cap: usize,
-    /// Behave like Azure DevOps Server: no Graph API, deploymentType onPremises.
-    #[arg(long = "server")]
-    server_mode: bool,
+    /// Behave like Azure DevOps Server 2022 or 2020: a collection URL under
+    /// --virtual-directory (name the collection with --org, e.g. DefaultCollection),
+    /// api-version capped at 7.0 / 6.0, no Graph API, no PR time filters, releases under the
+    /// collection, deploymentType onPremises.
+    #[arg(long, value_name = "2022|2020")]
+    server_mode: Option<ado_sim::ServerRelease>,
+    /// With --server-mode: the path before the collection (`tfs` serves
+    /// http://ADDR/tfs/ORG); an empty value serves http://ADDR/ORG.
+    #[arg(long, default_value = "tfs", requires = "server_mode")]
+    virtual_directory: String,
     /// Answer the reporting streams with 404, like an older Server that lacks them.
     #[arg(long)]
     refuse_reporting: bool,
@@ -159,7 +166,11 @@ impl Cli {
             start_time: self.start_time,
             work_items_per_project: self.work_items_per_project,
             reporting_page_cap: self.reporting_page_cap,
-            server_mode: self.server_mode,
+            server: self.server_mode.map(|release| ado_sim::ServerMode {
+                release,
+                virtual_directory: Some(self.virtual_directory.clone())
+                    .filter(|d| !d.trim_matches('/').is_empty()),
+            }),
             outsiders: Vec::new(),
             refuse_reporting: self.refuse_reporting,
             wiql_max_results: self.wiql_max_results,

@@ -97,10 +97,14 @@ pub(crate) struct Truth<'a> {
     base: &'a str,
     org: &'a Org,
     kinds: Vec<&'static str>,
+    /// Whether the Graph API is served: without it (Azure DevOps Server, API_FACTS §5) no
+    /// endpoint lists `users`, so the truth holds none.
+    graph: bool,
 }
 
-/// The truth of `kinds` (unknown names are ignored; empty = every kind).
-pub(crate) fn view<'a>(base: &'a str, org: &'a Org, kinds: &[&str]) -> Truth<'a> {
+/// The truth of `kinds` (unknown names are ignored; empty = every kind); `graph` as in
+/// [`Truth`].
+pub(crate) fn view<'a>(base: &'a str, org: &'a Org, kinds: &[&str], graph: bool) -> Truth<'a> {
     let kinds = if kinds.is_empty() {
         KINDS.to_vec()
     } else {
@@ -110,7 +114,12 @@ pub(crate) fn view<'a>(base: &'a str, org: &'a Org, kinds: &[&str]) -> Truth<'a>
             .filter(|k| kinds.iter().any(|x| x.eq_ignore_ascii_case(k)))
             .collect()
     };
-    Truth { base, org, kinds }
+    Truth {
+        base,
+        org,
+        kinds,
+        graph,
+    }
 }
 
 #[derive(Serialize)]
@@ -270,9 +279,8 @@ impl Serialize for Truth<'_> {
                     m.serialize_entry(kind, &v)?;
                 }
                 "users" => {
-                    let v: Vec<_> = (0..org.user_count)
-                        .map(|u| bj::graph_user(ctx, u))
-                        .collect();
+                    let users = if self.graph { org.user_count } else { 0 };
+                    let v: Vec<_> = (0..users).map(|u| bj::graph_user(ctx, u)).collect();
                     m.serialize_entry(kind, &v)?;
                 }
                 "iterations" | "areas" => {

@@ -480,6 +480,81 @@ async fn api_version_is_required_and_bounded() {
 }
 
 #[tokio::test]
+async fn server_mode_serves_a_collection_without_graph_or_pr_time_filters() {
+    for (release, dir, root, max) in [
+        (
+            ado_sim::ServerRelease::Server2022,
+            Some("tfs"),
+            "/tfs/DefaultCollection",
+            "7.0",
+        ),
+        (
+            ado_sim::ServerRelease::Server2020,
+            None,
+            "/DefaultCollection",
+            "6.0",
+        ),
+    ] {
+        let c = Client::start(SimConfig {
+            org: "DefaultCollection".into(),
+            server: Some(ado_sim::ServerMode {
+                release,
+                virtual_directory: dir.map(str::to_string),
+            }),
+            ..small(4)
+        })
+        .await;
+        assert_eq!(c.root(), root);
+        assert!(c.running.base_url().ends_with(root));
+        // Too new a version: ADO Server's 400, naming the newest it supports.
+        let r = c.get("/_apis/projects?api-version=7.1").await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["typeKey"], "VssVersionOutOfRangeException");
+        assert_eq!(
+            r.json()["message"],
+            format!(
+                "The requested REST API version of 7.1 is out of range for this server. The \
+                 latest REST API version this server supports is {max}."
+            )
+        );
+        let projects = c.get_json("/_apis/projects").await;
+        assert_eq!(projects["count"], 2);
+        // The collection is not served outside its virtual directory.
+        if dir.is_some() {
+            let outside = request(
+                c.addr(),
+                "GET",
+                &format!("/DefaultCollection/_apis/projects?api-version={max}"),
+                &[("Authorization", basic("", &c.token))],
+                None,
+            )
+            .await;
+            assert_eq!(outside.status, 404);
+        }
+        // No Graph.
+        let graph = c
+            .get(&format!("/_apis/graph/users?api-version={max}-preview.1"))
+            .await;
+        assert_eq!(graph.status, 404);
+        // The PR list ignores its time filters: the same page with and without them.
+        let name = projects["value"][0]["name"].as_str().unwrap().to_string();
+        let list = |q: &str| format!("/{name}/_apis/git/pullrequests?searchCriteria.status=all{q}");
+        let plain = c.get_json(&list("")).await;
+        let filtered = c
+            .get_json(&list(
+                "&searchCriteria.queryTimeRangeType=closed\
+                 &searchCriteria.minTime=2100-01-01T00:00:00Z\
+                 &searchCriteria.maxTime=2000-01-01T00:00:00Z",
+            ))
+            .await;
+        assert!(plain["count"].as_u64().unwrap() > 0);
+        assert_eq!(plain, filtered);
+        // And the truth has no Graph users to compare with.
+        assert!(arr(&c.sim().truth_kinds(&["users"])["users"]).is_empty());
+    }
+}
+
+#[tokio::test]
 async fn projects_continuation_token() {
     let c = Client::start(SimConfig {
         projects: 5,

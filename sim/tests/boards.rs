@@ -990,6 +990,7 @@ async fn teams_members_and_graph_users() {
     let mut w = Client {
         running: c.running,
         token: "work-only".into(),
+        api_version: c.api_version,
     };
     let r = w.get("/_apis/graph/users?api-version=7.1-preview.1").await;
     assert_eq!(r.status, 403);
@@ -1015,7 +1016,9 @@ async fn teams_members_and_graph_users() {
 #[tokio::test]
 async fn server_mode_and_refused_reporting() {
     let c = Client::start(SimConfig {
-        server_mode: true,
+        server: Some(ado_sim::ServerMode::under_tfs(
+            ado_sim::ServerRelease::Server2022,
+        )),
         refuse_reporting: true,
         ..cfg(13)
     })
@@ -1053,7 +1056,7 @@ async fn server_mode_and_refused_reporting() {
     assert!(!arr(&res["workItems"]).is_empty());
     // And it can be switched back on while serving.
     c.sim().set_refuse_reporting(false);
-    assert_eq!(c.get(&format!("{path}?api-version=7.1")).await.status, 200);
+    assert_eq!(c.get(&format!("{path}?api-version=7.0")).await.status, 200);
     let stats = c.sim().stats();
     assert_eq!(stats["by_endpoint"]["reporting_workitemrevisions"], 1);
     assert!(stats["by_endpoint"]["unknown"].as_u64().unwrap() >= 4);

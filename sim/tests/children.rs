@@ -688,6 +688,7 @@ async fn child_endpoints_are_counted_and_scoped() {
     let mut limited = Client {
         running: c.running,
         token: "work-only".into(),
+        api_version: c.api_version,
     };
     let denied = limited
         .get(&format!("{}/threads?api-version=7.1", pr.path))

@@ -202,7 +202,9 @@ async fn releases_live_on_the_release_host_only() {
 #[tokio::test]
 async fn server_mode_serves_releases_under_the_collection() {
     let c = Client::start(SimConfig {
-        server_mode: true,
+        server: Some(ado_sim::ServerMode::under_tfs(
+            ado_sim::ServerRelease::Server2022,
+        )),
         ..cfg(2)
     })
     .await;

@@ -7,6 +7,7 @@
 //! (exclusive) apply to creationDate or, with `queryTimeRangeType=closed`, to closedDate, which
 //! open PRs do not have. Enum values may come as names or as the numbers the Node client sends.
 //! Keys are accepted with or without the `searchCriteria.` prefix, as ADO's model binder does.
+//! In Server mode the time filters are ignored (they exist from api-version 7.1 only).
 
 use axum::http::StatusCode;
 
@@ -179,10 +180,17 @@ pub(super) fn pull_requests(
         Ok(x) => x,
         Err(e) => return e,
     };
-    let q = match parse_query(&org, p, query) {
+    let mut q = match parse_query(&org, p, query) {
         Ok(q) => q,
         Err(e) => return e,
     };
+    if !sim.inner.pr_time_filters {
+        // Server before 2022.1 has no such parameters (API_FACTS §4.3), and ASP.NET's binder
+        // drops unknown query keys: the request lists as if they were absent.
+        q.time_range = TimeRange::Created;
+        q.min_time = None;
+        q.max_time = None;
+    }
     let scope = match (r, p) {
         (Some(r), _) => Scope::Repo(r),
         (None, Some(p)) => Scope::Project(p),

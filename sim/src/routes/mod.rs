@@ -643,9 +643,29 @@ fn match_route(method: &Method, path: &str, org: &str) -> Route {
     }
 }
 
+/// The path after the virtual directory (`/tfs` of `/tfs/DefaultCollection/...`, matched
+/// case-insensitively like IIS does); `None` when the path is not under it.
+fn below_virtual_directory<'p>(path: &'p str, directory: &[String]) -> Option<&'p str> {
+    let mut rest = path;
+    for d in directory {
+        let tail = rest.strip_prefix('/')?;
+        let (seg, after) = tail.split_at(tail.find('/').unwrap_or(tail.len()));
+        if !decode(seg, false).eq_ignore_ascii_case(d) {
+            return None;
+        }
+        rest = after;
+    }
+    Some(rest)
+}
+
 /// Where a request's api-version came from, validated (API_FACTS §0, CLIENT_DISCOVERY.md:
 /// the Python client sends it only in `Accept`).
-fn api_version(query: &Query, headers: &HeaderMap, method: &Method) -> Result<String, Reply> {
+fn api_version(
+    query: &Query,
+    headers: &HeaderMap,
+    method: &Method,
+    max: (u32, u32),
+) -> Result<String, Reply> {
     let from_accept = || {
         headers
             .get_all(header::ACCEPT)
@@ -701,12 +721,14 @@ fn api_version(query: &Query, headers: &HeaderMap, method: &Method) -> Result<St
             "VssInvalidApiVersionException",
         ));
     };
-    if (major, minor) > (7, 2) {
+    if (major, minor) > max {
+        // Word for word what Server answers (API_FACTS §5), which clients parse.
+        let (a, b) = max;
         return Err(Reply::error(
             StatusCode::BAD_REQUEST,
             &format!(
                 "The requested REST API version of {number} is out of range for this server. \
-                 The latest REST API version this server supports is 7.2."
+                 The latest REST API version this server supports is {a}.{b}."
             ),
             "VssVersionOutOfRangeException",
         ));
@@ -794,7 +816,11 @@ async fn dispatch(State(sim): State<Sim>, req: Request) -> Response {
 async fn serve(sim: Sim, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let (on_release_host, path) = release::split_host(parts.uri.path());
-    let route = match_route(&parts.method, path, &sim.inner.org_name);
+    let route = match below_virtual_directory(path, &sim.inner.virtual_directory) {
+        Some(path) => match_route(&parts.method, path, &sim.inner.org_name),
+        // A Server collection is reachable only under its virtual directory.
+        None => Route::NotFound,
+    };
     let mut route = release::host_rule(route, on_release_host, sim.inner.server_mode);
     let refused = match &route {
         Route::Api(Api::GraphUsers) => sim.inner.server_mode,
@@ -915,7 +941,12 @@ async fn serve(sim: Sim, req: Request) -> Response {
         return finish(&sim, label, who, reply, &rate_headers, false);
     }
 
-    let version = match api_version(&query, &parts.headers, &parts.method) {
+    let version = match api_version(
+        &query,
+        &parts.headers,
+        &parts.method,
+        sim.inner.max_api_version,
+    ) {
         Ok(v) => v,
         Err(reply) => return finish(&sim, label, who, reply, &rate_headers, false),
     };
@@ -1164,20 +1195,21 @@ mod tests {
 
     #[test]
     fn api_versions() {
+        const MAX: (u32, u32) = crate::SERVICES_MAX_API_VERSION;
         let h = HeaderMap::new();
         let q = |s: &str| Query::parse(s);
-        assert!(api_version(&q("api-version=7.1"), &h, &Method::GET).is_ok());
-        assert!(api_version(&q("api-version=7.1-preview.1"), &h, &Method::GET).is_ok());
-        assert!(api_version(&q("api-version=7.2-preview.3"), &h, &Method::GET).is_ok());
-        assert!(api_version(&q("api-version=5.0"), &h, &Method::GET).is_ok());
-        let out = api_version(&q("api-version=8.0"), &h, &Method::GET)
+        assert!(api_version(&q("api-version=7.1"), &h, &Method::GET, MAX).is_ok());
+        assert!(api_version(&q("api-version=7.1-preview.1"), &h, &Method::GET, MAX).is_ok());
+        assert!(api_version(&q("api-version=7.2-preview.3"), &h, &Method::GET, MAX).is_ok());
+        assert!(api_version(&q("api-version=5.0"), &h, &Method::GET, MAX).is_ok());
+        let out = api_version(&q("api-version=8.0"), &h, &Method::GET, MAX)
             .err()
             .unwrap();
         assert_eq!(out.status, StatusCode::BAD_REQUEST);
         assert!(String::from_utf8_lossy(&out.body).contains("version of 8.0 is out of range"));
-        let out = api_version(&q(""), &h, &Method::GET).err().unwrap();
+        let out = api_version(&q(""), &h, &Method::GET, MAX).err().unwrap();
         assert!(String::from_utf8_lossy(&out.body).contains("VssVersionNotSpecifiedException"));
-        assert!(api_version(&q("api-version=banana"), &h, &Method::GET).is_err());
+        assert!(api_version(&q("api-version=banana"), &h, &Method::GET, MAX).is_err());
         let mut h = HeaderMap::new();
         h.insert(
             header::ACCEPT,
@@ -1186,8 +1218,37 @@ mod tests {
                 .unwrap(),
         );
         assert_eq!(
-            api_version(&q(""), &h, &Method::GET).ok().as_deref(),
+            api_version(&q(""), &h, &Method::GET, MAX).ok().as_deref(),
             Some("7.1-preview.4")
         );
+        // Azure DevOps Server 2022 answers 7.0 at most, with the message clients parse.
+        let out = api_version(&q("api-version=7.1"), &h, &Method::GET, (7, 0))
+            .err()
+            .unwrap();
+        let body = String::from_utf8_lossy(&out.body).to_string();
+        assert!(
+            body.contains(
+                "The requested REST API version of 7.1 is out of range for this server. The \
+                 latest REST API version this server supports is 7.0."
+            ),
+            "{body}"
+        );
+        assert!(api_version(&q("api-version=7.0-preview.1"), &h, &Method::GET, (7, 0)).is_ok());
+        assert!(api_version(&q("api-version=6.1"), &h, &Method::GET, (6, 0)).is_err());
+    }
+
+    #[test]
+    fn virtual_directory_is_a_case_insensitive_path_prefix() {
+        let tfs = vec!["tfs".to_string()];
+        assert_eq!(
+            below_virtual_directory("/TFS/DefaultCollection/_apis/projects", &tfs),
+            Some("/DefaultCollection/_apis/projects")
+        );
+        assert_eq!(
+            below_virtual_directory("/DefaultCollection/_apis/projects", &tfs),
+            None
+        );
+        assert_eq!(below_virtual_directory("/tfsx/c/_apis", &tfs), None);
+        assert_eq!(below_virtual_directory("/c/_apis", &[]), Some("/c/_apis"));
     }
 }

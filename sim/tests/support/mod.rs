@@ -156,10 +156,16 @@ fn dechunk(mut b: &[u8]) -> (Vec<u8>, bool) {
 pub struct Client {
     pub running: RunningSim,
     pub token: String,
+    /// What `get_json`/`post_json` send: 7.1, or the newest a Server-mode sim answers.
+    pub api_version: String,
 }
 
 impl Client {
     pub async fn start(cfg: SimConfig) -> Client {
+        let api_version = cfg.server.as_ref().map_or("7.1".to_string(), |s| {
+            let (a, b) = s.release.max_api_version();
+            format!("{a}.{b}")
+        });
         let running = Sim::new(cfg)
             .serve("127.0.0.1:0".parse().unwrap())
             .await
@@ -167,6 +173,7 @@ impl Client {
         Client {
             running,
             token: ado_sim::DEMO_PAT.to_string(),
+            api_version,
         }
     }
 
@@ -178,7 +185,15 @@ impl Client {
         self.running.addr
     }
 
-    /// `GET /{org}{path}` with the PAT; `path` must carry the query (add api-version yourself).
+    /// The organization URL's path: `/{org}`, or `/{virtual directory}/{collection}` in Server
+    /// mode.
+    pub fn root(&self) -> String {
+        let base = self.running.base_url();
+        let after_scheme = base.split_once("://").map_or(base.as_str(), |(_, r)| r);
+        after_scheme[after_scheme.find('/').unwrap_or(after_scheme.len())..].to_string()
+    }
+
+    /// `GET {root}{path}` with the PAT; `path` must carry the query (add api-version yourself).
     pub async fn get(&self, path: &str) -> Resp {
         self.get_with(path, &[]).await
     }
@@ -186,15 +201,16 @@ impl Client {
     pub async fn get_with(&self, path: &str, extra: &[(&str, String)]) -> Resp {
         let mut headers = vec![("Authorization", basic("", &self.token))];
         headers.extend(extra.iter().cloned());
-        let full = format!("/{}{path}", self.sim().org());
+        let full = format!("{}{path}", self.root());
         // Boxed so that test futures awaiting many requests stay small.
         Box::pin(request(self.addr(), "GET", &full, &headers, None)).await
     }
 
-    /// `GET` with `api-version=7.1` appended, expecting 200 JSON.
+    /// `GET` with [`Self::api_version`] appended, expecting 200 JSON.
     pub async fn get_json(&self, path: &str) -> Value {
         let sep = if path.contains('?') { '&' } else { '?' };
-        let r = self.get(&format!("{path}{sep}api-version=7.1")).await;
+        let v = &self.api_version;
+        let r = self.get(&format!("{path}{sep}api-version={v}")).await;
         assert_eq!(r.status, 200, "GET {path}: {}", r.text());
         r.json()
     }
@@ -205,18 +221,19 @@ impl Client {
 }
 
 impl Client {
-    /// `POST /{org}{path}` with the PAT and a JSON body.
+    /// `POST {root}{path}` with the PAT and a JSON body.
     pub async fn post(&self, path: &str, body: &str) -> Resp {
         let headers = vec![("Authorization", basic("", &self.token))];
-        let full = format!("/{}{path}", self.sim().org());
+        let full = format!("{}{path}", self.root());
         Box::pin(request(self.addr(), "POST", &full, &headers, Some(body))).await
     }
 
-    /// `POST` with `api-version=7.1` appended, expecting 200 JSON.
+    /// `POST` with [`Self::api_version`] appended, expecting 200 JSON.
     pub async fn post_json(&self, path: &str, body: &str) -> Value {
         let sep = if path.contains('?') { '&' } else { '?' };
+        let v = &self.api_version;
         let r = self
-            .post(&format!("{path}{sep}api-version=7.1"), body)
+            .post(&format!("{path}{sep}api-version={v}"), body)
             .await;
         assert_eq!(r.status, 200, "POST {path}: {}", r.text());
         r.json()
