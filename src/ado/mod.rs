@@ -1,7 +1,8 @@
 //! Everything HTTP and ADO JSON; nothing of SQL.
 //!
 //! [`Client`] is the one place requests are sent: it builds the URL from an [`Endpoint`], adds
-//! the api-version, takes a token from the connector's [`TokenPool`], classifies the response
+//! the api-version (lowered once when an Azure DevOps Server says it speaks only an older
+//! one, [`version`]), takes a token from the connector's [`TokenPool`], classifies the response
 //! into [`Error`] and retries what is worth retrying (429 / 5xx / timeouts / resets) with
 //! exponential, jittered backoff that honours the server's `Retry-After`. A run's
 //! cancellation token stops every request in flight, backoff sleep and pool wait at once.
@@ -21,6 +22,7 @@ pub mod models;
 mod pages;
 pub mod paging;
 pub mod pool;
+pub mod version;
 
 use auth::AuthError;
 pub use endpoint::Endpoint;
@@ -95,7 +97,8 @@ struct Inner {
     base: Url,
     graph_base: Url,
     release_base: Url,
-    api_version: String,
+    /// The api-version sent, lowered when a Server says it supports only an older one.
+    version: version::ApiVersion,
     connector: String,
     pool: Arc<TokenPool>,
     metrics: Arc<Metrics>,
@@ -142,7 +145,7 @@ impl Client {
                 base,
                 graph_base,
                 release_base,
-                api_version: api_version.to_string(),
+                version: version::ApiVersion::new(api_version, hosts.organization),
                 connector: connector.to_string(),
                 pool,
                 metrics,
@@ -198,11 +201,11 @@ impl Client {
             for (k, v) in query {
                 q.append_pair(k, v);
             }
-            let version = &self.inner.api_version;
+            let version = self.inner.version.current();
             if endpoint.preview_only() && !version.contains("preview") {
                 q.append_pair("api-version", &format!("{version}-preview.1"));
             } else {
-                q.append_pair("api-version", version);
+                q.append_pair("api-version", &version);
             }
         }
         Ok(url)
@@ -307,15 +310,61 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&[u8]>,
     ) -> Result<Response<Option<T>>, Error> {
-        let url = self.url(endpoint, query)?;
         let label = endpoint.label();
+        loop {
+            let url = self.url(endpoint, query)?;
+            let sent_with = self.inner.version.current();
+            match self.retrying::<T>(method, label, &url, body).await {
+                Err(Error::Api {
+                    status: 400,
+                    message,
+                    ..
+                }) if self.negotiate(label, &sent_with, &message) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Whether a 400 to a request sent with api-version `sent_with` is a Server's "out of
+    /// range" answer that lowered the version (now or by a concurrent request), so the request
+    /// is worth sending again with the version it named (API_FACTS §5, [`version`]).
+    fn negotiate(&self, label: &'static str, sent_with: &str, message: &str) -> bool {
+        let Some(supported) = version::supported_in(message) else {
+            return false;
+        };
+        let v = &self.inner.version;
+        if v.lower_to(supported) {
+            tracing::warn!(
+                connector = %self.inner.connector,
+                endpoint = label,
+                requested = sent_with,
+                supported = %supported,
+                "the server supports an older REST api-version (Azure DevOps Server?); using it from now on"
+            );
+        }
+        v.current() != sent_with
+    }
+
+    /// Whether requests go out with api-version `v` or newer, as far as is known now (a
+    /// Server's version is learned from its first refusal, [`version`]).
+    pub fn speaks(&self, v: version::Version) -> bool {
+        self.inner.version.at_least(v)
+    }
+
+    async fn retrying<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        label: &'static str,
+        url: &Url,
+        body: Option<&[u8]>,
+    ) -> Result<Response<Option<T>>, Error> {
         let s = &self.inner.http_settings;
         let backoff = ExponentialBuilder::default()
             .with_min_delay(s.min_backoff)
             .with_max_delay(s.max_backoff)
             .with_max_times(s.max_retries)
             .with_jitter();
-        (|| self.attempt::<T>(method, label, &url, body))
+        (|| self.attempt::<T>(method, label, url, body))
             .retry(backoff)
             .when(|f: &Failed| f.resend.allows(method))
             .adjust(|f, dur| match f.error {

@@ -471,3 +471,60 @@ async fn a_400_carries_ados_message() {
         "{err}"
     );
 }
+
+const OUT_OF_RANGE: &str = r#"{"message":"The requested REST API version of 7.1 is out of range for this server. The latest REST API version this server supports is 7.0.","typeKey":"VssVersionOutOfRangeException"}"#;
+
+#[tokio::test]
+async fn an_out_of_range_version_is_negotiated_down_once() {
+    let (base, log) = scripted_server(vec![
+        ("400 Bad Request", JSON, OUT_OF_RANGE),
+        ("200 OK", JSON, r#"{"count":0,"value":[]}"#),
+    ])
+    .await;
+    let client = retrying_client(&base, 3);
+    assert!(client.speaks(version::PR_TIME_FILTERS));
+    let got: serde_json::Value = client.get(&Endpoint::Projects, &[]).await.unwrap().body;
+    assert_eq!(got["count"], 0);
+    // A second client of the same organization (another connector) starts at 7.0.
+    let other = retrying_client(&base, 3);
+    other
+        .get::<serde_json::Value>(
+            &Endpoint::PolicyEvaluations {
+                project: "P".into(),
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+    let targets: Vec<String> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.target.clone())
+        .collect();
+    assert_eq!(targets.len(), 3, "{targets:?}");
+    assert!(targets[0].ends_with("api-version=7.1"), "{targets:?}");
+    assert!(targets[1].ends_with("api-version=7.0"), "{targets:?}");
+    assert!(
+        targets[2].ends_with("api-version=7.0-preview.1"),
+        "{targets:?}"
+    );
+    assert!(!client.speaks(version::PR_TIME_FILTERS));
+}
+
+#[tokio::test]
+async fn a_server_refusing_the_version_it_names_is_not_asked_forever() {
+    // Says 7.1 is out of range and that it supports 7.1: not a lower version, so no retry.
+    let (base, log) = scripted_server(vec![(
+        "400 Bad Request",
+        JSON,
+        r#"{"message":"The requested REST API version of 7.1 is out of range for this server. The latest REST API version this server supports is 7.1.","typeKey":"VssVersionOutOfRangeException"}"#,
+    )])
+    .await;
+    let err = retrying_client(&base, 3)
+        .get::<serde_json::Value>(&Endpoint::Projects, &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Api { status: 400, .. }), "{err:?}");
+    assert_eq!(log.lock().unwrap().len(), 1);
+}
