@@ -19,6 +19,11 @@
 //!     active PR, and PRs closed since the watermark. A third "created since" listing would be
 //!     redundant: a PR created since the watermark is active now or closed after its creation.
 //!     The watermark is the start of the previous pass minus `sync.overlap`.
+//!   - a server without the PR list's time filters (before api-version 7.1: Azure DevOps
+//!     Server 2022 RTM and older, API_FACTS §4.3) ignores `minTime`/`maxTime`: the backfill
+//!     walks by offset from the start, and the incremental pass pages the whole `status=all`
+//!     list once and keeps, on the client side, what the two listings above would have held
+//!     (active PRs and PRs closed since the watermark).
 
 use std::collections::HashSet;
 use std::pin::pin;
@@ -39,6 +44,7 @@ use crate::ado::listing::{
 use crate::ado::models::WithRaw;
 use crate::ado::models::core::TeamProject;
 use crate::ado::models::git::GitPullRequest;
+use crate::ado::version::PR_TIME_FILTERS;
 use crate::ado::{Client, Resume};
 use crate::store::schema::core::write_users;
 use crate::store::{Batch, PullRequestRow, Record, RepositoryRow};
@@ -277,6 +283,13 @@ async fn backfill_pull_requests(
     started_at: DateTime<Utc>,
     summary: &mut Summary,
 ) -> Result<(), Error> {
+    // Known before the first PR request: the projects listing has already negotiated the
+    // api-version (ado::version).
+    let filters = client.speaks(PR_TIME_FILTERS);
+    if !filters && !boundary.by_offset && boundary.created.is_none() {
+        tracing::info!(connector = NAME, project = %project.name, "no pull request time filters before api-version 7.1; backfilling by offset");
+        boundary.by_offset = true;
+    }
     tracing::info!(connector = NAME, project = %project.name, boundary = ?boundary.created, skip = boundary.skip, "backfilling pull requests");
     let scope = pr_scope(&project.id);
     let before = summary.count("pull_requests");
@@ -286,11 +299,13 @@ async fn backfill_pull_requests(
         let listing = PullRequests {
             project: project.id.clone(),
             status: PrStatus::All,
-            time: (request.max_time.is_some() || ctx.since.is_some()).then_some(PrTimeFilter {
-                range: PrTimeRange::Created,
-                min: ctx.since,
-                max: request.max_time,
-            }),
+            time: (filters && (request.max_time.is_some() || ctx.since.is_some())).then_some(
+                PrTimeFilter {
+                    range: PrTimeRange::Created,
+                    min: ctx.since,
+                    max: request.max_time,
+                },
+            ),
         };
         let endpoint = listing.endpoint().label();
         // One request per window: the next one depends on what this page held.
@@ -375,37 +390,36 @@ async fn incremental_pull_requests(
 ) -> Result<(), Error> {
     // By ADO's clock: the next pass asks ADO for PRs closed since then (ado::clock).
     let pass_started = client.now();
-    let listings = [
-        PullRequests {
-            project: project.id.clone(),
-            status: PrStatus::All,
-            time: Some(PrTimeFilter {
-                range: PrTimeRange::Closed,
-                min: Some(since),
-                max: None,
-            }),
-        },
-        PullRequests {
-            project: project.id.clone(),
-            status: PrStatus::Active,
-            time: None,
-        },
-    ];
+    let listing = |status, time| PullRequests {
+        project: project.id.clone(),
+        status,
+        time,
+    };
+    let filters = client.speaks(PR_TIME_FILTERS);
+    let listings = if filters {
+        let closed = PrTimeFilter {
+            range: PrTimeRange::Closed,
+            min: Some(since),
+            max: None,
+        };
+        vec![
+            listing(PrStatus::All, Some(closed)),
+            listing(PrStatus::Active, None),
+        ]
+    } else {
+        // One walk over everything, filtered here (see the module docs).
+        vec![listing(PrStatus::All, None)]
+    };
     let before = summary.count("pull_requests");
     for listing in listings {
         let mut pages = pin!(client.pages(listing, None));
         while let Some(page) = pages.next().await {
             let page = page?;
-            commit_prs(
-                client,
-                ctx,
-                project,
-                page.items,
-                page.sent_at,
-                None,
-                summary,
-            )
-            .await?;
+            let mut items = page.items;
+            if !filters {
+                items.retain(|p| changed_since(&p.value, since));
+            }
+            commit_prs(client, ctx, project, items, page.sent_at, None, summary).await?;
         }
     }
     let scope = pr_scope(&project.id);
@@ -425,6 +439,12 @@ async fn incremental_pull_requests(
     .await?;
     tracing::info!(connector = NAME, project = %project.name, pull_requests = summary.count("pull_requests") - before, since = %since, "pull requests synced");
     Ok(())
+}
+
+/// Whether a PR listed without time filters is one the incremental listings would have
+/// held: active now, or closed since `since`.
+fn changed_since(pr: &GitPullRequest, since: DateTime<Utc>) -> bool {
+    pr.status.eq_ignore_ascii_case("active") || pr.closed_date.is_some_and(|c| c >= since)
 }
 
 /// Maps a page and writes it with its cursor in one transaction. Takes the page by value: its
@@ -497,6 +517,41 @@ mod tests {
             r#"{"state":"backfill_window","run":3,"started_at":"2026-01-02T03:04:05Z","boundary":{"created":"2025-12-30T10:00:00.500Z","seen":[812]}}"#
         );
         assert_eq!(serde_json::from_str::<PrCursor>(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn without_time_filters_active_and_recently_closed_prs_are_kept() {
+        let pr = |status: &str, closed: Option<&str>| {
+            let mut v = serde_json::json!({
+                "pullRequestId": 1,
+                "status": status,
+                "creationDate": "2026-01-01T00:00:00Z",
+                "repository": {"id": "r", "name": "r", "project": {"id": "p", "name": "p"}},
+                "createdBy": {"id": "u", "displayName": "U"},
+                "sourceRefName": "refs/heads/a",
+                "targetRefName": "refs/heads/main",
+                "title": "t"
+            });
+            if let Some(c) = closed {
+                v["closedDate"] = c.into();
+            }
+            serde_json::from_value::<GitPullRequest>(v).unwrap()
+        };
+        let since: DateTime<Utc> = "2026-02-01T00:00:00Z".parse().unwrap();
+        assert!(changed_since(&pr("active", None), since));
+        assert!(changed_since(
+            &pr("completed", Some("2026-02-01T00:00:00Z")),
+            since
+        ));
+        assert!(changed_since(
+            &pr("abandoned", Some("2026-03-01T00:00:00Z")),
+            since
+        ));
+        assert!(!changed_since(
+            &pr("completed", Some("2026-01-31T23:59:59Z")),
+            since
+        ));
+        assert!(!changed_since(&pr("abandoned", None), since));
     }
 
     #[test]
