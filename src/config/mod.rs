@@ -85,7 +85,8 @@ pub struct OrganizationSettings {
     /// Optional project allow-list (names or ids); default every project the tokens see.
     #[serde(default)]
     pub projects: Vec<String>,
-    /// REST api-version sent with every call.
+    /// REST api-version sent with every call, lowered at a server's first "out of range"
+    /// answer (`ado::version`).
     #[serde(default = "default_api_version")]
     pub api_version: String,
     /// Key stored in every row's `org` column; default: the last path segment of `url`.
@@ -300,6 +301,16 @@ impl Default for PullRequestDepthSettings {
 
 fn default_refresh_active_after() -> Duration {
     Duration::from_secs(24 * 3600)
+}
+
+/// The organization of a legacy Services URL, `https://{org}.visualstudio.com`, which every
+/// organization still answers on (learn.microsoft.com/azure/devops/extend/develop/work-with-urls);
+/// its release host is `{org}.vsrm.visualstudio.com` (Microsoft's Release Management REST
+/// samples) and its Graph host `{org}.vssps.visualstudio.com`.
+fn legacy_services_org(url: &url::Url) -> Option<&str> {
+    url.host_str()?
+        .strip_suffix(".visualstudio.com")
+        .filter(|org| !org.is_empty() && !org.contains('.'))
 }
 
 fn default_api_version() -> String {
@@ -517,6 +528,11 @@ impl Settings {
         }
         if self.organization.api_version.trim().is_empty() {
             problems.push("organization.api_version: must not be empty".into());
+        } else if crate::ado::version::Version::parse(&self.organization.api_version).is_none() {
+            problems.push(format!(
+                "organization.api_version: `{}` is not an api-version such as 7.1 or 7.1-preview.1",
+                self.organization.api_version
+            ));
         }
         if let Some(since) = &self.sync.since
             && parse_since(since).is_none()
@@ -676,6 +692,7 @@ impl Settings {
             .and_then(|u| {
                 u.path_segments()
                     .and_then(|mut s| s.rfind(|p| !p.is_empty()).map(str::to_string))
+                    .or_else(|| legacy_services_org(&u).map(str::to_string))
                     .or_else(|| u.host_str().map(str::to_string))
             })
             .unwrap_or_else(|| self.organization.url.clone())
@@ -684,27 +701,33 @@ impl Settings {
     /// The release management organization URL (API_FACTS §0: `vsrm.` on Services; the
     /// collection URL on Server).
     pub fn release_url(&self) -> String {
-        if let Some(r) = &self.organization.release_url {
-            return r.clone();
-        }
-        match url::Url::parse(&self.organization.url) {
-            Ok(u) if u.host_str() == Some("dev.azure.com") => {
-                format!("https://vsrm.dev.azure.com/{}", self.org_key())
-            }
-            _ => self.organization.url.clone(),
+        match &self.organization.release_url {
+            Some(r) => r.clone(),
+            None => self.services_host("vsrm"),
         }
     }
 
     /// The Graph API's organization URL (API_FACTS §0: `vssps.` on Services).
     pub fn graph_url(&self) -> String {
-        if let Some(g) = &self.organization.graph_url {
-            return g.clone();
+        match &self.organization.graph_url {
+            Some(g) => g.clone(),
+            None => self.services_host("vssps"),
         }
+    }
+
+    /// The organization URL on Services' `service` host (`vsrm`, `vssps`): a sub-host of
+    /// `dev.azure.com`, or of the legacy `{org}.visualstudio.com`; any other URL is a Server
+    /// collection, which serves every area itself (API_FACTS §5).
+    fn services_host(&self, service: &str) -> String {
         match url::Url::parse(&self.organization.url) {
             Ok(u) if u.host_str() == Some("dev.azure.com") => {
-                format!("https://vssps.dev.azure.com/{}", self.org_key())
+                format!("https://{service}.dev.azure.com/{}", self.org_key())
             }
-            _ => self.organization.url.clone(),
+            Ok(u) => match legacy_services_org(&u) {
+                Some(org) => format!("https://{org}.{service}.visualstudio.com"),
+                None => self.organization.url.clone(),
+            },
+            Err(_) => self.organization.url.clone(),
         }
     }
 

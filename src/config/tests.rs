@@ -96,6 +96,7 @@ fn every_problem_is_reported_at_once() {
 url = "mysql://x"
 [organization]
 url = "not a url"
+api_version = "latest"
 [connectors.repos]
 tokens = ["env:ADO_INGEST_TEST_SURELY_UNSET_VAR"]
 burst = 0
@@ -104,6 +105,7 @@ burst = 0
     for needle in [
         "database.url",
         "organization.url",
+        "organization.api_version: `latest` is not an api-version",
         "ADO_INGEST_TEST_SURELY_UNSET_VAR is not set",
         "connectors.repos.burst",
     ] {
@@ -212,6 +214,18 @@ fn token_debug_never_shows_the_value() {
         secret: SecretString::from("hunter2".to_string()),
     };
     assert!(!format!("{t:?}").contains("hunter2"));
+}
+
+#[test]
+fn legacy_visualstudio_urls_are_services_with_their_own_hosts() {
+    let text = GOOD.replace(
+        "https://dev.azure.com/contoso",
+        "https://contoso.visualstudio.com/",
+    );
+    let s = load(&text, &[]).unwrap();
+    assert_eq!(s.org_key(), "contoso");
+    assert_eq!(s.release_url(), "https://contoso.vsrm.visualstudio.com");
+    assert_eq!(s.graph_url(), "https://contoso.vssps.visualstudio.com");
 }
 
 #[test]
