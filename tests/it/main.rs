@@ -16,6 +16,7 @@ mod entra;
 mod faults;
 mod pipelines;
 mod pr_depth;
+mod server;
 mod service;
 mod shifting;
 mod status;
