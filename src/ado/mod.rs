@@ -201,12 +201,11 @@ impl Client {
             for (k, v) in query {
                 q.append_pair(k, v);
             }
-            let version = self.inner.version.current();
-            if endpoint.preview_only() && !version.contains("preview") {
-                q.append_pair("api-version", &format!("{version}-preview.1"));
-            } else {
-                q.append_pair("api-version", &version);
-            }
+            let version = self
+                .inner
+                .version
+                .for_endpoint(endpoint.label(), endpoint.preview_only());
+            q.append_pair("api-version", &version);
         }
         Ok(url)
     }
@@ -311,38 +310,57 @@ impl Client {
         body: Option<&[u8]>,
     ) -> Result<Response<Option<T>>, Error> {
         let label = endpoint.label();
+        let preview_only = endpoint.preview_only();
         loop {
             let url = self.url(endpoint, query)?;
-            let sent_with = self.inner.version.current();
+            let sent_with = self.inner.version.for_endpoint(label, preview_only);
             match self.retrying::<T>(method, label, &url, body).await {
                 Err(Error::Api {
                     status: 400,
                     message,
                     ..
-                }) if self.negotiate(label, &sent_with, &message) => continue,
+                }) if self.negotiate(label, preview_only, &sent_with, &message) => continue,
                 other => return other,
             }
         }
     }
 
     /// Whether a 400 to a request sent with api-version `sent_with` is a Server's "out of
-    /// range" answer that lowered the version (now or by a concurrent request), so the request
-    /// is worth sending again with the version it named (API_FACTS §5, [`version`]).
-    fn negotiate(&self, label: &'static str, sent_with: &str, message: &str) -> bool {
-        let Some(supported) = version::supported_in(message) else {
-            return false;
-        };
+    /// range" answer that lowered the version, or an "under preview" answer that marked the
+    /// endpoint as a preview (now or by a concurrent request), so the request is worth sending
+    /// again with the version now in force (API_FACTS §5, [`version`]). It never is twice
+    /// with the same version, so a server cannot keep a request in this loop.
+    fn negotiate(
+        &self,
+        label: &'static str,
+        preview_only: bool,
+        sent_with: &str,
+        message: &str,
+    ) -> bool {
         let v = &self.inner.version;
-        if v.lower_to(supported) {
-            tracing::warn!(
-                connector = %self.inner.connector,
-                endpoint = label,
-                requested = sent_with,
-                supported = %supported,
-                "the server supports an older REST api-version (Azure DevOps Server?); using it from now on"
-            );
+        if let Some(supported) = version::supported_in(message) {
+            if v.lower_to(supported) {
+                tracing::warn!(
+                    connector = %self.inner.connector,
+                    endpoint = label,
+                    requested = sent_with,
+                    supported = %supported,
+                    "the server supports an older REST api-version (Azure DevOps Server?); using it from now on"
+                );
+            }
+        } else if version::preview_required(message) {
+            if v.require_preview(label) {
+                tracing::warn!(
+                    connector = %self.inner.connector,
+                    endpoint = label,
+                    requested = sent_with,
+                    "the server serves this endpoint only as a preview at this api-version; asking for the preview from now on"
+                );
+            }
+        } else {
+            return false;
         }
-        v.current() != sent_with
+        v.for_endpoint(label, preview_only) != sent_with
     }
 
     /// Whether requests go out with api-version `v` or newer, as far as is known now (a

@@ -528,3 +528,44 @@ async fn a_server_refusing_the_version_it_names_is_not_asked_forever() {
     assert!(matches!(err, Error::Api { status: 400, .. }), "{err:?}");
     assert_eq!(log.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn an_endpoint_under_preview_is_asked_again_as_a_preview() {
+    let (base, log) = scripted_server(vec![
+        (
+            "400 Bad Request",
+            JSON,
+            r#"{"message":"The requested version \"7.1\" of the resource is under preview. The -preview flag must be supplied in the api-version for such requests. For example: \"7.1-preview\"","typeKey":"VssInvalidPreviewVersionException"}"#,
+        ),
+        ("200 OK", JSON, r#"{"count":0,"value":[]}"#),
+    ])
+    .await;
+    let client = retrying_client(&base, 3);
+    let envs = Endpoint::Environments {
+        project: "P".into(),
+    };
+    client.get::<serde_json::Value>(&envs, &[]).await.unwrap();
+    client.get::<serde_json::Value>(&envs, &[]).await.unwrap();
+    client
+        .get::<serde_json::Value>(&Endpoint::Projects, &[])
+        .await
+        .unwrap();
+    let targets: Vec<String> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.target.clone())
+        .collect();
+    assert_eq!(targets.len(), 4, "{targets:?}");
+    assert!(targets[0].ends_with("api-version=7.1"), "{targets:?}");
+    assert!(
+        targets[1].ends_with("api-version=7.1-preview"),
+        "{targets:?}"
+    );
+    assert!(
+        targets[2].ends_with("api-version=7.1-preview"),
+        "{targets:?}"
+    );
+    // Only the endpoint that needs it.
+    assert!(targets[3].ends_with("api-version=7.1"), "{targets:?}");
+}

@@ -8,8 +8,13 @@
 //! version to the one named and sends the request again; the lowered version is kept for the
 //! whole process and every client of the same organization URL, so each connector (and each
 //! pass of `run`) does not pay the refusal again, and the change is logged once.
+//!
+//! An API that is GA in 7.1 may still be a preview in the version a Server speaks (which ones
+//! is not in API_FACTS); such a request is answered 400 "The requested version \"7.0\" of the
+//! resource is under preview. The -preview flag must be supplied in the api-version for such
+//! requests." The endpoint is then asked with `7.0-preview` from then on, as the message says.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
@@ -63,8 +68,18 @@ pub fn supported_in(message: &str) -> Option<Version> {
     Version::parse(tail[..end].trim_end_matches('.'))
 }
 
+/// Whether `message` is ADO's answer to a GA api-version of an API that is only a preview
+/// at that version (`VssInvalidPreviewVersionException`).
+pub fn preview_required(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("is under preview") && lower.contains("-preview")
+}
+
 /// Versions lowered so far, by organization URL: one record per process.
 static LOWERED: LazyLock<Mutex<HashMap<String, Version>>> = LazyLock::new(Default::default);
+
+/// Endpoints (by label) a server answered "under preview", by organization URL.
+static PREVIEW: LazyLock<Mutex<HashSet<(String, &'static str)>>> = LazyLock::new(Default::default);
 
 /// The api-version one client sends: the configured one until the server said it supports
 /// only an older one.
@@ -98,6 +113,37 @@ impl ApiVersion {
             Some(v) => v.to_string(),
             None => self.configured.clone(),
         }
+    }
+
+    /// The api-version to send to the endpoint labelled `label`: [`Self::current`], with a
+    /// preview suffix when the endpoint exists only as a preview (`preview_only`, API_FACTS
+    /// §0) or the server said so ([`Self::require_preview`]).
+    pub fn for_endpoint(&self, label: &'static str, preview_only: bool) -> String {
+        let version = self.current();
+        if version.contains("preview") {
+            return version;
+        }
+        if preview_only {
+            return format!("{version}-preview.1");
+        }
+        let marked = PREVIEW
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&(self.organization.clone(), label));
+        if marked {
+            format!("{version}-preview")
+        } else {
+            version
+        }
+    }
+
+    /// Records that the server serves the endpoint labelled `label` only as a preview.
+    /// Returns whether that is news.
+    pub fn require_preview(&self, label: &'static str) -> bool {
+        PREVIEW
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((self.organization.clone(), label))
     }
 
     /// Whether requests go out with at least `v` (a feature that arrived with it is there).
@@ -157,6 +203,27 @@ mod tests {
             supported_in("out of range. The latest REST API version this server supports is ?"),
             None
         );
+    }
+
+    #[test]
+    fn an_endpoint_under_preview_is_asked_with_the_preview_suffix() {
+        // The sim's and ADO's wording (VssInvalidPreviewVersionException).
+        let m = "The requested version \"7.0\" of the resource is under preview. The -preview \
+                 flag must be supplied in the api-version for such requests. For example: \
+                 \"7.0-preview\"";
+        assert!(preview_required(m));
+        assert!(!preview_required("The api-version '7.x' is not valid."));
+        let v = ApiVersion::new("7.1", "http://version-test.invalid/tfs/P");
+        assert_eq!(v.for_endpoint("environments", false), "7.1");
+        assert_eq!(v.for_endpoint("graph_users", true), "7.1-preview.1");
+        assert!(v.require_preview("environments"));
+        assert!(!v.require_preview("environments"));
+        assert_eq!(v.for_endpoint("environments", false), "7.1-preview");
+        assert_eq!(v.for_endpoint("builds", false), "7.1");
+        assert!(v.lower_to(Version::new(7, 0)));
+        assert_eq!(v.for_endpoint("environments", false), "7.0-preview");
+        let other = ApiVersion::new("7.1", "http://version-test.invalid/tfs/Q");
+        assert_eq!(other.for_endpoint("environments", false), "7.1");
     }
 
     #[test]
