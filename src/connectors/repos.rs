@@ -317,7 +317,14 @@ async fn backfill_pull_requests(
             Some(Resume::Skip(next)) => next.saturating_sub(request.skip),
             _ => 0,
         };
-        let (cursor, next) = if page.last {
+        // Without `minTime` the list goes on past the backfill horizon (`sync.since`); ids
+        // are handed out at creation and the list is newest first, so a page created wholly
+        // before the horizon ends the walk.
+        let past_horizon = !filters
+            && ctx.since.is_some_and(|since| {
+                !page.items.is_empty() && page.items.iter().all(|p| p.value.creation_date < since)
+            });
+        let (cursor, next) = if page.last || past_horizon {
             let done = PrCursor::Done {
                 run: ctx.run_id,
                 watermark: started_at,

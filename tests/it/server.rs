@@ -232,3 +232,57 @@ async fn server_2020_without_a_virtual_directory_backfills_to_the_ground_truth()
     let (refused, _) = check_requests(&sim.sim.request_log(), root, "6.0", "Server 2020");
     assert!((1..=EVERY_CONNECTOR.len()).contains(&refused));
 }
+
+/// With a backfill horizon (`sync.since`) and no `minTime` to send, the offset walk stops at
+/// the first page created wholly before the horizon, and only PRs created since are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_time_filters_the_backfill_horizon_still_ends_the_walk() {
+    let db = TestDb::sqlite();
+    let sim = support::start_sim(SimConfig {
+        projects: 1,
+        // 3,000 PRs over two years: about 370 in the last 90 days, all on the first page.
+        prs_per_repo: 1500,
+        ..server_sim(ServerRelease::Server2022, Some("tfs"), 81)
+    })
+    .await;
+    let url = sim.base_url();
+    let since = (chrono::Utc::now() - chrono::Duration::days(90)).date_naive();
+    let sync = format!("since = \"{since}\"");
+    let mut setup = Setup::new(&url, db.url());
+    setup.sync = &sync;
+    let settings = setup.settings();
+    let store = db.store().await;
+    support::run_ok(&settings, &store, Mode::Backfill).await;
+
+    let t = sim.sim.truth_kinds(&["pull_requests"]);
+    let horizon = since.and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let wanted: std::collections::BTreeSet<i64> = t["pull_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["creationDate"]
+                .as_str()
+                .and_then(|d| d.parse::<chrono::DateTime<chrono::Utc>>().ok())
+                .is_some_and(|d| d >= horizon)
+        })
+        .map(|p| p["pullRequestId"].as_i64().unwrap())
+        .collect();
+    assert!(
+        (100..1000).contains(&wanted.len()),
+        "{} PRs since the horizon",
+        wanted.len()
+    );
+    let stored: std::collections::BTreeSet<i64> = ado_ingest::store::read::StoreRead::rows::<
+        ado_ingest::store::PullRequestRow,
+    >(&store, COLLECTION)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|p| p.id)
+    .collect();
+    assert_eq!(stored, wanted);
+    // The first page holds the horizon, the second is wholly older: two of the four pages.
+    assert_eq!(pr_pages_sent(&sim.sim), 2);
+    assert_eq!(pr_list_pages(&t), 4);
+}
