@@ -200,7 +200,15 @@ async fn check(
                 Error::NotFound { message, .. } => {
                     c.result = "not_found";
                     c.detail = Some(message.clone());
-                    warnings.push(format!("{}: 404: {message}", need.endpoint));
+                    // Azure DevOps Server has no Graph API (API_FACTS §5); Boards runs
+                    // without it, so say what it means rather than only the 404.
+                    warnings.push(if need.endpoint == "graph_users" {
+                        "graph_users: 404: no Graph API here (Azure DevOps Server?); users \
+                         come from team members and work item identities"
+                            .to_string()
+                    } else {
+                        format!("{}: 404: {message}", need.endpoint)
+                    });
                 }
                 _ => {
                     c.result = "error";

@@ -231,6 +231,32 @@ async fn server_2020_without_a_virtual_directory_backfills_to_the_ground_truth()
     assert_equal(&store, &sim.sim, "Server 2020 backfill").await;
     let (refused, _) = check_requests(&sim.sim.request_log(), root, "6.0", "Server 2020");
     assert!((1..=EVERY_CONNECTOR.len()).contains(&refused));
+
+    // `validate` (the binary: a process of its own negotiates again) finds every connector
+    // ok, and says what Boards' Graph 404 means.
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup.write(dir.path());
+    let mut cmd = support::binary();
+    cmd.arg("--config")
+        .arg(&config)
+        .args(["validate", "--format", "json"]);
+    // Off the runtime's threads: the simulator answers on them.
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let answers: Value = serde_json::from_str(&stdout).unwrap();
+    let answers = answers.as_array().expect("an array of answers");
+    assert_eq!(answers.len(), EVERY_CONNECTOR.len(), "{stdout}");
+    for a in answers {
+        assert_eq!(a["outcome"], "ok", "{a}");
+    }
+    let boards = answers.iter().find(|a| a["connector"] == "boards").unwrap();
+    assert!(
+        boards["warnings"].to_string().contains("no Graph API here"),
+        "{boards}"
+    );
 }
 
 /// With a backfill horizon (`sync.since`) and no `minTime` to send, the offset walk stops at
