@@ -5,7 +5,8 @@
 //! ```
 //!
 //! One scenario at a time: `cargo bench --bench backfill -- --profile medium --latency-ms 100
-//! --budget-rate 10 --tokens 2` (see `--help`).
+//! --budget-rate 10 --tokens 2` (see `--help`); `--server-mode 2022` runs it against a
+//! simulated Azure DevOps Server collection (no PR time filters: the sync pages every PR).
 //!
 //! Each run starts the simulator (the `ado-sim` binary, as its own process: its JSON
 //! generation must not count as ours) with a named profile, runs the
@@ -138,6 +139,10 @@ struct Args {
     /// Runs per measurement; the median wall time is reported.
     #[arg(long)]
     repeat: Option<usize>,
+    /// Play Azure DevOps Server 2022 or 2020 (`ado-sim --server-mode`): the collection
+    /// `/tfs/DefaultCollection`, a capped api-version, no PR time filters. Not with --all.
+    #[arg(long, value_name = "2022|2020")]
+    server_mode: Option<String>,
     /// With --all: skip the peer comparison.
     #[arg(long)]
     no_peer: bool,
@@ -160,7 +165,12 @@ struct Scenario {
     tokens: usize,
     concurrency: usize,
     client_rps: f64,
+    /// `ado-sim --server-mode` (a Server collection), or `None` for Services.
+    server: Option<String>,
 }
+
+/// The collection a `--server-mode` simulator serves.
+const SERVER_COLLECTION: &str = "tfs/DefaultCollection";
 
 impl Scenario {
     fn describe(&self) -> String {
@@ -186,6 +196,9 @@ impl Scenario {
             }
         }
         let _ = write!(s, ", concurrency {}", self.concurrency);
+        if let Some(release) = &self.server {
+            let _ = write!(s, ", Azure DevOps Server {release} (/{SERVER_COLLECTION})");
+        }
         s
     }
 }
@@ -443,6 +456,14 @@ fn sim_args(s: &Scenario) -> Vec<String> {
     for i in 0..s.tokens {
         a.extend(["--pat".to_string(), format!("bench-pat-{i}")]);
     }
+    if let Some(release) = &s.server {
+        a.extend([
+            "--server-mode".to_string(),
+            release.clone(),
+            "--org".to_string(),
+            "DefaultCollection".to_string(),
+        ]);
+    }
     if let Some(b) = s.budget {
         a.extend([
             "--budget-rate".to_string(),
@@ -491,7 +512,11 @@ async fn run_once(
     let sim = SimProcess::start(&sim_args(s), pinning.as_ref().map(|p| p.sim.as_str())).await;
     let ingest_cpus = pinning.as_ref().map(|p| p.ingest.as_str());
     let config = dir.join(format!("{tag}.toml"));
-    write_config(&config, s, &db.url, &sim.base_url());
+    let org_url = match &s.server {
+        Some(_) => sim.url_of(SERVER_COLLECTION),
+        None => sim.base_url(),
+    };
+    write_config(&config, s, &db.url, &org_url);
     let load = load1();
     let mut backfill = run_binary(&sim, &config, "backfill", s.tokens, ingest_cpus).await;
     backfill.tables = db.tables().await;
@@ -836,6 +861,7 @@ async fn main() {
             tokens: args.tokens.max(1),
             concurrency: args.concurrency,
             client_rps: args.client_rps,
+            server: args.server_mode.clone(),
         };
         let outcomes = measure(&s, &stores, args.repeat.unwrap_or(1), dir.path()).await;
         let _ = writeln!(report, "### {}\n\n{}", s.describe(), runs_table(&outcomes));
@@ -865,6 +891,7 @@ async fn main() {
             tokens: 1,
             concurrency: args.concurrency,
             client_rps: args.client_rps,
+            server: None,
         };
         throughput.extend(measure(&s, &stores, repeat, dir.path()).await);
     }
@@ -894,6 +921,7 @@ async fn main() {
             tokens: 2,
             concurrency: args.concurrency,
             client_rps: args.client_rps,
+            server: None,
         };
         bound.extend(measure(&s, &stores, repeat, dir.path()).await);
     }

@@ -114,7 +114,13 @@ impl SimProcess {
 
     /// The organization URL, `http://127.0.0.1:PORT/contoso`.
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}/contoso", self.port)
+        self.url_of("contoso")
+    }
+
+    /// `http://127.0.0.1:PORT/{path}`: the collection URL of a `--server-mode` simulator
+    /// (`tfs/DefaultCollection`).
+    pub fn url_of(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{path}", self.port)
     }
 
     fn admin(&self, path: &str) -> String {

@@ -426,6 +426,9 @@ async fn incremental_pull_requests(
             if !filters {
                 items.retain(|p| changed_since(&p.value, since));
             }
+            if items.is_empty() {
+                continue;
+            }
             commit_prs(client, ctx, project, items, page.sent_at, None, summary).await?;
         }
     }
