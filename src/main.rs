@@ -529,12 +529,11 @@ async fn run_command(
             Err(e) => {
                 ok = false;
                 eprintln!(
-                    "{}: {} {}: {}: {}",
+                    "{}: {} {}: {}",
                     r.connector,
                     mode.as_str(),
                     e.outcome(),
-                    e.kind(),
-                    ado_ingest::error_chain(e)
+                    with_kind(e.kind(), &ado_ingest::error_chain(e))
                 );
             }
         }
@@ -546,13 +545,25 @@ async fn run_command(
     })
 }
 
+/// `kind: text`, unless the text already starts with its kind (`invalid_credentials: …`).
+fn with_kind(kind: &str, text: &str) -> String {
+    match text.strip_prefix(kind) {
+        Some(rest) if rest.starts_with(':') => text.to_string(),
+        _ => format!("{kind}: {text}"),
+    }
+}
+
 #[cfg(feature = "demo")]
 fn print_demo(outcome: &demo::DemoOutcome) -> ExitCode {
     let mut ok = true;
     for r in &outcome.reports {
         if let Err(e) = &r.result {
             ok = false;
-            eprintln!("{}: failed: {}: {e}", r.connector, e.kind());
+            eprintln!(
+                "{}: failed: {}",
+                r.connector,
+                with_kind(e.kind(), &e.to_string())
+            );
         }
     }
     println!(

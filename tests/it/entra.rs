@@ -400,6 +400,10 @@ fn a_wrong_client_secret_fails_invalid_credentials_naming_the_entry_and_aadsts_n
     );
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("invalid_credentials"), "{text}");
+    assert!(
+        !text.contains("invalid_credentials: invalid_credentials"),
+        "the kind is said once: {text}"
+    );
     for line in text.lines().filter(|l| l.contains("invalid_credentials")) {
         eprintln!("{line}");
     }
