@@ -264,11 +264,39 @@ impl Provider for Stored {
         let Ok(loaded) = self.live.get(&self.name) else {
             return false;
         };
-        match &loaded.auth {
+        let retry = match &loaded.auth {
             // Rotated since that header was made: the new secret deserves its request.
             Auth::Static(current) => current != header,
             Auth::Dynamic(p) => p.refused(header),
+        };
+        if !retry {
+            // The current version was refused and the entry leaves its pool: say so where
+            // `credentials info` and the API look (a rotation makes it active again).
+            let (store, name, version) =
+                (self.live.store.clone(), self.name.clone(), loaded.version);
+            tokio::spawn(async move {
+                let detail = format!(
+                    "version {version} was refused by Azure DevOps (401/203) during a pass; \
+                     rotate it with `ado-ingest credentials update`"
+                );
+                // Only the version that was refused: one rotated meanwhile (by another
+                // process, not polled yet) is not marked.
+                let result = match store.credential(&name).await {
+                    Ok(Some(r)) if r.version == version => {
+                        let status = super::model::Status::Invalid;
+                        store
+                            .set_credential_status(&name, status, Some(&detail), Utc::now())
+                            .await
+                    }
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = result {
+                    tracing::warn!(credential = %name, error = %e, "cannot record the refused credential's status");
+                }
+            });
         }
+        retry
     }
 
     fn method(&self) -> &'static str {

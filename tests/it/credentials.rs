@@ -451,6 +451,106 @@ async fn a_running_service_follows_rotation_and_deletion_of_a_stored_credential(
     }
 }
 
+/// A stored credential ADO refuses during `run` is marked `invalid` with the reason where
+/// `credentials info` shows it; one rotated meanwhile is not (its old version was refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_refused_during_a_run_is_marked_invalid() {
+    let db = TestDb::sqlite();
+    let sim = support::start_sim(small_org(33)).await;
+    let url = sim.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let mut setup = Setup::new(&url, db.url());
+    setup.tokens = r#""cred:repos-pat""#;
+    setup.interval = "300ms";
+    setup.extra = "\n[server]\nlisten = \"127.0.0.1:0\"\n";
+    let config = setup.write(dir.path());
+    let info = || async {
+        let (code, out, err) = ingest(
+            &config,
+            &[
+                "credentials",
+                "info",
+                "--name",
+                "repos-pat",
+                "--format",
+                "json",
+            ],
+            "",
+            "",
+        )
+        .await;
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    let (code, _, err) = ingest(
+        &config,
+        &[
+            "--connector",
+            "repos",
+            "credentials",
+            "create",
+            "--name",
+            "repos-pat",
+        ],
+        &format!("{OLD}\n"),
+        KEY_A,
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let service = Service::start_with_env(&config, &[("ADO_INGEST_MASTER_KEY", KEY_A)]);
+    service
+        .wait_passes(&["repos"], 1, Duration::from_secs(60))
+        .await;
+
+    // Rotated, then the old PAT revoked before the service polls: the old version's refusal
+    // does not mark the new one.
+    sim.sim.add_pat(Pat::full(NEW));
+    let (code, _, err) = ingest(
+        &config,
+        &[
+            "credentials",
+            "update",
+            "--name",
+            "repos-pat",
+            "--secret-stdin",
+        ],
+        &format!("{NEW}\n"),
+        KEY_A,
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    sim.sim.revoke_pat(OLD);
+    let before = service.passes("repos", "succeeded").await;
+    service
+        .eventually(
+            Duration::from_secs(20),
+            "a pass with the rotated secret",
+            || async { service.passes("repos", "succeeded").await >= before + 2 },
+        )
+        .await;
+    let view = info().await;
+    assert_eq!(view["status"], "active", "{view}");
+    assert_eq!(view["version"], 2, "{view}");
+
+    // Revoked in ADO with nothing rotated: the run fails and the credential says why.
+    sim.sim.revoke_pat(NEW);
+    service.wait_error("repos", "invalid_credentials").await;
+    service
+        .eventually(
+            Duration::from_secs(10),
+            "the credential marked invalid",
+            || async { info().await["status"] == "invalid" },
+        )
+        .await;
+    let view = info().await;
+    let detail = view["status_detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("version 2 was refused"), "{view}");
+    assert_no_secret("info", &view.to_string());
+    let mut service = service;
+    let (status, _) = service.terminate();
+    assert!(status.success(), "{status:?}");
+}
+
 /// A service principal kept in the credentials store (its client secret sealed) backs up a
 /// connector like a configured one: the backfill equals the truth, tokens were issued and
 /// refreshed (one-second lifetime), and the client secret is nowhere in the output or file.
