@@ -89,6 +89,59 @@ fn assert_file_has_no_secret(db: &TestDb) {
     }
 }
 
+/// A running `run` with the Repos connector on `cred:repos-pat`, created with `secret`,
+/// after its first pass. The config's directory must outlive the service.
+async fn service_on_a_stored_pat(
+    sim_url: &str,
+    db: &TestDb,
+    dir: &Path,
+    secret: &str,
+) -> (std::path::PathBuf, Service) {
+    let mut setup = Setup::new(sim_url, db.url());
+    setup.tokens = r#""cred:repos-pat""#;
+    setup.interval = "300ms";
+    setup.extra = "\n[server]\nlisten = \"127.0.0.1:0\"\n";
+    let config = setup.write(dir);
+    let (code, _, err) = ingest(
+        &config,
+        &[
+            "--connector",
+            "repos",
+            "credentials",
+            "create",
+            "--name",
+            "repos-pat",
+        ],
+        &format!("{secret}\n"),
+        KEY_A,
+    )
+    .await;
+    assert_eq!(code, 0, "{}: {err}", db.label());
+    let service = Service::start_with_env(&config, &[("ADO_INGEST_MASTER_KEY", KEY_A)]);
+    service
+        .wait_passes(&["repos"], 1, Duration::from_secs(60))
+        .await;
+    (config, service)
+}
+
+/// `credentials update --name repos-pat` with `secret` from stdin.
+async fn rotate(config: &Path, secret: &str) {
+    let (code, _, err) = ingest(
+        config,
+        &[
+            "credentials",
+            "update",
+            "--name",
+            "repos-pat",
+            "--secret-stdin",
+        ],
+        &format!("{secret}\n"),
+        KEY_A,
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_credentials_never_show_their_secret_and_refuse_bad_input() {
     for db in TestDb::all().await {
@@ -374,49 +427,12 @@ async fn a_running_service_follows_rotation_and_deletion_of_a_stored_credential(
         let sim = support::start_sim(small_org(32)).await;
         let url = sim.base_url();
         let dir = tempfile::tempdir().unwrap();
-        let mut setup = Setup::new(&url, db.url());
-        setup.tokens = r#""cred:repos-pat""#;
-        setup.interval = "300ms";
-        setup.extra = "\n[server]\nlisten = \"127.0.0.1:0\"\n";
-        let config = setup.write(dir.path());
         let label = db.label();
-        let (code, _, err) = ingest(
-            &config,
-            &[
-                "--connector",
-                "repos",
-                "credentials",
-                "create",
-                "--name",
-                "repos-pat",
-            ],
-            &format!("{OLD}\n"),
-            KEY_A,
-        )
-        .await;
-        assert_eq!(code, 0, "{label}: {err}");
-
-        let service = Service::start_with_env(&config, &[("ADO_INGEST_MASTER_KEY", KEY_A)]);
-        service
-            .wait_passes(&["repos"], 1, Duration::from_secs(60))
-            .await;
+        let (config, service) = service_on_a_stored_pat(&url, &db, dir.path(), OLD).await;
 
         // Rotate: ADO accepts the new PAT and no longer the old one.
         sim.sim.add_pat(Pat::full(NEW));
-        let (code, _, err) = ingest(
-            &config,
-            &[
-                "credentials",
-                "update",
-                "--name",
-                "repos-pat",
-                "--secret-stdin",
-            ],
-            &format!("{NEW}\n"),
-            KEY_A,
-        )
-        .await;
-        assert_eq!(code, 0, "{label}: {err}");
+        rotate(&config, NEW).await;
         sim.sim.revoke_pat(OLD);
         sim.sim.reset_stats();
         let before = service.passes("repos", "succeeded").await;
@@ -459,11 +475,7 @@ async fn a_credential_refused_during_a_run_is_marked_invalid() {
     let sim = support::start_sim(small_org(33)).await;
     let url = sim.base_url();
     let dir = tempfile::tempdir().unwrap();
-    let mut setup = Setup::new(&url, db.url());
-    setup.tokens = r#""cred:repos-pat""#;
-    setup.interval = "300ms";
-    setup.extra = "\n[server]\nlisten = \"127.0.0.1:0\"\n";
-    let config = setup.write(dir.path());
+    let (config, service) = service_on_a_stored_pat(&url, &db, dir.path(), OLD).await;
     let info = || async {
         let (code, out, err) = ingest(
             &config,
@@ -482,43 +494,11 @@ async fn a_credential_refused_during_a_run_is_marked_invalid() {
         assert_eq!(code, 0, "{err}");
         serde_json::from_str::<Value>(&out).unwrap()
     };
-    let (code, _, err) = ingest(
-        &config,
-        &[
-            "--connector",
-            "repos",
-            "credentials",
-            "create",
-            "--name",
-            "repos-pat",
-        ],
-        &format!("{OLD}\n"),
-        KEY_A,
-    )
-    .await;
-    assert_eq!(code, 0, "{err}");
-    let service = Service::start_with_env(&config, &[("ADO_INGEST_MASTER_KEY", KEY_A)]);
-    service
-        .wait_passes(&["repos"], 1, Duration::from_secs(60))
-        .await;
 
     // Rotated, then the old PAT revoked before the service polls: the old version's refusal
     // does not mark the new one.
     sim.sim.add_pat(Pat::full(NEW));
-    let (code, _, err) = ingest(
-        &config,
-        &[
-            "credentials",
-            "update",
-            "--name",
-            "repos-pat",
-            "--secret-stdin",
-        ],
-        &format!("{NEW}\n"),
-        KEY_A,
-    )
-    .await;
-    assert_eq!(code, 0, "{err}");
+    rotate(&config, NEW).await;
     sim.sim.revoke_pat(OLD);
     let before = service.passes("repos", "succeeded").await;
     service
