@@ -1,6 +1,7 @@
 //! Tests of the client: classification, URLs, body limits, writes.
 
 use super::*;
+use response::envelope;
 
 #[test]
 fn envelope_extracts_type_key_and_message() {

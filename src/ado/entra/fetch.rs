@@ -287,9 +287,9 @@ fn refusal(status: StatusCode, body: &[u8]) -> String {
     }
 }
 
+/// `: ` and the body's first 200 characters on one line (the client's snippet), or nothing.
 fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text: String = text.trim().chars().take(200).collect();
+    let text = crate::ado::response::snippet(body);
     if text.is_empty() {
         String::new()
     } else {
