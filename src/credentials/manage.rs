@@ -44,6 +44,7 @@ impl ManageError {
             ManageError::Key(VaultError::MissingKey | VaultError::BadKey(_)) => {
                 "master_key_missing"
             }
+            ManageError::Key(VaultError::SealFailed { .. }) => "encryption_failed",
             ManageError::Key(_) => "master_key_wrong",
             ManageError::Store(_) => "store_error",
         }
@@ -52,17 +53,19 @@ impl ManageError {
     /// The HTTP status for it.
     pub fn http_status(&self) -> u16 {
         match self {
+            ManageError::Key(VaultError::SealFailed { .. }) | ManageError::Store(_) => 500,
             ManageError::Invalid(_) | ManageError::Key(_) => 400,
             ManageError::NotFound(_) => 404,
             ManageError::Exists(_) | ManageError::Conflict(_) => 409,
-            ManageError::Store(_) => 500,
         }
     }
 
     /// The CLI's exit status: 2 for what the user must fix in the command, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            ManageError::Store(_) | ManageError::Conflict(_) => 1,
+            ManageError::Store(_)
+            | ManageError::Conflict(_)
+            | ManageError::Key(VaultError::SealFailed { .. }) => 1,
             _ => 2,
         }
     }
@@ -148,7 +151,7 @@ pub async fn create(
             let vault = vault.ok_or(VaultError::MissingKey)?;
             check_key(store, vault).await?;
             (
-                Some(vault.seal(&new.name, secret)),
+                Some(vault.seal(&new.name, secret)?),
                 Some(fingerprint(secret)),
             )
         }
@@ -219,7 +222,7 @@ pub async fn update(
     if let Some(secret) = &patch.secret {
         let vault = vault.ok_or(VaultError::MissingKey)?;
         check_key(store, vault).await?;
-        fields.secret_sealed = Some(vault.seal(name, secret));
+        fields.secret_sealed = Some(vault.seal(name, secret)?);
         fields.credentials_hash = Some(fingerprint(secret));
         fields.status = Status::Active;
         fields.status_detail = None;

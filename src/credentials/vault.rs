@@ -46,6 +46,10 @@ pub enum VaultError {
     /// The stored value is damaged or was not written by this program.
     #[error("credential `{name}`: the stored secret does not open ({reason})")]
     Corrupt { name: String, reason: String },
+    /// Encryption itself failed: the system's random number generator gave no nonce, or the
+    /// secret is beyond what AES-GCM seals. Nothing was stored.
+    #[error("credential `{name}`: cannot encrypt the secret ({reason})")]
+    SealFailed { name: String, reason: String },
 }
 
 /// The master key.
@@ -113,12 +117,15 @@ impl Vault {
     }
 
     /// Encrypts `secret` for the credential `name` under a fresh random nonce.
-    pub fn seal(&self, name: &str, secret: &SecretString) -> String {
+    pub fn seal(&self, name: &str, secret: &SecretString) -> Result<String, VaultError> {
+        let failed = |reason: &str| VaultError::SealFailed {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        };
         let mut nonce = [0u8; NONCE_LEN];
-        // The system's CSPRNG; a machine without one cannot run rustls either.
         SystemRandom::new()
             .fill(&mut nonce)
-            .expect("the system random number generator failed");
+            .map_err(|_| failed("the system random number generator failed"))?;
         let mut data = secret.expose_secret().as_bytes().to_vec();
         self.key
             .seal_in_place_append_tag(
@@ -126,14 +133,14 @@ impl Vault {
                 Aad::from(aad(name)),
                 &mut data,
             )
-            .expect("AES-GCM seals any input shorter than 64 GiB");
+            .map_err(|_| failed("AES-GCM refused the input"))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&data);
-        format!(
+        Ok(format!(
             "v1:{}:{}",
             self.id,
             base64::engine::general_purpose::STANDARD.encode(out)
-        )
+        ))
     }
 
     /// Decrypts a value [`Vault::seal`] made for the credential `name`.
@@ -204,7 +211,7 @@ mod tests {
     fn seals_and_opens() {
         let v = key(7);
         let s = SecretString::from("my-pat-value".to_string());
-        let sealed = v.seal("repos-pat", &s);
+        let sealed = v.seal("repos-pat", &s).unwrap();
         assert!(!sealed.contains("my-pat-value"));
         assert!(sealed.starts_with(&format!("v1:{}:", v.key_id())));
         assert_eq!(
@@ -212,12 +219,14 @@ mod tests {
             "my-pat-value"
         );
         // A fresh nonce every time.
-        assert_ne!(sealed, v.seal("repos-pat", &s));
+        assert_ne!(sealed, v.seal("repos-pat", &s).unwrap());
     }
 
     #[test]
     fn wrong_key_name_or_bytes_are_errors_not_garbage() {
-        let sealed = key(7).seal("a", &SecretString::from("x".to_string()));
+        let sealed = key(7)
+            .seal("a", &SecretString::from("x".to_string()))
+            .unwrap();
         assert!(matches!(
             key(8).open("a", &sealed),
             Err(VaultError::WrongKey { .. })
