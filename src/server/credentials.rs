@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
@@ -39,8 +40,8 @@ impl std::fmt::Debug for Admin {
     }
 }
 
-/// A refusal: its status, code and message.
-struct Refusal {
+/// A refusal: its status, code and message (answered as JSON).
+pub struct Refusal {
     status: u16,
     code: String,
     message: String,
@@ -76,35 +77,46 @@ fn manage_error(e: &ManageError) -> Response {
     error(e.http_status(), e.code(), &e.to_string())
 }
 
-/// The admin API, when the request carries its token; the refusal otherwise.
-fn admin<'a>(state: &'a ServiceState, headers: &HeaderMap) -> Result<&'a Admin, Refusal> {
-    let Some(admin) = &state.admin else {
-        return Err(refusal(
-            404,
-            "api_off",
-            "the credentials API is off: set server.admin_token to turn it on",
-        ));
-    };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !crate::webhooks::auth::constant_time_eq(
-        presented.trim().as_bytes(),
-        admin.token.expose_secret().as_bytes(),
-    ) {
-        tracing::warn!(
-            status = 401,
-            "credentials API: missing or wrong bearer token"
-        );
-        return Err(refusal(
-            401,
-            "unauthorized",
-            "send Authorization: Bearer <server.admin_token>",
-        ));
+/// The admin API, extracted from a request that carries its token; the request is refused
+/// (404 `api_off` or 401 `unauthorized`) otherwise, before the handler runs.
+pub struct Authorized(Arc<Admin>);
+
+impl FromRequestParts<Arc<ServiceState>> for Authorized {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<ServiceState>,
+    ) -> Result<Self, Refusal> {
+        let Some(admin) = &state.admin else {
+            return Err(refusal(
+                404,
+                "api_off",
+                "the credentials API is off: set server.admin_token to turn it on",
+            ));
+        };
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !crate::webhooks::auth::constant_time_eq(
+            presented.trim().as_bytes(),
+            admin.token.expose_secret().as_bytes(),
+        ) {
+            tracing::warn!(
+                status = 401,
+                "credentials API: missing or wrong bearer token"
+            );
+            return Err(refusal(
+                401,
+                "unauthorized",
+                "send Authorization: Bearer <server.admin_token>",
+            ));
+        }
+        Ok(Authorized(admin.clone()))
     }
-    Ok(admin)
 }
 
 fn vault() -> Result<Option<Vault>, ManageError> {
@@ -241,41 +253,21 @@ async fn with_validation(admin: &Admin, name: &str, validate: bool) -> Result<Va
     Ok(json!({ "credential": view, "validation": validation }))
 }
 
-pub async fn list(State(state): State<Arc<ServiceState>>, headers: HeaderMap) -> Response {
-    let admin = match admin(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
+pub async fn list(Authorized(admin): Authorized) -> Response {
     match manage::list(&admin.store).await {
         Ok(views) => Json(json!({ "count": views.len(), "value": views })).into_response(),
         Err(e) => manage_error(&e),
     }
 }
 
-pub async fn get_one(
-    State(state): State<Arc<ServiceState>>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let admin = match admin(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
+pub async fn get_one(Authorized(admin): Authorized, Path(name): Path<String>) -> Response {
     match manage::info(&admin.store, &name).await {
         Ok(view) => Json(view).into_response(),
         Err(e) => manage_error(&e),
     }
 }
 
-pub async fn create(
-    State(state): State<Arc<ServiceState>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let admin = match admin(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
+pub async fn create(Authorized(admin): Authorized, body: Bytes) -> Response {
     let m = match object(&body) {
         Ok(m) => m,
         Err(r) => return r.into_response(),
@@ -305,7 +297,7 @@ pub async fn create(
         };
         manage::create(&admin.store, vault()?.as_ref(), new).await?;
         tracing::info!(credential = %name, method = method.as_str(), "credential created");
-        with_validation(admin, &name, true).await
+        with_validation(&admin, &name, true).await
     }
     .await;
     match result {
@@ -315,15 +307,10 @@ pub async fn create(
 }
 
 pub async fn patch(
-    State(state): State<Arc<ServiceState>>,
+    Authorized(admin): Authorized,
     Path(name): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let admin = match admin(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
     let m = match object(&body) {
         Ok(m) => m,
         Err(r) => return r.into_response(),
@@ -348,7 +335,7 @@ pub async fn patch(
         let rotates = patch.rotates();
         manage::update(&admin.store, vault()?.as_ref(), &name, patch).await?;
         tracing::info!(credential = %name, rotated = rotates, "credential updated");
-        with_validation(admin, &name, rotates).await
+        with_validation(&admin, &name, rotates).await
     }
     .await;
     match result {
@@ -357,38 +344,22 @@ pub async fn patch(
     }
 }
 
-pub async fn delete(
-    State(state): State<Arc<ServiceState>>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let admin = match admin(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
+pub async fn delete(Authorized(admin): Authorized, Path(name): Path<String>) -> Response {
     match manage::delete(&admin.store, &name).await {
         Ok(()) => {
             tracing::info!(credential = %name, "credential deleted");
-            after_change(admin, &name, false).await;
+            after_change(&admin, &name, false).await;
             StatusCode::NO_CONTENT.into_response()
         }
         Err(e) => manage_error(&e),
     }
 }
 
-pub async fn validate(
-    State(state): State<Arc<ServiceState>>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let admin = match admin(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
+pub async fn validate(Authorized(admin): Authorized, Path(name): Path<String>) -> Response {
     if let Err(e) = manage::info(&admin.store, &name).await {
         return manage_error(&e);
     }
-    let reports = validation(admin, &name).await;
+    let reports = validation(&admin, &name).await;
     let all_ok = reports
         .as_array()
         .is_some_and(|a| !a.is_empty() && a.iter().all(|r| r["outcome"] == "ok"));

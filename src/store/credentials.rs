@@ -184,6 +184,28 @@ fn record(row: Vec<Cell>) -> Option<Record> {
     })
 }
 
+/// The credentials `SELECT … FROM credentials {tail}` finds (`{}` in `tail` are `binds`).
+async fn select<B: Backend>(
+    backend: &B,
+    tail: &str,
+    binds: Vec<(Type, Value<'_>)>,
+) -> Result<Vec<Record>> {
+    let mut c = backend.reader().await?;
+    let d = c.dialect();
+    let rows = c
+        .fetch(
+            sql::query(
+                d,
+                "credentials",
+                &format!("SELECT {COLUMNS} FROM credentials {tail}"),
+                binds,
+            ),
+            TYPES,
+        )
+        .await?;
+    Ok(rows.into_iter().filter_map(record).collect())
+}
+
 impl<B: Backend> CredentialStore for B {
     async fn insert_credential(
         &self,
@@ -240,37 +262,12 @@ impl<B: Backend> CredentialStore for B {
     }
 
     async fn credential(&self, name: &str) -> Result<Option<Record>> {
-        let mut c = self.reader().await?;
-        let d = c.dialect();
-        let rows = c
-            .fetch(
-                sql::query(
-                    d,
-                    "credentials",
-                    &format!("SELECT {COLUMNS} FROM credentials WHERE name = {{}}"),
-                    vec![text(name)],
-                ),
-                TYPES,
-            )
-            .await?;
-        Ok(rows.into_iter().next().and_then(record))
+        let rows = select(self, "WHERE name = {}", vec![text(name)]).await?;
+        Ok(rows.into_iter().next())
     }
 
     async fn credentials(&self) -> Result<Vec<Record>> {
-        let mut c = self.reader().await?;
-        let d = c.dialect();
-        let rows = c
-            .fetch(
-                sql::query(
-                    d,
-                    "credentials",
-                    &format!("SELECT {COLUMNS} FROM credentials ORDER BY name"),
-                    vec![],
-                ),
-                TYPES,
-            )
-            .await?;
-        Ok(rows.into_iter().filter_map(record).collect())
+        select(self, "ORDER BY name", vec![]).await
     }
 
     async fn credential_versions(&self) -> Result<Vec<(String, i64)>> {
